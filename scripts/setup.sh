@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create (or reuse) the course's virtual environment in .venv and install sslcourse into it.
+# Sourced by course.sh and test.sh. A second run reinstalls nothing unless pyproject.toml changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SSLCOURSE_VENV:-$ROOT/.venv}"
+
+pick_python() {
+  for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3.10 python3 python; do
+    [ -n "$py" ] && command -v "$py" >/dev/null 2>&1 || continue
+    if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then echo "$py"; return; fi
+  done
+  echo "sslcourse needs Python 3.10 or newer; none was found on PATH (set PYTHON=/path/to/python3)." >&2
+  return 1
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  PY="$(pick_python)"
+  echo "sslcourse: creating the virtual environment $VENV with $PY"
+  "$PY" -m venv "$VENV" || { echo "could not create $VENV: install your Python's venv module (e.g. apt install python3-venv)" >&2; exit 1; }
+fi
+
+stamp="$VENV/.sslcourse-installed"
+want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup.sh" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "sslcourse: installing the course and its dependencies into $VENV (first run: a few minutes)"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[notebooks,test]"
+  "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
+  echo "$want" > "$stamp"
+else
+  echo "sslcourse: reusing $VENV (already set up)"
+fi
+
+# Offline CIFAR-10 beside a checkout (this project's CI and development machines); students with
+# internet get the official files through torchvision instead.
+if [ -z "${SSLCOURSE_DATA:-}" ] && [ -d "$ROOT/../shared/data/cifar10-jpeg" ]; then
+  export SSLCOURSE_DATA="$(cd "$ROOT/../shared/data" && pwd)"
+fi
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,5 @@
+import sys
+
+from sslcourse.cli import main
+
+sys.exit(main())
