@@ -1,0 +1,229 @@
+"""Command line: `python -m sslcourse COMMAND ...` (run with --help for each command)."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _subset(train, test, n):
+    """Balanced subsets for quick smoke runs on a CPU (the files are sorted by class): n train, n/5 test."""
+    if not n:
+        return train, test
+    from sslcourse.data import few_label_indices
+
+    keep_train = few_label_indices(train[1], max(1, n // 10))
+    keep_test = few_label_indices(test[1], max(1, n // 50))
+    return (train[0][keep_train], train[1][keep_train]), (test[0][keep_test], test[1][keep_test])
+
+
+def _train(args) -> int:
+    import torch
+
+    from sslcourse import data, evaluate, methods, pretrained
+    from sslcourse.device import describe, pick_device, seed_everything
+
+    spec = methods.get(args.method)
+    overrides = {k: v for k, v in {"minutes": args.minutes, "epochs": args.epochs, "batch_size": args.batch_size,
+                                   "lr": args.lr, "seed": args.seed}.items() if v is not None}
+    if args.compile:
+        overrides["compile"] = True
+    cfg = spec.recipe.__class__(**{**spec.recipe.__dict__, **overrides})
+    out = Path(args.out or f"runs/{args.method}-{datetime.now():%Y%m%d-%H%M%S}")
+    if (out / "card.json").exists() and not (args.resume or args.force):
+        print(f"error: {out} already holds a trained model; pass --resume to continue it, --force to replace "
+              "it, or choose another --out", file=sys.stderr)
+        return 2
+    device = pick_device(args.device)
+    seed_everything(cfg.seed)
+    method_kwargs = {"arch": args.arch, **({"width": args.width} if args.width is not None else {})}
+    method = spec.build(**method_kwargs)
+
+    (train_x, train_y), (test_x, test_y) = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
+    print(f"training {args.method} ({method_kwargs}) on {len(train_x)} images: {cfg}")
+    from sslcourse.train import train
+
+    result = train(method, train_x, train_y, cfg, device=device, checkpoint=out / "checkpoint.pt",
+                   resume=args.resume, overwrite=args.force, progress=not args.quiet)
+    print(f"trained {result.steps} steps ({result.epochs:.1f} epochs) in {result.seconds:.1f} s, "
+          f"{result.samples_per_s:.0f} images/s, stopped by {result.stopped_by}")
+
+    t_eval = time.perf_counter()
+    metrics = evaluate.evaluate_backbone(method.backbone, (train_x, train_y), (test_x, test_y), device=device)
+    if getattr(method.backbone, "num_classes", 0):
+        metrics["test_top1"] = evaluate.classifier_accuracy(method.backbone, test_x, test_y, device=device)
+    metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
+    metrics["eval_seconds"] = round(time.perf_counter() - t_eval, 1)
+    card = {
+        "name": out.name,
+        "method": args.method,
+        "method_kwargs": method_kwargs,
+        "summary": spec.summary,
+        "dataset": f"CIFAR-10 train ({len(train_x)} images), evaluated on test ({len(test_x)} images)",
+        "data_source": data.describe_source(),
+        "epochs": round(result.epochs, 2),
+        "steps": result.steps,
+        "config": {k: v for k, v in cfg.__dict__.items()},
+        "device": describe(device),
+        "trained_on": "GPU" if device.type == "cuda" else device.type.upper(),
+        "wall_time_s": round(result.seconds, 1),
+        "images_per_s": round(result.samples_per_s),
+        "stopped_by": result.stopped_by,
+        "final_loss": result.final_loss,
+        "metrics": metrics,
+        "command": "python -m sslcourse " + shlex.join(sys.argv[1:]),
+        "code_version": pretrained.code_version(),
+        "torch": torch.__version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    pretrained.save(method, out, card)
+    (out / "history.json").write_text(json.dumps(result.history) + "\n")
+    print(json.dumps({"out": str(out), **metrics}))
+    return 0
+
+
+def _eval(args) -> int:
+    from sslcourse import data, evaluate, pretrained
+    from sslcourse.device import pick_device
+
+    device = pick_device(args.device)
+    model = pretrained.load(args.checkpoint, device=device)
+    train, test = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
+    few = tuple(int(n) for n in args.few_label.split(",")) if args.few_label else ()
+    metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device)
+    if getattr(model, "num_classes", 0):
+        metrics["test_top1"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device)
+    print(json.dumps(metrics))
+    return 0
+
+
+def _data(args) -> int:
+    from sslcourse import data, pack
+
+    if args.action == "pack":
+        root = data.jpeg_root()
+        if root is None or not root.is_dir():
+            print("error: set SSLCOURSE_DATA to the folder that holds cifar10-jpeg/ (the offline JPEG tree)",
+                  file=sys.stderr)
+            return 2
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+            return 2
+        t = time.perf_counter()
+        header = pack.write_pack(root, out)
+        print(f"packed {len(header['entries'])} JPEGs from {root} into {out} "
+              f"({out.stat().st_size / 1e6:.1f} MB, shared prefix {len(header['prefix']) * 3 // 4} bytes) "
+              f"in {time.perf_counter() - t:.1f} s; tree sha256 {header['tree_sha256']}")
+        print(f"on the machine that trains, put it at {data.pack_path()} or set SSLCOURSE_PACK to its path")
+    elif args.action == "verify":
+        print(f"{args.out}: tree sha256 {pack.verify_pack(Path(args.out))} (matches its record)")
+    else:  # info
+        for split in ("train", "test"):
+            x, y = data.load_cifar10(split)
+            print(f"{split}: images {tuple(x.shape)} {x.dtype}, labels {tuple(y.shape)}; cache {data.cache_path(split)}")
+        print(f"source: {data.describe_source()}")
+    return 0
+
+
+def _ship(args) -> int:
+    from sslcourse import pretrained
+
+    path = pretrained.ship(args.run, args.name, force=args.force)
+    print(f"shipped {args.run} as {args.name}: {path}")
+    return 0
+
+
+def _course(args) -> int:
+    from sslcourse import course
+
+    return course.run_course(out_dir=Path(args.out), timeout=args.timeout)
+
+
+def _list(args) -> int:
+    from sslcourse import methods, pretrained
+
+    print("methods:")
+    for name, spec in methods.registry().items():
+        print(f"  {name:12s} {spec.summary}")
+    print("shipped weights:")
+    for name in pretrained.available():
+        c = pretrained.card(name)
+        print(f"  {name:28s} {c['method']:10s} {c['trained_on']:4s} {json.dumps(c.get('metrics', {}))}")
+    return 0
+
+
+def _readme(args) -> int:
+    from sslcourse import course
+
+    changed = course.update_readme()
+    print("README.md course map " + ("rewritten" if changed else "already up to date"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sslcourse", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a method and evaluate it (writes weights, card and checkpoint)")
+    t.add_argument("method", help="a method name (see `python -m sslcourse list`)")
+    t.add_argument("--minutes", type=float, help="wall-clock budget; the schedule follows it")
+    t.add_argument("--epochs", type=float, help="number of epochs (an upper bound with --minutes)")
+    t.add_argument("--device", default="auto", help="cuda, mps, cpu or auto (default)")
+    t.add_argument("--out", help="output folder (default runs/METHOD-TIMESTAMP)")
+    t.add_argument("--arch", default="resnet18")
+    t.add_argument("--width", type=float, help="width multiplier of the ResNet (default: the course's 0.5)")
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs of minutes)")
+    t.add_argument("--subset", type=int, help="train on the first N images only (smoke tests)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--force", action="store_true", help="replace what --out holds")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("eval", help="evaluate weights: kNN, linear probe (and few-label fine-tuning)")
+    e.add_argument("checkpoint", help="a shipped name, a run folder, or a .safetensors file with its card")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--k", type=int, default=20)
+    e.add_argument("--few-label", help="labels per class for fine-tuning, e.g. 1,10,100")
+    e.add_argument("--subset", type=int, help="evaluate on N training images only (smoke tests)")
+    e.set_defaults(func=_eval)
+
+    d = sub.add_parser("data", help="CIFAR-10: info, or pack it into one file for a machine without network")
+    d.add_argument("action", choices=["info", "pack", "verify"])
+    d.add_argument("out", nargs="?", default="data/cifar10.pack", help="pack file (pack, verify)")
+    d.add_argument("--force", action="store_true")
+    d.set_defaults(func=_data)
+
+    s = sub.add_parser("ship", help="copy a run's weights and card into the shipped registry")
+    s.add_argument("run")
+    s.add_argument("name")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=_ship)
+
+    c = sub.add_parser("course", help="execute every notebook end to end (no browser)")
+    c.add_argument("--out", default="build/executed")
+    c.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    c.set_defaults(func=_course)
+
+    ls = sub.add_parser("list", help="the methods and the shipped weights")
+    ls.set_defaults(func=_list)
+
+    r = sub.add_parser("readme", help="rewrite the README's course map from the repository-URL setting")
+    r.set_defaults(func=_readme)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,259 @@
+"""How good is a representation? Three standard answers, all on frozen or briefly tuned backbones.
+
+- k-nearest neighbours on the features (Wu et al. 2018): no training at all, seconds to run.
+- A linear probe: a linear classifier trained on the frozen features (the protocol of most SSL papers).
+- Few-label fine-tuning: tune the whole network on a handful of labelled images per class.
+
+Every public function returns plain Python numbers (accuracies in percent), never tensors, so the
+results can go straight into a table, a plot or a JSON file.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sslcourse.data import few_label_indices
+
+
+# --------------------------------------------------------------------------- helpers
+def _model_device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """torch.device("cuda") and torch.device("cuda:0") count as the same (no index = the current one)."""
+    return a.type == b.type and (a.index is None or b.index is None or a.index == b.index)
+
+
+def _compute_device(model: nn.Module, device) -> torch.device:
+    """`device`, or the model's when None; the model's parameters must already be there."""
+    device = torch.device(device) if device is not None else _model_device(model)
+    if not _same_device(device, _model_device(model)):
+        raise ValueError(f"the model is on {_model_device(model)} but device={device}; "
+                         f"move it first with model.to({str(device)!r})")
+    return device
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """Eval mode inside the block (BN uses its running statistics, so outputs do not depend on the
+    batch); afterwards every submodule gets its own flag back (a frozen BN may sit in a training model)."""
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+
+
+def _autocast(device: torch.device):
+    """bf16 autocast on GPUs that have bf16 units (Ampere and later); full precision elsewhere."""
+    if device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _to_float_images(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch moved to `device` as float in [0, 1]; uint8 is converted there (4x less to copy)."""
+    batch = batch.to(device, non_blocking=True)
+    return batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
+
+
+def _batched(fn, images: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """Apply `fn` to images batch by batch without gradients. Shape: (N, 3, H, W) -> (N, ...) float32 on CPU."""
+    outs = []
+    with torch.no_grad(), _autocast(device):
+        for batch in images.split(batch_size):
+            outs.append(fn(_to_float_images(batch, device)).float().cpu())
+    return torch.cat(outs)
+
+
+def _percent(pred: torch.Tensor, labels: torch.Tensor) -> float:
+    pred, labels = torch.as_tensor(pred).cpu(), torch.as_tensor(labels).cpu()
+    if pred.shape != labels.shape:
+        raise ValueError(f"predictions {tuple(pred.shape)} and labels {tuple(labels.shape)} differ in shape")
+    return 100.0 * (pred == labels).float().mean().item()
+
+
+# --------------------------------------------------------------------------- features
+def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1024,
+                     device: torch.device | str | None = None) -> torch.Tensor:
+    """`model.forward_features` over all images, in eval mode and without gradients.
+
+    images: uint8 (converted to [0, 1] per batch on the device) or float in [0, 1].
+    device: where to compute; defaults to where the model's parameters are (the model must be there).
+    Every submodule's train/eval flag is restored afterwards. bf16 autocast on CUDA.
+
+    Shape: (N, 3, 32, 32) -> (N, D) float32 on the CPU.
+    """
+    device = _compute_device(model, device)
+    with _eval_mode(model):
+        return _batched(model.forward_features, images, batch_size, device)
+
+
+def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
+                        device: torch.device | str | None = None) -> float:
+    """Top-1 accuracy (%) of the model's own head (a model built with num_classes > 0), in eval mode.
+
+    images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,). Train/eval flags are restored.
+    """
+    device = _compute_device(model, device)
+    with _eval_mode(model):
+        logits = _batched(model, images, batch_size, device)  # (N, num_classes)
+    return _percent(logits.argmax(dim=1), labels)
+
+
+# --------------------------------------------------------------------------- k-NN
+def knn_classify(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor,
+                 k: int = 20, chunk: int = 1024) -> torch.Tensor:
+    """Majority vote among the k training points most cosine-similar to each query.
+
+    Ties between classes go to the smallest class index (`argmax` returns the first maximum).
+    Queries are handled `chunk` at a time, so memory stays at chunk x N similarities.
+
+    Shape: train (N, D), labels (N,), queries (M, D) -> predicted labels (M,).
+    """
+    if not 1 <= k <= len(train_features):
+        raise ValueError(f"k must be between 1 and the training set size, got k={k} and N={len(train_features)}")
+    train = F.normalize(train_features.float(), dim=1)  # unit vectors: dot product = cosine
+    train_labels = train_labels.long().to(train.device)
+    num_classes = int(train_labels.max()) + 1
+    preds = []
+    for query in F.normalize(query_features.float(), dim=1).split(chunk):
+        nearest = (query @ train.T).topk(k, dim=1).indices  # (m, N) similarities -> (m, k) indices
+        votes = F.one_hot(train_labels[nearest], num_classes).sum(dim=1)  # (m, k, C) -> (m, C)
+        preds.append(votes.argmax(dim=1))
+    return torch.cat(preds)
+
+
+def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20,
+                 classify=knn_classify) -> dict:
+    """Top-1 accuracy (%) of k-NN classification; k = 20 as in Wu et al. 2018 and DINO (Caron et al. 2021).
+
+    `classify(train_features, train_labels, query_features, k=k)` may be swapped for your own.
+    """
+    pred = classify(train_features, train_labels, test_features, k=k)
+    return {"knn_top1": _percent(pred, test_labels), "k": k}
+
+
+# --------------------------------------------------------------------------- linear probe
+def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
+                 test_labels: torch.Tensor, epochs: int = 30, lr: float = 1e-2, weight_decay: float = 1e-4,
+                 batch_size: int | None = None, device: torch.device | str | None = None, seed: int = 0) -> dict:
+    """Train a linear classifier on frozen features; return its test and train top-1 accuracy (%).
+
+    Features are standardised with the training mean and std, so one learning rate suits any backbone.
+    Mini-batch AdamW with a cosine schedule from a zero-initialised layer (the problem is convex, so
+    the start does not matter): deterministic for a seed on the CPU.
+    batch_size None means ceil(N / 16): 16 steps an epoch, 480 in all, whatever N. The cost of a
+    step on a GPU is mostly its fixed overhead, so few large batches are what make it fast there; on
+    the tests' data they match scikit-learn's LogisticRegression as well as 5,900 batches of 256 do.
+    The defaults take about 1 s for 50,000 x 256 features on 2 CPU cores.
+
+    Shape: train (N, D), labels (N,), test (M, D), labels (M,).
+    """
+    device = torch.device(device) if device is not None else train_features.device
+    x_train, y_train = train_features.float().to(device), train_labels.long().to(device)
+    x_test, y_test = test_features.float().to(device), test_labels.long().to(device)
+    mean, std = x_train.mean(dim=0), x_train.std(dim=0) + 1e-6  # eps: constant features become 0
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+
+    layer = nn.Linear(x_train.shape[1], num_classes).to(device)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    n = len(x_train)
+    batch_size = batch_size or math.ceil(n / 16)
+    steps_per_epoch = math.ceil(n / batch_size)
+    opt = torch.optim.AdamW(layer.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(n, generator=g).to(device).split(batch_size):
+            loss = F.cross_entropy(layer(x_train[idx]), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    with torch.no_grad():
+        return {"linear_top1": _percent(layer(x_test).argmax(1), y_test),
+                "train_top1": _percent(layer(x_train).argmax(1), y_train)}
+
+
+# --------------------------------------------------------------------------- few-label fine-tuning
+def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tensor,
+                       test_images: torch.Tensor, test_labels: torch.Tensor, per_class: int, steps: int = 300,
+                       batch_size: int = 64, lr: float = 1e-3, backbone_lr_scale: float = 0.1,
+                       weight_decay: float = 0.05, device: torch.device | str | None = None, seed: int = 0) -> dict:
+    """Fine-tune a copy of the backbone plus a fresh linear head on `per_class` labels per class.
+
+    The caller's model is never modified. The subset is `few_label_indices(train_labels, per_class, seed)`.
+    Training: random horizontal flips, AdamW with the backbone at `backbone_lr_scale` x the head's
+    learning rate (its features are already useful; the fresh head has everything to learn), a
+    cosine schedule, bf16 autocast on CUDA.
+    images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,).
+    """
+    device = torch.device(device) if device is not None else _model_device(model)
+    g = torch.Generator().manual_seed(seed)
+    backbone = copy.deepcopy(model).to(device).train().requires_grad_(True)  # tune everything, even if frozen
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    head = nn.Linear(backbone.feature_dim, num_classes).to(device)
+    nn.init.zeros_(head.weight)  # zero start: deterministic, and the first logits are uniform
+    nn.init.zeros_(head.bias)
+
+    subset = few_label_indices(train_labels.cpu(), per_class, seed)  # (10 * per_class,)
+    images = train_images[subset.to(train_images.device)].to(device)  # small: keep it on the device
+    labels = train_labels[subset.to(train_labels.device)].long().to(device)
+    opt = torch.optim.AdamW([
+        {"params": backbone.parameters(), "lr": lr * backbone_lr_scale},
+        {"params": head.parameters(), "lr": lr},
+    ], weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    for _ in range(steps):
+        idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=g).to(device)
+        x, y = _to_float_images(images[idx], device), labels[idx]
+        flip = (torch.rand(len(x), 1, 1, 1, generator=g) < 0.5).to(device)  # (B, 1, 1, 1)
+        x = torch.where(flip, x.flip(3), x)  # flip the width axis of half the images
+        with _autocast(device):
+            loss = F.cross_entropy(head(backbone.forward_features(x)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+
+    backbone.eval()
+    pred = _batched(lambda x: head(backbone.forward_features(x)), test_images, 1024, device).argmax(1)
+    return {"few_label_top1": _percent(pred, test_labels), "per_class": per_class}
+
+
+# --------------------------------------------------------------------------- all at once
+def evaluate_backbone(model: nn.Module, train: tuple, test: tuple, k: int = 20, linear: bool = True,
+                      few_label=(), device: torch.device | str | None = None, few_label_kw: dict | None = None) -> dict:
+    """k-NN, linear probe and few-label fine-tuning of one backbone, from features extracted once.
+
+    train, test: (images, labels) tuples. Returns knn_top1, linear_top1 (when `linear`),
+    few_label_top1@{n} for each n in `few_label` (labels per class; `few_label_kw` goes to
+    `few_label_finetune`, e.g. {"steps": 100}), n_train and n_test.
+    """
+    device = torch.device(device) if device is not None else _model_device(model)
+    (train_images, train_labels), (test_images, test_labels) = train, test
+    f_train = extract_features(model, train_images, device=device).to(device)
+    f_test = extract_features(model, test_images, device=device).to(device)
+    train_labels_d, test_labels_d = train_labels.to(device), test_labels.to(device)
+    results = {"knn_top1": knn_accuracy(f_train, train_labels_d, f_test, test_labels_d, k=k)["knn_top1"]}
+    if linear:
+        probe = linear_probe(f_train, train_labels_d, f_test, test_labels_d, device=device)
+        results["linear_top1"] = probe["linear_top1"]
+    for n in few_label:
+        r = few_label_finetune(model, train_images, train_labels, test_images, test_labels, n, device=device,
+                               **(few_label_kw or {}))
+        results[f"few_label_top1@{n}"] = r["few_label_top1"]
+    results.update(n_train=len(train_labels), n_test=len(test_labels))
+    return results

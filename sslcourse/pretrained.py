@@ -1,0 +1,134 @@
+"""Shipped weights: a safetensors file and a JSON card per entry, checked by sha256 on load.
+
+A card says what produced the weights: method, architecture, data, epochs, device (GPU model, or
+CPU, said plainly), wall time, metrics, the exact command, and the code version. Registry entries
+live in `sslcourse/weights/NAME.{safetensors,json}`; a training run writes the same pair into its
+output folder as `model.safetensors` and `card.json`, and `python -m sslcourse ship` copies a run
+into the registry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import torch
+from torch import nn
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+class WeightsError(RuntimeError):
+    """Weights that are missing, altered, or do not match their card."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def code_version() -> str:
+    """The git commit of this checkout (with '+dirty' when it has uncommitted changes), else the package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+        return f"sslcourse {version('sslcourse')}"
+
+
+def save(method: nn.Module, out_dir: str | Path, card: dict) -> Path:
+    """Write `model.safetensors` (fp16) and `card.json` (with the sha256 filled in) into out_dir."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in method.state_dict().items()}
+    weights = out_dir / "model.safetensors"
+    save_file(state, str(weights))
+    card = {**card, "weights": weights.name, "dtype": "float16", "sha256": sha256_file(weights),
+            "size_bytes": weights.stat().st_size}
+    (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    return weights
+
+
+def _entry(name: str | Path) -> tuple[Path, Path]:
+    """(weights file, card file) for a registry name, a run folder, or a weights file with its card beside."""
+    p = Path(name)
+    if (WEIGHTS_DIR / f"{name}.json").is_file():
+        return WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
+    if p.is_dir() and (p / "card.json").is_file():
+        return p / "model.safetensors", p / "card.json"
+    if p.suffix == ".safetensors" and p.with_suffix(".json").is_file():
+        return p, p.with_suffix(".json")
+    if p.suffix == ".safetensors" and (p.parent / "card.json").is_file():
+        return p, p.parent / "card.json"
+    names = ", ".join(available()) or "none yet"
+    raise WeightsError(f"no weights called {str(name)!r}: not a shipped entry ({names}), "
+                       "nor a run folder with card.json, nor a .safetensors file with its card beside it")
+
+
+def available() -> list[str]:
+    """Names of the shipped entries."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
+
+
+def card(name: str | Path) -> dict:
+    return json.loads(_entry(name)[1].read_text())
+
+
+def load(name: str | Path, device: torch.device | str | None = None, full: bool = False) -> nn.Module:
+    """A ready model in eval mode: the backbone (default) or the whole method (`full=True`).
+
+    The weights file's sha256 must match its card; a mismatch raises WeightsError and says how to recover.
+    """
+    from safetensors.torch import load_file
+
+    from sslcourse import methods
+    from sslcourse.device import pick_device
+
+    weights, card_path = _entry(name)
+    info = json.loads(card_path.read_text())
+    if not weights.is_file():
+        raise WeightsError(f"{weights} is missing (its card {card_path} is there); restore it with "
+                           f"`git checkout -- {weights}` or retrain: {info.get('command', '?')}")
+    got = sha256_file(weights)
+    if got != info["sha256"]:
+        raise WeightsError(f"{weights} does not match its card: sha256 {got[:12]}... but the card says "
+                           f"{info['sha256'][:12]}... The file was changed or truncated; restore it with "
+                           f"`git checkout -- {weights}`, or retrain with: {info.get('command', '?')}")
+    device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
+    method = methods.build(info["method"], **info.get("method_kwargs", {}))
+    state = load_file(str(weights))
+    own = method.state_dict()
+    state = {k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}  # fp16 on disk, fp32 in use
+    method.load_state_dict(state, strict=True)
+    method.to(device).eval()
+    return method if full else method.backbone
+
+
+def ship(run_dir: str | Path, name: str, force: bool = False) -> Path:
+    """Copy a run's weights and card into the registry as NAME (never overwriting without force)."""
+    src_w, src_c = _entry(run_dir)
+    dst_w, dst_c = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
+    if (dst_w.exists() or dst_c.exists()) and not force:
+        raise FileExistsError(f"{name} is already shipped ({dst_c}); pass force=True (--force) to replace it")
+    info = json.loads(src_c.read_text())
+    if sha256_file(src_w) != info["sha256"]:
+        raise WeightsError(f"{src_w} does not match its card; refusing to ship it")
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = dst_w.with_name(dst_w.name + f".tmp{os.getpid()}")
+    shutil.copyfile(src_w, tmp)
+    os.replace(tmp, dst_w)
+    dst_c.write_text(json.dumps({**info, "name": name, "weights": dst_w.name}, indent=2) + "\n")
+    return dst_w

@@ -1,0 +1,221 @@
+"""One training loop for every method of the course.
+
+The dataset stays on the device as uint8 and each method augments its batch there, so the loop is
+bound by the model, not by CPU data loading (the conventional DataLoader pipeline starves a GPU,
+see benchmarks/throughput.py). A method is an `nn.Module` with
+
+    training_loss(x, y, generator) -> loss   # x: uint8 (B, 3, 32, 32) on the device, y: (B,)
+
+and whatever loss it computes is its own (so a student's loss function plugs in through the method).
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: float = 30.0  # passes over the data; with `minutes`, an upper bound
+    minutes: float | None = None  # wall-clock budget; the schedule then follows elapsed / budget
+    batch_size: int = 512
+    optimizer: str = "sgd"  # "sgd" (Nesterov momentum) or "adamw"
+    lr: float = 0.2
+    momentum: float = 0.9
+    betas: tuple[float, float] = (0.9, 0.95)  # AdamW only
+    weight_decay: float = 5e-4  # not applied to biases and norm parameters
+    warmup: float = 0.05  # fraction of the run spent warming the rate up linearly
+    compile: bool = False  # torch.compile the method's modules (worth it for runs of minutes on a GPU)
+    seed: int = 0
+    nan_check_every: int = 25  # steps between loss syncs to the host (a sync stalls a GPU)
+
+    def __post_init__(self):
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
+        if self.epochs <= 0 or (self.minutes is not None and self.minutes <= 0):
+            raise ValueError(f"epochs ({self.epochs}) and minutes ({self.minutes}) must be positive")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+def device_layout(x: torch.Tensor) -> torch.Tensor:
+    """channels_last on a GPU (NHWC convolutions use the tensor cores), plain NCHW elsewhere (faster on CPUs)."""
+    return x.contiguous(memory_format=torch.channels_last if x.is_cuda else torch.contiguous_format)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss stopped being a finite number."""
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    epochs: float
+    seconds: float
+    samples_per_s: float
+    final_loss: float
+    stopped_by: str  # "epochs" or "time"
+    history: list[dict] = field(default_factory=list)
+
+
+def lr_factor(progress: float, warmup: float) -> float:
+    """Linear warm-up, then cosine decay to zero, as a function of the run's progress in [0, 1].
+
+    Progress is a fraction of the whole run (steps or wall-clock), never an estimate made from the first
+    steps: those are slow (autotuning, compilation) and would end the schedule far too early.
+    """
+    if progress < warmup:
+        return (progress + 1e-3) / (warmup + 1e-3)
+    t = (progress - warmup) / max(1e-8, 1.0 - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]  # biases, norms, tokens
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write atomically: an interrupted save never destroys the previous checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    method: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    cfg: TrainConfig = TrainConfig(),
+    device: torch.device | str | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    checkpoint_every_s: float = 120.0,
+) -> TrainResult:
+    """Train `method` on (images, labels) until `cfg.epochs` or `cfg.minutes` runs out.
+
+    Shape: images (N, 3, H, W) uint8, labels (N,) int64.
+    With `checkpoint`, the full training state is saved there periodically and at the end; `resume=True`
+    continues from it. An existing checkpoint is never overwritten unless `overwrite=True`.
+    """
+    from tqdm.auto import tqdm
+
+    from sslcourse.device import pick_device
+
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {list(images.shape)}")
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if len(images) < cfg.batch_size:
+        raise ValueError(f"batch_size {cfg.batch_size} is larger than the dataset ({len(images)} images)")
+    device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if checkpoint and checkpoint.exists() and not (resume or overwrite):
+        raise FileExistsError(
+            f"{checkpoint} already exists; pass resume=True to continue that run or overwrite=True to replace it"
+        )
+
+    torch.manual_seed(cfg.seed)
+    method.to(device)
+    if device.type == "cuda":
+        method.to(memory_format=torch.channels_last)  # NHWC convolutions run on the tensor cores
+        torch.backends.cudnn.benchmark = True  # shapes are constant (drop_last), so autotuning pays off
+    opt = make_optimizer(method, cfg)
+    gen = torch.Generator(device).manual_seed(cfg.seed)
+    x_all, y_all = images.to(device), labels.to(device)  # resident for the whole run: 184 MB at most
+
+    n = len(x_all)
+    steps_per_epoch = n // cfg.batch_size  # drop the last partial batch: constant shapes, no recompiles
+    total_steps = max(1, int(cfg.epochs * steps_per_epoch))
+    budget_s = cfg.minutes * 60 if cfg.minutes else None
+    step, elapsed_before, history = 0, 0.0, []
+    order = torch.randperm(n, device=device, generator=gen)  # this epoch's visiting order
+    if resume and checkpoint and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        method.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"].cpu())  # map_location moved it; generator states live on the host
+        step, elapsed_before, history = state["step"], state["elapsed_s"], state["history"]
+        order = state["order"].to(device)
+
+    run = torch.compile(method.training_loss) if cfg.compile else method.training_loss
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    method.train()
+
+    def snapshot(elapsed: float) -> dict:
+        return {"model": method.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                "order": order, "step": step, "elapsed_s": elapsed, "history": history, "config": asdict(cfg)}
+
+    start_step = step
+    t0 = time.perf_counter() - elapsed_before
+    last_save = time.perf_counter()
+    loss_sum = torch.zeros((), device=device)
+    since_check, stopped_by, last_loss = 0, "epochs", float("nan")
+    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc=type(method).__name__, unit="step")
+    while step < total_steps:
+        elapsed = time.perf_counter() - t0
+        if budget_s is not None and elapsed >= budget_s:
+            stopped_by = "time"
+            break
+        frac = step / total_steps if budget_s is None else max(step / total_steps, elapsed / budget_s)
+        lr_now = cfg.lr * lr_factor(frac, cfg.warmup)
+        for group in opt.param_groups:
+            group["lr"] = lr_now
+
+        i = step % steps_per_epoch
+        if i == 0 and step > 0:
+            order = torch.randperm(n, device=device, generator=gen)
+        idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+        with autocast:
+            loss = run(x_all[idx], y_all[idx], gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.detach().float()
+        since_check += 1
+        step += 1
+
+        if since_check == cfg.nan_check_every or step == total_steps:
+            last_loss = loss_sum.item() / since_check  # the only host sync in the loop
+            if not math.isfinite(last_loss):
+                raise TrainingDiverged(
+                    f"the loss became {last_loss} around step {step} (epoch {step / steps_per_epoch:.2f}, "
+                    f"learning rate {lr_now:.3g}). Lower the learning rate, or check that the loss function "
+                    "returns a finite scalar on this batch."
+                )
+            elapsed = time.perf_counter() - t0
+            history.append({"step": step, "epoch": step / steps_per_epoch, "loss": last_loss,
+                            "lr": lr_now, "elapsed_s": elapsed})
+            bar.update(since_check)
+            bar.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{step * cfg.batch_size / max(elapsed, 1e-9):.0f}")
+            loss_sum.zero_()
+            since_check = 0
+            if checkpoint and time.perf_counter() - last_save > checkpoint_every_s:
+                save_checkpoint(checkpoint, snapshot(elapsed))
+                last_save = time.perf_counter()
+    bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - t0
+    if checkpoint:
+        save_checkpoint(checkpoint, snapshot(seconds))
+    method.eval()
+    return TrainResult(
+        steps=step, epochs=step / steps_per_epoch, seconds=seconds,
+        samples_per_s=(step - start_step) * cfg.batch_size / max(seconds - elapsed_before, 1e-9),
+        final_loss=last_loss, stopped_by=stopped_by, history=history,
+    )
