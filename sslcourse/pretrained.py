@@ -34,7 +34,10 @@ def sha256_file(path: Path) -> str:
 
 
 def code_version() -> str:
-    """The git commit of this checkout (with '+dirty' when it has uncommitted changes), else the package version."""
+    """The git commit of this checkout ('+dirty' with uncommitted changes); `$SSLCOURSE_CODE_VERSION` when
+    set (a copy without .git, e.g. on a GPU machine); else the package version. Never raises."""
+    if os.environ.get("SSLCOURSE_CODE_VERSION"):
+        return os.environ["SSLCOURSE_CODE_VERSION"]
     root = Path(__file__).resolve().parents[1]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
@@ -43,8 +46,8 @@ def code_version() -> str:
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        from importlib.metadata import version
-        return f"sslcourse {version('sslcourse')}"
+        from sslcourse import __version__
+        return f"sslcourse {__version__}"
 
 
 def save(method: nn.Module, out_dir: str | Path, card: dict) -> Path:
