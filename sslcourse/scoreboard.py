@@ -1,0 +1,138 @@
+"""The scoreboard: every method's scores under the course's one protocol, side by side.
+
+Shipped rows come from the repository (`sslcourse/results/protocol/*.json`, each written by
+`python -m sslcourse eval ... --out` and carrying its command and device; or, failing that, the metrics
+in a shipped weights card). Your rows live in a separate file in the data folder
+(`scoreboard-yours.json`): recording your run never changes a shipped row, even under the same name.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results" / "protocol"
+# The protocol's numbers, in the order the course reads them; all are top-1 accuracies in percent.
+METRICS = {
+    "knn_top1": "kNN (k=20)",
+    "linear_top1": "linear probe",
+    "few_label_top1@1": "fine-tune, 1 label/class",
+    "few_label_top1@10": "fine-tune, 10 labels/class",
+    "few_label_top1@100": "fine-tune, 100 labels/class",
+}
+# Where each method sits in the story: the two ends of the scale first and last.
+ORDER = ("random", "context", "colorization", "simclr", "mae", "supervised")
+
+
+def yours_path() -> Path:
+    from sslcourse.data import data_dir
+
+    return Path(os.environ.get("SSLCOURSE_SCOREBOARD") or data_dir() / "scoreboard-yours.json")
+
+
+def _method_of(weights: str) -> str:
+    if weights.startswith("random"):
+        return "random"
+    from sslcourse import pretrained
+
+    try:
+        return pretrained.card(weights)["method"]
+    except Exception:  # a result whose weights are not shipped: fall back to its name
+        return weights.split("_")[0]
+
+
+def shipped() -> list[dict]:
+    """Rows from the repository: protocol results first, then cards of shipped weights without one."""
+    from sslcourse import pretrained
+
+    rows, seen = [], set()
+    for path in sorted(RESULTS_DIR.glob("*.json")):
+        r = json.loads(path.read_text())
+        rows.append({"name": path.stem, "method": _method_of(r["weights"]), "metrics": r["metrics"],
+                     "source": "shipped", "computed_on": r.get("computed_on", "?"), "command": r.get("command", "")})
+        seen.add(r["weights"])
+    for name in pretrained.available():
+        if name not in seen:
+            c = pretrained.card(name)
+            rows.append({"name": name, "method": c["method"], "metrics": c.get("metrics", {}), "source": "shipped",
+                         "computed_on": c.get("trained_on", "?"), "command": c.get("command", "")})
+    return _sorted(rows)
+
+
+def yours() -> list[dict]:
+    path = yours_path()
+    if not path.is_file():
+        return []
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); fix or move it; it holds only your own rows") from err
+
+
+def _check_metrics(metrics: dict) -> dict:
+    clean = {}
+    for k, v in metrics.items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or math.isnan(v):
+            raise ValueError(f"metric {k!r} must be a number, got {v!r}")
+        if k in METRICS and not 0 <= v <= 100:
+            raise ValueError(f"metric {k!r} is an accuracy in percent (0-100), got {v}")
+        clean[k] = float(v)
+    if not set(clean) & set(METRICS):
+        raise ValueError(f"no protocol metric among {sorted(clean)}; expected some of {list(METRICS)}")
+    return clean
+
+
+def record(name: str, metrics: dict, method: str | None = None, note: str = "") -> dict:
+    """Add (or update) one of your rows; shipped rows are never touched. Returns the row."""
+    row = {"name": name, "method": method or name.split("_")[0], "metrics": _check_metrics(metrics),
+           "source": "yours", "computed_on": note or "your run", "command": ""}
+    rows = [r for r in yours() if r["name"] != name] + [row]
+    path = yours_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(rows, indent=2) + "\n")
+    os.replace(tmp, path)  # atomic: an interrupted write never loses earlier rows
+    return row
+
+
+def _sorted(rows: list[dict]) -> list[dict]:
+    rank = {m: i for i, m in enumerate(ORDER)}
+    return sorted(rows, key=lambda r: (rank.get(r["method"], len(ORDER) - 1), r["source"] != "shipped", r["name"]))
+
+
+def rows(include_yours: bool = True) -> list[dict]:
+    return _sorted(shipped() + (yours() if include_yours else []))
+
+
+def table(rows_: list[dict] | None = None, metrics=tuple(METRICS)) -> str:
+    """A plain-text table (one row per result, '-' where a number was not measured)."""
+    rows_ = rows() if rows_ is None else rows_
+    header = ["name", "source"] + [METRICS.get(m, m) for m in metrics]
+    body = [[r["name"], f"{r['source']} ({r['computed_on']})"]
+            + [f"{r['metrics'][m]:.1f}" if m in r["metrics"] else "-" for m in metrics] for r in rows_]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
+
+
+def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
+    """Bar chart of one metric for every row that has it; your rows hatched. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * max(len(rows_), 3) + 2, 3.2))
+    values = [r["metrics"][metric] for r in rows_]
+    bars = ax.bar(range(len(rows_)), values, color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
+                                                     for r in rows_])
+    for bar, r, v in zip(bars, rows_, values):
+        if r["source"] == "yours":
+            bar.set_hatch("//")
+        ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(rows_)), [r["name"] for r in rows_], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(f"{METRICS.get(metric, metric)} (%)")
+    ax.set_ylim(0, 100)
+    ax.axhline(10, color="grey", lw=0.8, ls=":")  # chance on 10 classes
+    ax.set_title(f"CIFAR-10 test accuracy: {METRICS.get(metric, metric)}")
+    return ax
