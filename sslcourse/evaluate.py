@@ -233,6 +233,29 @@ def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_label
     return {"few_label_top1": _percent(pred, test_labels), "per_class": per_class}
 
 
+# --------------------------------------------------------------------------- label efficiency
+def label_efficiency(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
+                     test_labels: torch.Tensor, per_class=(1, 2, 5, 10, 20, 50, 100), probe: str = "linear",
+                     seed: int = 0) -> dict:
+    """Accuracy (%) of a probe trained on only n labelled examples per class, for each n in `per_class`.
+
+    The subsets are nested (`few_label_indices`), so the curve compares like with like. `probe` is
+    "linear" (a linear probe) or "knn" (k = min(20, number of labelled examples)); the features stay frozen.
+    Shape: train (N, D), labels (N,), test (M, D), labels (M,) -> {n: accuracy}.
+    """
+    if probe not in ("linear", "knn"):
+        raise ValueError(f"probe must be 'linear' or 'knn', got {probe!r}")
+    curve = {}
+    for n in per_class:
+        idx = few_label_indices(train_labels.cpu(), n, seed=seed).to(train_features.device)
+        f, y = train_features[idx], train_labels[idx]
+        if probe == "linear":
+            curve[n] = linear_probe(f, y, test_features, test_labels, seed=seed)["linear_top1"]
+        else:
+            curve[n] = knn_accuracy(f, y, test_features, test_labels, k=min(20, len(f)))["knn_top1"]
+    return curve
+
+
 # --------------------------------------------------------------------------- all at once
 def evaluate_backbone(model: nn.Module, train: tuple, test: tuple, k: int = 20, linear: bool = True,
                       few_label=(), device: torch.device | str | None = None, few_label_kw: dict | None = None) -> dict:

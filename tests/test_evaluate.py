@@ -208,3 +208,20 @@ def test_evaluate_backbone(tiny_model):
     assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in result.values())
     assert result["knn_top1"] > 90  # colours are far apart even for a random network
     assert set(evaluate_backbone(tiny_model, train, test, k=5, linear=False)) == {"knn_top1", "n_train", "n_test"}
+
+
+def test_label_efficiency_curve_rises_with_labels():
+    from sslcourse.evaluate import label_efficiency
+
+    g = torch.Generator().manual_seed(0)
+    centers = torch.randn(10, 16, generator=g) * 2
+    def sample(n):
+        y = torch.arange(n) % 10
+        return centers[y] + torch.randn(n, 16, generator=g) * 2.0, y
+    (ftr, ytr), (fte, yte) = sample(2000), sample(500)
+    for probe in ("linear", "knn"):
+        curve = label_efficiency(ftr, ytr, fte, yte, per_class=(1, 10, 100), probe=probe)
+        assert list(curve) == [1, 10, 100]
+        assert curve[1] < curve[100] and curve[100] > 60
+    with pytest.raises(ValueError, match="probe"):
+        label_efficiency(ftr, ytr, fte, yte, probe="svm")

@@ -1,0 +1,41 @@
+"""Small interactive widgets for the notebooks; written for ipywidgets 7 and 8 alike
+(only `observe(..., names="value")`, `Output`, `Dropdown`, `IntSlider` and boxes, whose APIs did not change)."""
+from __future__ import annotations
+
+import torch
+
+
+def cifar_browser(images: torch.Tensor, labels: torch.Tensor, classes=None, per_page: int = 32):
+    """Browse a labelled image set one class at a time. Returns the widget (display it, or let the cell show it).
+
+    Shape: images (N, 3, H, W) uint8, labels (N,).
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from sslcourse.data import CLASSES
+    from sslcourse.viz import image_grid
+
+    classes = classes or CLASSES
+    by_class = {c: torch.nonzero(labels == c).flatten() for c in range(len(classes))}
+    pick = widgets.Dropdown(options=[(name, i) for i, name in enumerate(classes)], value=0, description="class")
+    page = widgets.IntSlider(value=0, min=0, max=max(0, len(by_class[0]) // per_page - 1), description="page")
+    out = widgets.Output()
+
+    def render(_=None):
+        idx = by_class[pick.value]
+        page.max = max(0, (len(idx) - 1) // per_page)
+        shown = idx[page.value * per_page:(page.value + 1) * per_page]
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(8, 1.1 * ((len(shown) + 7) // 8)))
+            image_grid(images[shown], nrow=8, ax=ax,
+                       title=f"{classes[pick.value]}: {len(idx)} images, page {page.value + 1} of {page.max + 1}")
+            display(fig)
+            plt.close(fig)
+
+    pick.observe(render, names="value")
+    page.observe(render, names="value")
+    render()
+    return widgets.VBox([widgets.HBox([pick, page]), out])
