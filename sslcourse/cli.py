@@ -87,17 +87,43 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    import torch
+
     from sslcourse import data, evaluate, pretrained
-    from sslcourse.device import pick_device
+    from sslcourse.device import describe, pick_device
 
     device = pick_device(args.device)
-    model = pretrained.load(args.checkpoint, device=device)
+    if args.checkpoint.startswith("random"):  # an untrained network: the bottom end of the scale
+        from sslcourse.models import build_model
+
+        torch.manual_seed(args.seed)
+        arch = args.checkpoint.partition(":")[2] or "resnet18"
+        model = build_model(arch).to(device).eval()
+    else:
+        model = pretrained.load(args.checkpoint, device=device)
     train, test = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
     few = tuple(int(n) for n in args.few_label.split(",")) if args.few_label else ()
+    t = time.perf_counter()
     metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device)
     if getattr(model, "num_classes", 0):
         metrics["test_top1"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device)
+    metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     print(json.dumps(metrics))
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+            return 2
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "weights": args.checkpoint, "metrics": metrics, "device": describe(device),
+            "computed_on": "GPU" if device.type == "cuda" else device.type.upper(),
+            "seconds": round(time.perf_counter() - t, 1),
+            "command": "python -m sslcourse " + shlex.join(sys.argv[1:]),
+            "code_version": pretrained.code_version(), "torch": torch.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }, indent=2) + "\n")
+        print(f"wrote {out}")
     return 0
 
 
@@ -165,6 +191,26 @@ def _readme(args) -> int:
     return 0
 
 
+def _notebooks(args) -> int:
+    from sslcourse.nbtools import sync
+
+    if args.action == "sync":
+        return sync.sync(args.names, force=args.force, timeout=args.timeout)
+    return sync.check(args.names)
+
+
+def _assign(args) -> int:
+    from sslcourse.nbtools import assign
+
+    return assign.assign(args.names, force=args.force, execute=not args.no_execute, timeout=args.timeout)
+
+
+def _slides(args) -> int:
+    from sslcourse.nbtools import slides
+
+    return slides.build_slides(args.names, out_dir=args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sslcourse", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,11 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
 
     e = sub.add_parser("eval", help="evaluate weights: kNN, linear probe (and few-label fine-tuning)")
-    e.add_argument("checkpoint", help="a shipped name, a run folder, or a .safetensors file with its card")
+    e.add_argument("checkpoint", help="a shipped name, a run folder, a .safetensors file with its card, "
+                   "or random[:ARCH] for an untrained network")
     e.add_argument("--device", default="auto")
     e.add_argument("--k", type=int, default=20)
     e.add_argument("--few-label", help="labels per class for fine-tuning, e.g. 1,10,100")
     e.add_argument("--subset", type=int, help="evaluate on N training images only (smoke tests)")
+    e.add_argument("--seed", type=int, default=0, help="initialisation seed for random[:ARCH]")
+    e.add_argument("--out", help="also write the metrics with their provenance to this JSON file")
+    e.add_argument("--force", action="store_true", help="replace --out if it exists")
     e.set_defaults(func=_eval)
 
     d = sub.add_parser("data", help="CIFAR-10: info, or pack it into one file for a machine without network")
@@ -217,6 +267,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("readme", help="rewrite the README's course map from the repository-URL setting")
     r.set_defaults(func=_readme)
+
+    nb = sub.add_parser("notebooks", help="sync: build and execute each notebooks/NN_topic.py into its .ipynb; "
+                        "check: say which pairs are out of sync")
+    nb.add_argument("action", choices=["sync", "check"])
+    nb.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
+    nb.add_argument("--force", action="store_true", help="sync: overwrite a .ipynb edited by hand")
+    nb.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    nb.set_defaults(func=_notebooks)
+
+    a = sub.add_parser("assign", help="write the student notebooks (solutions replaced by stubs) into notebooks/student/")
+    a.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
+    a.add_argument("--force", action="store_true", help="overwrite student notebooks edited by hand")
+    a.add_argument("--no-execute", action="store_true", help="leave outputs empty (nbval then fails: drafts only)")
+    a.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    a.set_defaults(func=_assign)
+
+    sl = sub.add_parser("slides", help="build offline reveal.js decks from the notebooks' slide cells into slides/")
+    sl.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
+    sl.add_argument("--out", help="output folder (default: slides/)")
+    sl.set_defaults(func=_slides)
     return p
 
 

@@ -68,7 +68,8 @@ def course_notebooks(root: Path = ROOT) -> list[Path]:
 
 
 def run_course(out_dir: Path = ROOT / "build" / "executed", timeout: int = 1200) -> int:
-    """Execute every notebook into out_dir (the notebooks themselves are never overwritten)."""
+    """Execute every notebook into out_dir (the notebooks themselves are never overwritten), then build
+    the slides from the executed copies into slides/."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -93,4 +94,8 @@ def run_course(out_dir: Path = ROOT / "build" / "executed", timeout: int = 1200)
         nbformat.write(nb, out_dir / nb_path.name)
         print(f"{nb_path.name:40s} {time.perf_counter() - t:6.1f} s  {status}")
     print(f"executed notebooks are in {out_dir}")
+    from sslcourse.nbtools.slides import build_slides
+
+    build_slides(out_dir=ROOT / "slides", source=out_dir)  # from the fresh outputs
+    print(f"slides are in {ROOT / 'slides'} (open the .html files in a browser; they work offline)")
     return 1 if failed else 0

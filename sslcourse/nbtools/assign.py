@@ -1,0 +1,84 @@
+"""`python -m sslcourse assign`: the student versions of the notebooks, in notebooks/student/.
+
+Each region between `# BEGIN SOLUTION` and `# END SOLUTION` lines becomes one line,
+`raise NotImplementedError("exercise <grade_id>: ...")`, at the indentation of the markers, so the
+function's signature and docstring above it stay. A markdown cell marked as a solution
+(nbgrader `solution: true`) becomes "YOUR ANSWER HERE", as nbgrader does. The student notebook is then
+executed like the solution (each checker says "not implemented yet" and the notebook goes on with the
+library's reference), so nbval can check it too. A student notebook whose cells were edited after
+`assign` wrote them is never overwritten without --force.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sslcourse import course
+from sslcourse.nbtools.pairs import STUDENT_FOLDER, Pair, build, find_pairs, inputs_digest, solution_regions, stable_ids
+
+STUB = 'raise NotImplementedError("exercise {grade_id}: write your solution here")'
+MARKDOWN_ANSWER = "YOUR ANSWER HERE"
+
+
+def strip_solutions(source: str, grade_id: str) -> str:
+    """`source` with each solution region (markers included) replaced by the stub, at the markers' indent."""
+    lines = source.splitlines()
+    for first, last, indent in reversed(solution_regions(source)):
+        lines[first:last + 1] = [indent + STUB.format(grade_id=grade_id)]
+    return "\n".join(lines)
+
+
+def student_notebook(pair: Pair):
+    """The student version of `pair`, not executed: solutions out, badge pointing at the student copy."""
+    nb = build(pair, folder=f"notebooks/{STUDENT_FOLDER}")
+    for cell in nb.cells:
+        grading = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and solution_regions(cell.source):
+            cell.source = strip_solutions(cell.source, grading["grade_id"])
+        elif cell.cell_type == "markdown" and grading.get("solution"):
+            cell.source = MARKDOWN_ANSWER
+    nb.metadata["sslcourse"]["student"] = True
+    stable_ids(nb)
+    return nb
+
+
+def assign_pair(pair: Pair, force: bool = False, execute: bool = True, timeout: int = 1200) -> str:
+    """Write one student notebook; returns what happened. Raises ValueError when it would overwrite
+    cells edited by hand (without `force`) or when a cell fails."""
+    from sslcourse.nbtools import run
+    from sslcourse.nbtools.sync import edited_by_hand, write_notebook
+
+    nb = student_notebook(pair)
+    if edited_by_hand(pair.student, expected=nb) and not force:
+        raise ValueError(f"{pair.student} has cells edited since `assign` wrote it; pass --force to overwrite them "
+                         "(copy them into the .py first if they should stay)")
+    if execute:
+        pair.student.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run.execute(nb, cwd=pair.student.parent, timeout=timeout)
+        except run.NotebookFailed as err:
+            raise ValueError(f"the student version of {pair.source.name} does not run to its end (after an exercise, "
+                             f"the notebook should go on with the reference: `result.choose(...)`): {err}") from None
+    nb.metadata["sslcourse"]["inputs_sha256"] = inputs_digest(nb)
+    wrote = write_notebook(nb, pair.student)
+    return ("executed, " if execute else "outputs left empty, ") + ("written" if wrote else "unchanged")
+
+
+def assign(names=(), root: Path = course.ROOT, force: bool = False, execute: bool = True, timeout: int = 1200) -> int:
+    """Write the student versions of the named notebooks (all when none are named); 1 if any was refused."""
+    pairs = find_pairs(names, root)
+    if not pairs:
+        print(f"There are no notebook sources ({Path(root) / 'notebooks'}/NN_topic.py) yet: nothing to assign.")
+        return 0
+    refused = []
+    for pair in pairs:
+        t = time.perf_counter()
+        try:
+            print(f"{STUDENT_FOLDER}/{pair.student.name}: {assign_pair(pair, force, execute, timeout)} "
+                  f"({time.perf_counter() - t:.0f} s)")
+        except ValueError as err:
+            print(f"{STUDENT_FOLDER}/{pair.student.name}: NOT written: {err}")
+            refused.append(pair.stem)
+    if refused:
+        print(f"{len(refused)} of {len(pairs)} student notebooks not written: {', '.join(refused)}")
+    return 1 if refused else 0

@@ -1,0 +1,103 @@
+"""Executing a notebook the same way everywhere: this Python, this checkout's sslcourse, the CPU, a fixed
+hash seed; and tidying the result so that re-running it changes nothing that did not really change."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import sslcourse
+from sslcourse.nbtools.pairs import LANGUAGE_INFO
+
+PACKAGE_ROOT = Path(sslcourse.__file__).resolve().parents[1]  # the folder that holds the sslcourse package
+KERNEL_NAME = "sslcourse-current-env"
+
+
+def kernel_env() -> dict:
+    """The environment of an executing kernel: this checkout's sslcourse first on the path, the CPU
+    (`SSLCOURSE_DEVICE`, read by each notebook's setup cell), a fixed hash seed (set order), and
+    Jupyter's inline plots even where MPLBACKEND says otherwise (CI sets Agg)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["SSLCOURSE_DEVICE"] = "cpu"
+    env["PYTHONHASHSEED"] = "0"
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    return env
+
+
+def _kernel_manager():
+    """A kernel manager that starts `sys.executable -m ipykernel_launcher` (no installed kernelspec needed)."""
+    import ipykernel.kernelspec
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    class CurrentEnv(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            if kernel_name == KERNEL_NAME:
+                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
+                                              **ipykernel.kernelspec.get_kernel_dict())
+            return super().get_kernel_spec(kernel_name)
+
+    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentEnv())
+
+
+class NotebookFailed(ValueError):
+    """A notebook did not run to its end; the message says where and why."""
+
+
+def execute(nb, cwd: Path, timeout: int = 1200) -> None:
+    """Run every cell of `nb` in place, in folder `cwd`, then `tidy` it. Raises NotebookFailed when a cell
+    raises (unless tagged `raises-exception`; the message ends with its traceback), runs past `timeout`
+    seconds, or the kernel does not start or dies."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    client = NotebookClient(nb, km=_kernel_manager(), timeout=timeout, allow_errors=False, record_timing=False,
+                            store_widget_state=False, resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute(env=kernel_env())
+    except CellExecutionError as err:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the traceback's terminal colours
+        raise NotebookFailed("a cell failed:\n" + "\n".join(text.strip().splitlines()[-12:])) from None
+    except Exception as err:  # the kernel did not start or died, or a cell ran past the timeout
+        raise NotebookFailed(f"the kernel could not run it ({type(err).__name__}: {err})") from None
+    tidy(nb)
+
+
+_CARRIAGE = re.compile(r"^.*\r(?=[^\n])", re.M)  # a progress bar's earlier states, overwritten by \r
+_BACKSPACE = re.compile(r"[^\n]\x08")
+
+
+def _coalesce(outputs: list) -> list:
+    """Consecutive stream outputs of one name as one, with what \\r and backspaces erased removed."""
+    merged = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if out.output_type == "stream" and last and last.output_type == "stream" and last.name == out.name:
+            last.text += out.text
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.output_type == "stream":
+            text = out.text.replace("\r\n", "\n")
+            while _BACKSPACE.search(text):
+                text = _BACKSPACE.sub("", text)
+            out.text = _CARRIAGE.sub("", text)
+    return merged
+
+
+def tidy(nb) -> None:
+    """Drop what changes from run to run without meaning anything: timings, kernel versions, widget
+    states and model ids (a widget's text form stays), progress-bar redraws."""
+    nb.metadata.pop("widgets", None)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        for out in cell.outputs:
+            data = out.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data:
+                data.pop("application/vnd.jupyter.widget-view+json")
+                data.setdefault("text/plain", "")
+        cell.outputs = _coalesce(cell.outputs)

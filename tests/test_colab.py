@@ -1,0 +1,87 @@
+"""The Colab badge and setup cell: generated from the one repository-URL setting, and doing on Colab what
+they promise (the setup cell runs in a subprocess where sslcourse cannot be imported and pip is faked)."""
+import json
+import subprocess
+import sys
+import textwrap
+
+from sslcourse import colab, course
+from sslcourse.nbtools.run import kernel_env
+
+# Runs the setup cell with `import sslcourse` failing until the fake pip "installs" it.
+HARNESS = textwrap.dedent('''
+    import importlib.abc, json, subprocess, sys, types
+
+    class Missing(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "sslcourse" or name.startswith("sslcourse."):
+                raise ModuleNotFoundError(f"No module named {name!r}")
+
+    blocker = Missing()
+    sys.meta_path.insert(0, blocker)
+    calls = []
+
+    def fake_run(args, check=False):
+        calls.append(args)
+        sys.meta_path.remove(blocker)  # "installed"
+        return subprocess.CompletedProcess(args, 0)
+
+    subprocess.run = fake_run
+    if ON_COLAB:
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+    try:
+        exec(SOURCE, {})
+        outcome = "ran"
+    except ImportError as err:
+        outcome = str(err)
+    print(json.dumps({"calls": calls, "outcome": outcome}))
+''')
+
+
+def run_setup_cell(on_colab: bool) -> dict:
+    code = f"ON_COLAB = {on_colab}\nSOURCE = {colab.setup_cell_source()!r}\n{HARNESS}"
+    proc = subprocess.run([sys.executable, "-c", code], env=kernel_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    return {**json.loads(lines[-1]), "printed": "\n".join(lines[:-1])}
+
+
+def test_on_colab_the_setup_cell_installs_from_the_repository_url_then_picks_the_device():
+    result = run_setup_cell(on_colab=True)
+    assert result["outcome"] == "ran"
+    [call] = result["calls"]
+    assert call[1:5] == ["-m", "pip", "install", "--quiet"] and call[-1] == f"git+{course.repository_url()}"
+    assert "sslcourse: computing on cpu" in result["printed"]  # SSLCOURSE_DEVICE=cpu, as in tests
+
+
+def test_elsewhere_a_missing_sslcourse_is_explained_not_installed():
+    result = run_setup_cell(on_colab=False)
+    assert result["calls"] == [] and "scripts/setup.sh" in result["outcome"]
+
+
+def test_the_url_lives_in_one_place(monkeypatch):
+    assert f'"git+{course.repository_url()}"' in colab.setup_cell_source()
+    monkeypatch.setattr(course, "repository_url", lambda: "https://github.com/someone/fork")
+    assert '"git+https://github.com/someone/fork"' in colab.setup_cell_source()
+    assert "github/someone/fork/blob/main/notebooks/student/00_x.ipynb" in colab.badge_cell_source(
+        "00_x", "notebooks/student")
+    compile(colab.setup_cell_source(), "setup cell", "exec")
+
+
+def test_ensure_colab_cells_inserts_then_refreshes():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("x = 1")])
+    assert colab.ensure_colab_cells(nb, "00_x") == ["added the colab-badge cell", "added the colab-setup cell"]
+    assert [c.source.split("\n")[0][:20] for c in nb.cells][1] == "# Title"
+    assert nb.cells[0].metadata["tags"] == [colab.BADGE_TAG] and nb.cells[2].metadata["tags"] == [colab.SETUP_TAG]
+    nb.cells[2].source = "# an old setup cell"
+    assert colab.ensure_colab_cells(nb, "00_x") == ["refreshed the colab-setup cell"]
+    assert colab.ensure_colab_cells(nb, "00_x") == [] and len(nb.cells) == 4
+
+
+def test_widget_code_that_differs_between_ipywidgets_7_and_8_is_reported():
+    source = 'w.observe(on_change)\nw.observe(on_change, names="value")\nwidgets.TagsInput(value=[])\n'
+    problems = colab.widget_problems(source)
+    assert len(problems) == 2 and "ipywidgets 8 only" in problems[0] and "names=" in problems[1]
+    assert colab.widget_problems('out = widgets.Output()\nw.observe(f, names="value")\n') == []

@@ -1,0 +1,122 @@
+"""Slides: a deck from the cells tagged for slides, self-contained and offline, and rendered by reveal.js
+when a headless Chromium is there to open it."""
+import base64
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from sslcourse import course
+from sslcourse.nbtools import slides
+
+PIXEL = base64.b64encode(bytes.fromhex(  # a 1x1 PNG
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f3e1a70000000049454e44ae426082")).decode()
+
+
+def slide(kind):
+    return {"slideshow": {"slide_type": kind}}
+
+
+def demo_notebook():
+    plot = new_code_cell("plot()", metadata=slide("fragment"), outputs=[
+        new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"})])
+    return new_notebook(cells=[
+        new_markdown_cell("[![Open In Colab](badge.svg)](link)", metadata={"tags": ["colab-badge"]}),
+        new_markdown_cell("# The demo deck\n\nFirst slide, see https://revealjs.com", metadata=slide("slide")),
+        new_code_cell("print(1 + 1)", metadata=slide("-"),
+                      outputs=[new_output("stream", name="stdout", text="2 <-- printed\n")]),
+        new_markdown_cell("Not for the slides.", metadata=slide("skip")),
+        new_markdown_cell("Untagged: not for the slides either."),
+        new_markdown_cell("## Second slide", metadata=slide("slide")),
+        plot,
+        new_markdown_cell("Say this out loud.", metadata=slide("notes")),
+        new_markdown_cell("### Below the second", metadata=slide("subslide")),
+        new_code_cell("secret_setup()", metadata={**slide("-"), "tags": ["hide-input"]},
+                      outputs=[new_output("stream", name="stdout", text="only the output\n")]),
+    ])
+
+
+@pytest.fixture
+def deck(tmp_path):
+    nbformat.write(demo_notebook(), tmp_path / "07_demo.ipynb")
+    return slides.build_deck(tmp_path / "07_demo.ipynb", tmp_path / "slides")
+
+
+def test_the_deck_has_a_section_per_tagged_slide(deck):
+    page = deck.read_text()
+    assert "<title>The demo deck</title>" in page
+    top = re.findall(r"^<section>\n<section>", page, re.M)
+    assert len(top) == 2 and page.count("<section>") == 5  # 2 horizontal, 3 vertical inside them
+    assert '<div class="fragment">' in page and '<aside class="notes"><p>Say this out loud.</p>' in page
+    assert "2 &lt;-- printed" in page and f"data:image/png;base64,{PIXEL}" in page
+    assert "only the output" in page and "secret_setup" not in page
+    for absent in ("Not for the slides", "Untagged", "Open In Colab"):
+        assert absent not in page
+
+
+def test_the_deck_works_offline(deck):
+    page = deck.read_text()
+    sources = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', page)
+    assert sources and not [s for s in sources if "://" in s or s.startswith("//")]
+    for src in sources:
+        assert (deck.parent / src).is_file(), src
+    assert "https://revealjs.com" in page  # links in the text stay links
+    assert "reveal.js 5" in (deck.parent / "reveal.js" / "dist" / "reveal.js").read_text()[:200]
+
+
+def test_the_vendored_reveal_is_small_and_fetches_nothing():
+    files = [p for p in slides.VENDOR.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 1_000_000
+    for p in files:
+        if p.suffix in (".css", ".js"):
+            text = p.read_text()
+            assert "@import url(http" not in text and "sourceMappingURL" not in text, p
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium here (apt-get install chromium to run this)")
+def test_reveal_renders_the_deck_in_a_browser(deck):
+    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                           "--dump-dom", deck.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = proc.stdout
+    reveal = re.search(r'<div class="(reveal [^"]*)"', dom)
+    assert reveal and "ready" in reveal.group(1).split(), dom[:2000]
+    assert len(re.findall(r"<section\b", dom)) >= 5
+    assert re.search(r'<section[^>]*class="[^"]*present', dom)  # reveal chose the slide it shows
+
+
+def test_slides_command_builds_every_executed_notebook(tmp_path, capsys):
+    (tmp_path / "notebooks").mkdir()
+    assert slides.build_slides(root=tmp_path) == 0 and "no slides to build" in capsys.readouterr().out
+    nbformat.write(demo_notebook(), tmp_path / "notebooks" / "07_demo.ipynb")
+    assert slides.build_slides(root=tmp_path) == 0
+    assert (tmp_path / "slides" / "07_demo.html").is_file()
+    assert (tmp_path / "slides" / "reveal.js" / "plugin" / "notes" / "notes.js").is_file()
+
+
+def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch):
+    executed = tmp_path / "executed"
+    nb = new_notebook(cells=[new_markdown_cell("# Run me", metadata=slide("slide")),
+                             new_code_cell("print(6 * 7)", metadata=slide("-"))])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "07_run.ipynb")
+    monkeypatch.setattr(course, "ROOT", tmp_path)
+    monkeypatch.setattr(course, "course_notebooks", lambda root=tmp_path: [tmp_path / "notebooks" / "07_run.ipynb"])
+    assert course.run_course(out_dir=executed, timeout=60) == 0
+    assert "<pre class=\"output\">42\n</pre>" in (tmp_path / "slides" / "07_run.html").read_text()
+
+
+def test_slides_folder_holds_only_its_readme_in_git():
+    root = Path(course.__file__).resolve().parents[1]
+    assert (root / "slides" / "README.md").is_file()
+    ignored = subprocess.run(["git", "check-ignore", "-q", "slides/00_gelato_bet.html"], cwd=root)
+    kept = subprocess.run(["git", "check-ignore", "-q", "slides/README.md"], cwd=root)
+    assert ignored.returncode == 0 and kept.returncode == 1
