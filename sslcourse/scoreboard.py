@@ -105,9 +105,12 @@ def rows(include_yours: bool = True) -> list[dict]:
     return _sorted(shipped() + (yours() if include_yours else []))
 
 
-def table(rows_: list[dict] | None = None, metrics=tuple(METRICS)) -> str:
-    """A plain-text table (one row per result, '-' where a number was not measured)."""
+def table(rows_: list[dict] | None = None, metrics=None) -> str:
+    """A plain-text table: one row per result, one column per protocol metric that any row has
+    (or those in `metrics`), '-' where a number was not measured."""
     rows_ = rows() if rows_ is None else rows_
+    if metrics is None:
+        metrics = [m for m in METRICS if any(m in r["metrics"] for r in rows_)]
     header = ["name", "source"] + [METRICS.get(m, m) for m in metrics]
     body = [[r["name"], f"{r['source']} ({r['computed_on']})"]
             + [f"{r['metrics'][m]:.1f}" if m in r["metrics"] else "-" for m in metrics] for r in rows_]

@@ -37,8 +37,13 @@ def plot_curves(curves: dict, xlabel: str = "labelled examples per class", ylabe
     for i, (name, curve) in enumerate(curves.items()):
         xs = sorted(curve)
         ax.plot(xs, [curve[x] for x in xs], "o-", color=f"C{i}", label=name)
-    if log_x:
+    if log_x:  # log axis, but ticks at the measured values, written plainly (1, 10, 100, not 10^0)
+        from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(sorted({x for c in curves.values() for x in c})))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.axhline(10, color="grey", lw=0.8, ls=":", label="chance")

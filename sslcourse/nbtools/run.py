@@ -52,8 +52,10 @@ def execute(nb, cwd: Path, timeout: int = 1200) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    # store_widget_state=True: nbclient tracks Output widgets through it (False raises KeyError on a model
+    # id as soon as a cell displays an Output widget); tidy() drops the stored state afterwards.
     client = NotebookClient(nb, km=_kernel_manager(), timeout=timeout, allow_errors=False, record_timing=False,
-                            store_widget_state=False, resources={"metadata": {"path": str(cwd)}})
+                            store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
     try:
         client.execute(env=kernel_env())
     except CellExecutionError as err:
