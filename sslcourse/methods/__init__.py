@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import pkgutil
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Callable
@@ -23,8 +24,6 @@ class MethodSpec:
 
 
 _REGISTRY: dict[str, MethodSpec] = {}
-# Modules that register methods when imported; a new method adds its module here.
-_MODULES = ("sslcourse.methods.supervised", "sslcourse.methods.simclr")
 
 
 def register(name: str, recipe: TrainConfig, summary: str):
@@ -36,8 +35,9 @@ def register(name: str, recipe: TrainConfig, summary: str):
 
 
 def registry() -> dict[str, MethodSpec]:
-    for module in _MODULES:
-        import_module(module)
+    """Every method of the package: each module in sslcourse/methods/ registers its own when imported."""
+    for info in pkgutil.iter_modules(__path__):
+        import_module(f"{__name__}.{info.name}")
     return dict(_REGISTRY)
 
 
