@@ -1,0 +1,278 @@
+"""MAE's experiments (notebook 04): each one a function, and a command that writes a JSON result with its provenance.
+
+    python -m sslcourse.experiments.mae sweep    --device cuda --out sslcourse/results/mae/sweep.json
+    python -m sslcourse.experiments.mae finetune --device cuda --out sslcourse/results/mae/finetune.json
+    python -m sslcourse.experiments.mae cost     --device cuda --out sslcourse/results/mae/cost.json
+    python -m sslcourse.experiments.mae pretrain --device cuda --out runs/mae_vit_tiny   # a run folder to ship
+
+`--help` lists the budgets (epochs or minutes, data subsets, model size). Every result file says where it was
+computed ("computed_on": "GPU" or "CPU"), the exact command, the code version, the date, the wall time and
+every setting, so a small CPU run can never pass for the real one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from sslcourse import data, evaluate, methods, pretrained
+from sslcourse.methods.mae import MAE, random_masking
+from sslcourse.models import vit_tiny
+from sslcourse.train import TrainConfig, train
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "mae"
+
+
+def load(name: str) -> dict:
+    """A shipped result, e.g. load("sweep")."""
+    return json.loads((RESULTS_DIR / f"{name}.json").read_text())
+
+
+def load_data(train_subset: int | None = None, test_subset: int | None = None):
+    """((train_images, train_labels), (test_images, test_labels)), balanced subsets when sizes are given."""
+    out = []
+    for split, n in (("train", train_subset), ("test", test_subset)):
+        x, y = data.load_cifar10(split)
+        if n:
+            keep = data.few_label_indices(y, max(1, n // 10))
+            x, y = x[keep], y[keep]
+        out.append((x, y))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- the building blocks
+def pretrain(train_set, mask_ratio: float, cfg: TrainConfig, device, arch_kw: dict | None = None,
+             decoder_kw: dict | None = None, norm_pix: bool = True, progress: bool = False):
+    """Pre-train an MAE without labels. Returns (the MAE, its TrainResult)."""
+    torch.manual_seed(cfg.seed)
+    method = MAE(vit_tiny(**(arch_kw or {})), mask_ratio, norm_pix=norm_pix, **(decoder_kw or {}))
+    result = train(method, *train_set, cfg, device=device, progress=progress)
+    return method, result
+
+
+def probe(encoder, train_set, test_set, device) -> dict:
+    """kNN (k = 20) and linear probe on the frozen encoder's cls-token features (the paper's linear protocol)."""
+    f_train = evaluate.extract_features(encoder, train_set[0], device=device)
+    f_test = evaluate.extract_features(encoder, test_set[0], device=device)
+    k = min(20, len(f_train))
+    knn = evaluate.knn_accuracy(f_train, train_set[1], f_test, test_set[1], k=k)["knn_top1"]
+    linear = evaluate.linear_probe(f_train, train_set[1], f_test, test_set[1])["linear_top1"]
+    return {"knn_top1": round(knn, 2), "linear_top1": round(linear, 2)}
+
+
+def finetune(encoder, train_set, test_set, cfg: TrainConfig, device, arch_kw: dict | None = None,
+             progress: bool = False) -> dict:
+    """Fine-tune every weight with the labels, starting from `encoder` (None: from scratch). Both starts go
+    through the same method, recipe and budget, so the only difference is the initialisation."""
+    torch.manual_seed(cfg.seed)
+    method = methods.build("vit_supervised", **(arch_kw or {}))
+    if encoder is not None:
+        missing, unexpected = method.backbone.load_state_dict(encoder.state_dict(), strict=False)
+        if unexpected or set(missing) != {"head.weight", "head.bias"}:
+            raise ValueError(f"encoder does not fit the ViT: missing {missing}, unexpected {unexpected}")
+    result = train(method, *train_set, cfg, device=device, progress=progress)
+    top1 = evaluate.classifier_accuracy(method.backbone, *test_set, device=device)
+    return {"test_top1": round(top1, 2), "epochs": round(result.epochs, 2), "seconds": round(result.seconds, 1)}
+
+
+# --------------------------------------------------------------------------- the three experiments
+def sweep(ratios, train_set, test_set, pretrain_cfg: TrainConfig, finetune_cfg: TrainConfig, device,
+          arch_kw=None, decoder_kw=None, norm_pix: bool = True, progress: bool = False) -> dict:
+    """The paper's Figure 5 at our scale: one MAE per masking ratio, equal budgets, each scored by
+    kNN, linear probe and fine-tuning."""
+    rows = {}
+    for ratio in ratios:
+        mae, run = pretrain(train_set, ratio, pretrain_cfg, device, arch_kw, decoder_kw, norm_pix, progress)
+        rows[f"{ratio:g}"] = {**probe(mae.backbone, train_set, test_set, device),
+                              "finetune_top1": finetune(mae.backbone, train_set, test_set, finetune_cfg, device,
+                                                        arch_kw, progress)["test_top1"],
+                              "pretrain_loss": round(run.final_loss, 4), "pretrain_epochs": round(run.epochs, 2),
+                              "pretrain_seconds": round(run.seconds, 1)}
+        print(f"mask ratio {ratio:g}: {rows[f'{ratio:g}']}", flush=True)
+    return {"ratios": rows}
+
+
+def finetune_vs_scratch(train_set, test_set, pretrain_cfg: TrainConfig, finetune_cfg: TrainConfig, device,
+                        arch_kw=None, decoder_kw=None, init: str | None = None, progress: bool = False) -> dict:
+    """The 75% MAE fine-tuned vs the same ViT trained from scratch with the same fine-tuning budget.
+    `init` takes shipped or run-folder MAE weights instead of pre-training here."""
+    if init:
+        encoder, pre = pretrained.load(init, device=device), {"init": init}
+    else:
+        mae, run = pretrain(train_set, 0.75, pretrain_cfg, device, arch_kw, decoder_kw, progress=progress)
+        encoder, pre = mae.backbone, {"pretrain_epochs": round(run.epochs, 2), "pretrain_seconds": round(run.seconds, 1)}
+    out = {"mae": {**probe(encoder, train_set, test_set, device),
+                   **finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress)}, **pre}
+    torch.manual_seed(finetune_cfg.seed)
+    scratch = vit_tiny(**(arch_kw or {})).to(device)
+    out["scratch"] = {**probe(scratch, train_set, test_set, device),  # the probes of an untrained ViT: the floor
+                      **finetune(None, train_set, test_set, finetune_cfg, device, arch_kw, progress)}
+    return out
+
+
+def _images_per_s(step, batch_size: int, steps: int, device) -> float:
+    for _ in range(3):  # warm-up: allocation, autotuning
+        step()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return batch_size * steps / (time.perf_counter() - t)
+
+
+def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps: int = 20, arch_kw=None) -> dict:
+    """Encoder throughput (forward + backward, images/s) on the visible tokens only (MAE) vs on all tokens
+    with a mask token in every hole (as BEiT and SimMIM do). Self-attention is quadratic in the tokens, the
+    rest linear, so the speed-up is at least L / K."""
+    torch.manual_seed(0)
+    encoder = vit_tiny(**(arch_kw or {})).to(device).train()
+    mask_token = torch.zeros(1, 1, encoder.feature_dim, device=device, requires_grad=True)
+    x = torch.rand(batch_size, 3, encoder.img_size, encoder.img_size, device=device)
+    g = torch.Generator(device).manual_seed(0)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    def visible_only():
+        with autocast:
+            visible, _, _ = random_masking(encoder.embed(x), mask_ratio, g)  # (B, K, D)
+            loss = encoder.forward_tokens(visible).float().square().mean()
+        loss.backward()
+
+    def all_tokens():
+        with autocast:
+            tokens = encoder.embed(x)
+            _, mask, _ = random_masking(tokens, mask_ratio, g)
+            tokens = torch.where(mask[..., None].bool(), mask_token.to(tokens.dtype), tokens)  # (B, L, D)
+            loss = encoder.forward_tokens(tokens).float().square().mean()
+        loss.backward()
+
+    L = encoder.num_patches
+    K = int(L * (1 - mask_ratio))
+    fast, slow = (_images_per_s(f, batch_size, steps, device) for f in (visible_only, all_tokens))
+    return {"tokens_visible": K, "tokens_all": L, "images_per_s_visible_only": round(fast, 1),
+            "images_per_s_all_tokens": round(slow, 1), "speedup": round(fast / slow, 2)}
+
+
+def pretrain_run(out: Path, train_set, test_set, mask_ratio: float, cfg: TrainConfig, device, arch_kw=None,
+                 decoder_kw=None, norm_pix: bool = True, command: str = "", progress: bool = False) -> dict:
+    """Pre-train one MAE and write a run folder (model.safetensors + card.json) that
+    `python -m sslcourse ship RUN NAME` puts into the registry."""
+    from sslcourse.device import describe
+
+    mae, run = pretrain(train_set, mask_ratio, cfg, device, arch_kw, decoder_kw, norm_pix, progress)
+    g = torch.Generator(device).manual_seed(0)
+    with torch.no_grad():
+        x = test_set[0][:1000].to(device).float() / 255
+        test_loss = mae.eval()(x, generator=g)[0].item()  # reconstruction loss on held-out images
+    kwargs = {"arch": "vit_tiny", "mask_ratio": mask_ratio, "norm_pix": norm_pix, **(arch_kw or {}), **(decoder_kw or {})}
+    card = {"name": out.name, "method": "mae", "method_kwargs": kwargs, "summary": methods.get("mae").summary,
+            "dataset": f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
+            "data_source": data.describe_source(), "epochs": round(run.epochs, 2), "steps": run.steps,
+            "config": dict(cfg.__dict__), "device": describe(device),
+            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
+            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": run.final_loss,
+            "metrics": {"test_reconstruction_loss": round(test_loss, 4)}, "command": command,
+            "code_version": pretrained.code_version(), "torch": torch.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pretrained.save(mae, out, card)
+    return card
+
+
+# --------------------------------------------------------------------------- command line
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.mae", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=["sweep", "finetune", "cost", "pretrain"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="the JSON result (a run folder for pretrain)")
+    p.add_argument("--force", action="store_true", help="replace --out")
+    p.add_argument("--ratios", default="0.1,0.25,0.5,0.75,0.9", help="sweep: the masking ratios")
+    p.add_argument("--mask-ratio", type=float, default=0.75, help="pretrain, cost")
+    p.add_argument("--no-norm-pix", action="store_true", help="reconstruct raw pixels (default: per-patch normalised)")
+    p.add_argument("--init", help="finetune: MAE weights (shipped name or run folder) instead of pre-training")
+    p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images (CPU runs)")
+    p.add_argument("--test-subset", type=int, help="evaluate on a balanced subset of N test images")
+    p.add_argument("--pretrain-epochs", type=float, default=200)
+    p.add_argument("--pretrain-minutes", type=float, help="wall-clock budget per pre-training (the schedule follows it)")
+    p.add_argument("--finetune-epochs", type=float, default=50)
+    p.add_argument("--finetune-minutes", type=float)
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--lr", type=float, help="pre-training learning rate (default: the mae recipe's)")
+    p.add_argument("--finetune-lr", type=float, help="default: the vit_supervised recipe's")
+    p.add_argument("--dim", type=int, default=192, help="encoder width (ViT-Tiny: 192)")
+    p.add_argument("--depth", type=int, default=6)
+    p.add_argument("--heads", type=int, default=3)
+    p.add_argument("--decoder-dim", type=int, default=128)
+    p.add_argument("--decoder-depth", type=int, default=2)
+    p.add_argument("--decoder-heads", type=int, default=4)
+    p.add_argument("--steps", type=int, default=20, help="cost: timed steps per variant")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step (GPU runs of minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sslcourse.device import describe, pick_device, seed_everything
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 2
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    arch_kw = {"dim": args.dim, "depth": args.depth, "heads": args.heads}
+    decoder_kw = {"decoder_dim": args.decoder_dim, "decoder_depth": args.decoder_depth,
+                  "decoder_heads": args.decoder_heads}
+    common = dict(batch_size=args.batch_size, seed=args.seed, compile=args.compile)
+    pre_cfg = replace(methods.get("mae").recipe,
+                      epochs=args.pretrain_epochs, minutes=args.pretrain_minutes, **common,
+                      **({"lr": args.lr} if args.lr else {}))
+    ft_cfg = replace(methods.get("vit_supervised").recipe, epochs=args.finetune_epochs,
+                     minutes=args.finetune_minutes, **common, **({"lr": args.finetune_lr} if args.finetune_lr else {}))
+    command = "python -m sslcourse.experiments.mae " + shlex.join(argv)
+    progress, norm_pix = not args.quiet, not args.no_norm_pix
+    t = time.perf_counter()
+    if args.experiment == "cost":
+        results = encoder_cost(device, args.batch_size, args.mask_ratio, args.steps, arch_kw)
+    else:
+        train_set, test_set = load_data(args.train_subset, args.test_subset)
+        if args.experiment == "pretrain":
+            card = pretrain_run(out, train_set, test_set, args.mask_ratio, pre_cfg, device, arch_kw, decoder_kw,
+                                norm_pix, command, progress)
+            print(json.dumps({"out": str(out), "wall_time_s": card["wall_time_s"], **card["metrics"]}))
+            return 0
+        if args.experiment == "sweep":
+            ratios = [float(r) for r in args.ratios.split(",")]
+            results = sweep(ratios, train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, norm_pix,
+                            progress)
+        else:
+            results = finetune_vs_scratch(train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw,
+                                          args.init, progress)
+        results.update(n_train=len(train_set[1]), n_test=len(test_set[1]))
+    record = {"experiment": args.experiment, "results": results,
+              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
+              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "wall_time_s": round(time.perf_counter() - t, 1),
+              "settings": {**vars(args), "pretrain_config": dict(pre_cfg.__dict__),
+                           "finetune_config": dict(ft_cfg.__dict__)}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(results))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
