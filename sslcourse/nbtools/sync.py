@@ -135,7 +135,8 @@ def pair_problems(pair: Pair) -> list[str]:
         if inputs_of(current) != inputs_of(expected):
             problems.append(f"{pair.notebook.name} differs from {pair.source.name}"
                             + (" (and was edited by hand)" if edited_by_hand(pair.notebook) else ""))
-        elif any(c.cell_type == "code" and c.execution_count is None for c in current.cells):
+        elif any(c.cell_type == "code" and c.execution_count is None
+                 and "skip-execution" not in c.get("metadata", {}).get("tags", []) for c in current.cells):
             problems.append(f"{pair.notebook.name} has cells that were never executed")
     else:
         problems.append(f"{pair.notebook.name} does not exist yet")
