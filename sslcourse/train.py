@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -105,12 +106,15 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     checkpoint_every_s: float = 120.0,
+    on_log: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train `method` on (images, labels) until `cfg.epochs` or `cfg.minutes` runs out.
 
     Shape: images (N, 3, H, W) uint8, labels (N,) int64.
     With `checkpoint`, the full training state is saved there periodically and at the end; `resume=True`
-    continues from it. An existing checkpoint is never overwritten unless `overwrite=True`.
+    continues from it. `on_log(record)` is called with each history record (every `cfg.nan_check_every`
+    steps), e.g. to probe the features during a run; its own time is not counted as training time.
+    An existing checkpoint is never overwritten unless `overwrite=True`.
     """
     from tqdm.auto import tqdm
 
@@ -200,6 +204,11 @@ def train(
             elapsed = time.perf_counter() - t0
             history.append({"step": step, "epoch": step / steps_per_epoch, "loss": last_loss,
                             "lr": lr_now, "elapsed_s": elapsed})
+            if on_log is not None:
+                t_log = time.perf_counter()
+                on_log(history[-1])
+                method.train()  # a probe may have switched modes
+                t0 += time.perf_counter() - t_log  # the budget and the schedule count training time only
             bar.update(since_check)
             bar.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{step * cfg.batch_size / max(elapsed, 1e-9):.0f}")
             loss_sum.zero_()

@@ -1,0 +1,319 @@
+"""SimCLR's studies at CIFAR scale: which augmentations matter, the temperature, the projection head.
+
+    python -m sslcourse.experiments.simclr grid --device cuda --scale gpu --out sslcourse/results/simclr/augmentation_grid.json --force
+    python -m sslcourse.experiments.simclr temperature --device cuda --scale gpu --out sslcourse/results/simclr/temperature.json --force
+    python -m sslcourse.experiments.simclr head --device cuda --scale gpu --out sslcourse/results/simclr/head.json --force
+
+The GPU grid is 49 runs of about 25 s on an H200: a session cut short keeps the cells it finished (the
+file is rewritten after each), and the same command with --resume instead of --force runs the others.
+
+Every run in a study is a short SimCLR training of the same budget (`Scale`), scored by a linear probe and
+kNN on frozen features; the JSON keeps every setting and where, when and by what code it was computed.
+The "cpu" scale is a tiny stand-in (a few thousand images downsampled to 16x16, a width-0.125 ResNet-18,
+seconds per run): it shows the shape of a result, not its size.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from sslcourse import augment, data, evaluate
+from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
+from sslcourse.models import build_model
+from sslcourse.train import TrainConfig, train
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "simclr"
+# The seven augmentations of the paper's Figure 5 ("color" is jitter then drop, as there).
+GRID_AUGMENTATIONS = ("crop", "cutout", "color", "sobel", "noise", "blur", "rotate")
+TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)  # the paper's Table 5 tries 0.05 to 1.0
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The size of one short run; every run of a study gets the same one."""
+
+    n_train: int  # balanced subset of the training set (50000 = all of it)
+    n_test: int
+    image_size: int  # 32 = CIFAR-10's own; less = downsampled (cheaper on a CPU)
+    width: float  # ResNet-18 width multiplier
+    hidden_dim: int  # of the projection head
+    batch_size: int  # pairs a step
+    epochs: float
+    lr: float
+    weight_decay: float = 5e-4
+    temperature: float = 0.2
+
+
+SCALES = {
+    "cpu": Scale(n_train=5000, n_test=1000, image_size=16, width=0.125, hidden_dim=256, batch_size=64,
+                 epochs=(100 + 0.5) / 78, lr=0.3),  # 100 steps: about 30 s a run on one CPU core
+    "gpu": Scale(n_train=50000, n_test=10000, image_size=32, width=0.5, hidden_dim=2048, batch_size=512,
+                 epochs=15, lr=0.3),  # 15 epochs: about 20 s a run on an H200
+}
+
+
+def load_data(scale: Scale):
+    """Balanced train/test subsets at the scale's resolution, uint8.
+    Shape: ((N, 3, S, S), (N,)), ((M, 3, S, S), (M,))."""
+    out = []
+    for split, n in (("train", scale.n_train), ("test", scale.n_test)):
+        x, y = data.load_cifar10(split)
+        if n < len(y):
+            keep = data.few_label_indices(y, n // 10)
+            x, y = x[keep], y[keep]
+        if scale.image_size != x.shape[-1]:  # area averaging: the small image keeps the mean colour of each block
+            x = F.interpolate(x.float(), size=scale.image_size, mode="area").round().clamp(0, 255).to(torch.uint8)
+        out.append((x, y))
+    return tuple(out)
+
+
+def short_run(augmentation, scale: Scale, train_data, device="cpu", temperature: float | None = None,
+              head: str = "mlp", loss_fn=nt_xent_loss, seed: int = 0, on_log=None):
+    """Train one SimCLR of `scale` with `augmentation` for both views; returns (model, TrainResult)."""
+    torch.manual_seed(seed)
+    model = SimCLR(build_model("resnet18", width=scale.width), temperature=temperature or scale.temperature,
+                   loss_fn=loss_fn, augmentation=augmentation, hidden_dim=scale.hidden_dim, head=head)
+    cfg = TrainConfig(epochs=scale.epochs, batch_size=scale.batch_size, lr=scale.lr, weight_decay=scale.weight_decay,
+                      warmup=0.05, seed=seed, nan_check_every=10)
+    result = train(model, *train_data, cfg, device=device, progress=False, on_log=on_log)
+    return model, result
+
+
+def probe(backbone, train_data, test_data, device="cpu") -> dict:
+    """Linear probe and kNN (k=20) accuracy (%) of `backbone.forward_features` on the given data."""
+    backbone = backbone.to(device)
+    f_train = evaluate.extract_features(backbone, train_data[0], device=device)
+    f_test = evaluate.extract_features(backbone, test_data[0], device=device)
+    out = evaluate.linear_probe(f_train, train_data[1], f_test, test_data[1], device=device)
+    out.update(evaluate.knn_accuracy(f_train, train_data[1], f_test, test_data[1], k=20))
+    return {"linear_top1": round(out["linear_top1"], 2), "knn_top1": round(out["knn_top1"], 2)}
+
+
+def _random_init(scale: Scale, train_data, test_data, device) -> dict:
+    """The floor: the same network untrained (seed 0), probed the same way."""
+    torch.manual_seed(0)
+    return probe(build_model("resnet18", width=scale.width).eval(), train_data, test_data, device)
+
+
+def _run_record(result, started: float) -> dict:
+    return {"final_loss": round(result.final_loss, 4), "steps": result.steps,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+# --------------------------------------------------------------------------- the three studies
+def augmentation_grid(scale: Scale, augmentations=GRID_AUGMENTATIONS, ordered: bool = True, device="cpu",
+                      log=print, done=(), on_cell=None) -> dict:
+    """SimCLR's Figure 5 at CIFAR scale: one run per pair (first, second) of augmentations, each view made by
+    `first` then `second` (the diagonal: one augmentation alone). `ordered=False` runs each unordered pair once.
+    Unlike the paper (which crops first everywhere because ImageNet images differ in size, then distorts one
+    branch only), both views here get the same composition and nothing else: CIFAR images all have one size.
+    `done`: cells measured before (skipped); `on_cell(partial_result)` after each cell, e.g. to save it."""
+    train_data, test_data = load_data(scale)
+    result = {"experiment": "augmentation_grid", "augmentations": list(augmentations), "ordered": ordered,
+              "cells": list(done), "random_init": _random_init(scale, train_data, test_data, device)}
+    measured = {(c["first"], c["second"]) for c in done}
+    for i, first in enumerate(augmentations):
+        for j, second in enumerate(augmentations):
+            if (not ordered and j < i) or (first, second) in measured:
+                continue
+            t = time.perf_counter()
+            model, run = short_run(pair_augmentation(first, second), scale, train_data, device)
+            cell = {"first": first, "second": second, **probe(model.backbone, train_data, test_data, device),
+                    **_run_record(run, t)}
+            result["cells"].append(cell)
+            log(f"{first:>7s} + {second:<7s} linear {cell['linear_top1']:5.1f}%  kNN {cell['knn_top1']:5.1f}%")
+            if on_cell:
+                on_cell(result)
+    return result
+
+
+def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log=print) -> dict:
+    """The paper's Table 5 at CIFAR scale: the default pipeline (crop, flip, colour) at each temperature."""
+    train_data, test_data = load_data(scale)
+    runs = []
+    for tau in temperatures:
+        t = time.perf_counter()
+        model, result = short_run(augment.simclr_pipeline(scale.image_size), scale, train_data, device, temperature=tau)
+        runs.append({"temperature": tau, **probe(model.backbone, train_data, test_data, device),
+                     **_run_record(result, t)})
+        log(f"temperature {tau:<5g} linear {runs[-1]['linear_top1']:5.1f}%  kNN {runs[-1]['knn_top1']:5.1f}%")
+    return {"experiment": "temperature", "runs": runs,
+            "random_init": _random_init(scale, train_data, test_data, device)}
+
+
+def head_study(scale: Scale, heads=HEADS, device="cpu", log=print) -> dict:
+    """The paper's Figure 8 and Section 4.2 at CIFAR scale: train with each head (non-linear, linear, none),
+    then probe the representation h (before the head) and z (after it)."""
+    train_data, test_data = load_data(scale)
+    runs = []
+    for head in heads:
+        t = time.perf_counter()
+        model, result = short_run(augment.simclr_pipeline(scale.image_size), scale, train_data, device, head=head)
+        run = {"head": head, "h": probe(model.backbone, train_data, test_data, device)}
+        if head != "none":  # without a head, z is h
+            run["z"] = probe(HeadOutput(model), train_data, test_data, device)
+        runs.append({**run, **_run_record(result, t)})
+        log(f"head {head:6s} h: linear {run['h']['linear_top1']:5.1f}%"
+            + (f"   z: linear {run['z']['linear_top1']:5.1f}%" if "z" in run else ""))
+    return {"experiment": "head", "runs": runs, "random_init": _random_init(scale, train_data, test_data, device)}
+
+
+# --------------------------------------------------------------------------- the live demo of notebook 03
+def live_run(loss_fn=nt_xent_loss, steps: int = 300, probe_every: int = 100, n_train: int = 2000,
+             batch_size: int = 32, device="cpu") -> dict:
+    """A tiny SimCLR for a CPU (16x16 images, width-0.125 ResNet-18): the loss every 10 steps and kNN
+    accuracy (on a 1000-image test subset) every `probe_every` steps, step 0 included."""
+    epochs = (steps + 0.5) / (n_train // batch_size)  # the loop runs int(epochs * steps_per_epoch) steps
+    scale = replace(SCALES["cpu"], n_train=n_train, batch_size=batch_size, epochs=epochs)
+    train_data, test_data = load_data(scale)
+    curve = {"step": [], "loss": [], "knn_step": [0], "knn_top1": []}
+
+    def knn(backbone):
+        f_train = evaluate.extract_features(backbone, train_data[0], device=device)
+        f_test = evaluate.extract_features(backbone, test_data[0], device=device)
+        return round(evaluate.knn_accuracy(f_train, train_data[1], f_test, test_data[1])["knn_top1"], 1)
+
+    def on_log(record):
+        curve["step"].append(record["step"])
+        curve["loss"].append(record["loss"])
+        if record["step"] % probe_every == 0 or record["step"] == steps:
+            curve["knn_step"].append(record["step"])
+            curve["knn_top1"].append(knn(model.backbone))
+
+    torch.manual_seed(0)
+    model = SimCLR(build_model("resnet18", width=scale.width), loss_fn=loss_fn, hidden_dim=scale.hidden_dim,
+                   augmentation=augment.simclr_pipeline(scale.image_size)).to(device)
+    cfg = TrainConfig(epochs=scale.epochs, batch_size=batch_size, lr=scale.lr, warmup=0.05, nan_check_every=10)
+    threads = torch.get_num_threads()
+    # Tensors this small run faster on one CPU thread than on several (which wait on each other), and one
+    # thread gives the same numbers on any machine.
+    torch.set_num_threads(1)
+    try:
+        curve["knn_top1"].append(knn(model.backbone))
+        train(model, *train_data, cfg, device=device, progress=False, on_log=on_log)
+    finally:
+        torch.set_num_threads(threads)
+    return curve
+
+
+# --------------------------------------------------------------------------- results: files and plots
+def load_result(name: str) -> dict:
+    """A shipped result, e.g. load_result("augmentation_grid")."""
+    return json.loads((RESULTS_DIR / f"{name}.json").read_text())
+
+
+def label(result: dict) -> str:
+    """Where a result comes from, for plot titles."""
+    return f"GPU run ({result['device']})" if result["computed_on"] == "GPU" else "small CPU run, not the GPU study"
+
+
+def grid_matrix(result: dict, metric: str = "linear_top1") -> torch.Tensor:
+    """The grid as a matrix (rows: first augmentation, columns: second), NaN where nothing was measured;
+    an unordered grid fills both triangles. Shape: (A, A)."""
+    names = result["augmentations"]
+    m = torch.full((len(names), len(names)), float("nan"))
+    for c in result["cells"]:
+        i, j = names.index(c["first"]), names.index(c["second"])
+        m[i, j] = c[metric]
+        if not result["ordered"]:
+            m[j, i] = c[metric]
+    return m
+
+
+def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
+    """The heatmap of the paper's Figure 5, from whatever grid `result` holds."""
+    import matplotlib.pyplot as plt
+
+    m, names = grid_matrix(result, metric), result["augmentations"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 + 0.75 * len(names), 1.0 + 0.7 * len(names)))
+    im = ax.imshow(m.numpy(), cmap="viridis")
+    mid = m[~m.isnan()].mean()
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if not torch.isnan(m[i, j]):
+                ax.text(j, i, f"{m[i, j]:.1f}", ha="center", va="center", fontsize=8,
+                        color="black" if m[i, j] > mid else "white")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("2nd transformation")
+    ax.set_ylabel("1st transformation")
+    floor = result["random_init"][metric]
+    order = "" if result["ordered"] else "\n(each pair run in one order, shown both ways)"
+    ax.set_title(f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}\n"
+                 f"{label(result)}{order}", fontsize=9)
+    plt.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+# --------------------------------------------------------------------------- command line
+def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: str) -> dict:
+    from sslcourse.device import describe
+    from sslcourse.pretrained import code_version
+
+    return {"computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
+            "command": "python -m sslcourse.experiments.simclr " + shlex.join(sys.argv[1:]),
+            "code_version": code_version(), "torch": torch.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_time_s": round(seconds, 1),
+            "scale": scale_name, "settings": asdict(scale)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.simclr", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=["grid", "temperature", "head"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="the JSON file to write")
+    p.add_argument("--scale", choices=sorted(SCALES), default="cpu")
+    p.add_argument("--epochs", type=float, help="override the scale's epochs per run")
+    p.add_argument("--augs", help="grid: comma-separated augmentations (default: the seven of the paper)")
+    p.add_argument("--unordered", action="store_true", help="grid: each unordered pair once")
+    p.add_argument("--temperatures", help="temperature: comma-separated values")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
+    args = p.parse_args(argv)
+    from sslcourse.device import pick_device
+
+    out = Path(args.out)
+    if out.exists() and not (args.force or args.resume):
+        print(f"error: {out} exists; pass --force to replace it (or --resume to complete a grid)", file=sys.stderr)
+        return 2
+    device = pick_device(args.device)
+    scale = SCALES[args.scale] if args.epochs is None else replace(SCALES[args.scale], epochs=args.epochs)
+    t = time.perf_counter()
+
+    def save(result, complete=True):
+        result.update(provenance(device, time.perf_counter() - t, scale, args.scale), complete=complete)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+    if args.experiment == "grid":
+        augs = tuple(args.augs.split(",")) if args.augs else GRID_AUGMENTATIONS
+        previous = json.loads(out.read_text()) if args.resume and out.exists() else {"cells": ()}
+        if previous["cells"] and previous["settings"] != asdict(scale):
+            print(f"error: {out} was made with other settings ({previous['settings']}); not resuming", file=sys.stderr)
+            return 2
+        done = previous["cells"]
+        result = augmentation_grid(scale, augs, ordered=not args.unordered, device=device, done=done,
+                                   on_cell=lambda partial: save(partial, complete=False))  # cut off: cells kept
+    elif args.experiment == "temperature":
+        temps = tuple(float(v) for v in args.temperatures.split(",")) if args.temperatures else TEMPERATURES
+        result = temperature_sweep(scale, temps, device=device)
+    else:
+        result = head_study(scale, device=device)
+    save(result)
+    print(f"wrote {out} in {time.perf_counter() - t:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
