@@ -205,6 +205,12 @@ def _assign(args) -> int:
     return assign.assign(args.names, force=args.force, execute=not args.no_execute, timeout=args.timeout)
 
 
+def _grade(args) -> int:
+    from sslcourse.grading import classroom
+
+    return classroom.cli(args)
+
+
 def _slides(args) -> int:
     from sslcourse.nbtools import slides
 
@@ -287,6 +293,23 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
     sl.add_argument("--out", help="output folder (default: slides/)")
     sl.set_defaults(func=_slides)
+
+    g = sub.add_parser("grade", help="grade student notebooks into a sheet (each in its own sandboxed kernel)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them")
+    g.add_argument("--out", required=True, help="the grade sheet to write (CSV)")
+    g.add_argument("--timeout", type=float, default=600, help="seconds per notebook")
+    g.add_argument("--memory", default="4G", help="memory per process (e.g. 4G; at least 1G, torch needs "
+                   "about 700M to import; 0 for no limit)")
+    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    g.add_argument("--assignment", help="the course notebook the submissions answer (.ipynb or .py; default: "
+                   "the one named in each submission's metadata, from notebooks/)")
+    g.add_argument("--isolation", choices=["auto", "namespaces", "none"], default="auto",
+                   help="run submissions in their own user/PID/network namespaces (auto: where Linux allows it)")
+    g.add_argument("--resume", action="store_true", help="go on with an interrupted run, skipping graded submissions")
+    g.add_argument("--force", action="store_true", help="replace an existing sheet (and any interrupted run)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_grade)
     return p
 
 

@@ -1,0 +1,235 @@
+"""`python -m sslcourse grade`: a classroom of submissions into one grade sheet.
+
+Each submission is graded by its own `job` process, from a private copy in a scratch folder, with a
+time limit it cannot outlive; whatever one does (hang, crash, eat memory, delete files) ends with its
+own row, and the `guard` puts back any file it touched before the next one starts.
+
+Which exercises, and how many points each: from the assignment, the course notebook the submission
+was made from. `--assignment` names it; otherwise each submission's metadata names its source
+(`notebooks/NN_topic.py`, looked up in this checkout), and submissions that name none use the one
+most others use. Without any course notebook, the exercises are the union of those the submissions
+carry, each worth the points most of them give it. The sheet has one column per exercise of any
+assignment in the batch, in order of appearance.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sslcourse import course
+from sslcourse.grading import exercises as ex
+
+CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
+_ENV_KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
+             "MPLBACKEND", "VIRTUAL_ENV", "SSLCOURSE_DEVICE", "SSLCOURSE_DATA", "SSLCOURSE_CACHE",
+             "SSLCOURSE_OFFLINE", "SSLCOURSE_PACK"}
+
+
+@dataclass
+class Options:
+    timeout: float = 600.0  # seconds per notebook
+    memory: int | None = 4 << 30  # bytes per process (see sandbox: RLIMIT_DATA)
+    jobs: int = 1
+    resume: bool = False
+    force: bool = False
+    assignment: Path | None = None
+    isolation: str = "auto"  # namespaces, none, or auto (namespaces where they work)
+    progress_bar: bool = True
+
+
+@dataclass
+class Submission:
+    path: Path
+    student: str
+    data: bytes
+    sha256: str
+    assignment: Path | None = None
+    exercises: list[ex.Exercise] = field(default_factory=list)
+
+
+def collect(paths) -> list[Path]:
+    """The .ipynb files named, a folder standing for every .ipynb in it (sorted), in the order given."""
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.glob("*.ipynb") if f.is_file())
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such submission file or folder")
+    unique = list(dict.fromkeys(f.resolve() for f in found))
+    if not unique:
+        raise ValueError(f"no .ipynb submissions in {', '.join(map(str, paths))}")
+    return unique
+
+
+def _students(paths: list[Path]) -> list[str]:
+    stems = Counter(p.stem for p in paths)
+    return [p.stem if stems[p.stem] == 1 else f"{p.parent.name}/{p.stem}" for p in paths]
+
+
+def _source_of(data: bytes) -> str | None:
+    try:
+        return json.loads(data)["metadata"]["sslcourse"]["source"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _course_notebook(source: str | None) -> Path | None:
+    if not source or Path(source).name != source:  # a bare file name, nothing else
+        return None
+    folder = course.ROOT / "notebooks"
+    for candidate in (folder / Path(source).with_suffix(".ipynb"), folder / source):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def plan(paths: list[Path], assignment: Path | None) -> tuple[list[Submission], list[str], list[str]]:
+    """The submissions with their assignment and exercises; the exercise columns; remarks on the way."""
+    subs = []
+    for path, student in zip(paths, _students(paths)):
+        data = path.read_bytes()
+        subs.append(Submission(path, student, data, hashlib.sha256(data).hexdigest()))
+    remarks = []
+    if assignment is None:
+        for s in subs:
+            s.assignment = _course_notebook(_source_of(s.data))
+        common = Counter(s.assignment for s in subs if s.assignment).most_common(1)
+        assignment = common[0][0] if common else None
+    by_assignment: dict[Path | None, list[ex.Exercise]] = {}
+    for s in subs:
+        s.assignment = s.assignment or assignment
+    for path in dict.fromkeys(s.assignment for s in subs if s.assignment):
+        by_assignment[path] = ex.exercises(ex.read_notebook(path))
+        remarks.append(f"exercises and points from {path}")
+    if any(s.assignment is None for s in subs):
+        import nbformat
+
+        readable = []
+        for s in subs:
+            try:
+                readable.append(nbformat.reads(s.data.decode(), as_version=4))
+            except Exception:  # noqa: BLE001
+                pass
+        by_assignment[None] = ex.majority_exercises(readable)
+        remarks.append("no course notebook found: exercises and points from the submissions' own metadata "
+                       "(what most of them say); pass --assignment to use the course's")
+    for s in subs:
+        s.exercises = by_assignment[s.assignment]
+    columns = list(dict.fromkeys(e.name for exs in by_assignment.values() for e in exs))
+    return subs, columns, remarks
+
+
+def sandbox_env(private: Path, threads: int) -> dict:
+    """What a submission's processes see of the environment: the kernels' usual one, less anything else
+    the instructor's shell holds (tokens, credentials), and nothing shared between submissions."""
+    from sslcourse.nbtools.run import kernel_env
+
+    env = {k: v for k, v in kernel_env().items() if k in _ENV_KEEP or k.startswith("LC_")}
+    (private / "ipython").mkdir(parents=True, exist_ok=True)
+    (private / "tmp").mkdir(parents=True, exist_ok=True)
+    env.update(IPYTHONDIR=str(private / "ipython"), TMPDIR=str(private / "tmp"), PYTHONDONTWRITEBYTECODE="1",
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+_CONTEXT = None
+ACTIVE: set = set()  # the job processes running now (stopped together on Ctrl-C)
+
+
+def _context():
+    """The forkserver that forks each job, started once, after importing the checkers (job.preload)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing
+
+        from sslcourse.grading import job
+
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(job.preload())
+    return _CONTEXT
+
+
+def start_server() -> None:
+    """Start the forkserver now, before any submission runs (so it imports genuine code only)."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def run_job(sub: Submission, scratch: Path, opts: Options, isolate: bool, threads: int) -> dict:
+    """Grade one submission in its own `job` process; never raises, never outlives the backstop."""
+    from sslcourse.grading import job
+
+    folder, private = scratch / "submission", scratch / "private"
+    folder.mkdir(parents=True)
+    private.mkdir()
+    notebook = f"{Path(sub.student).name}.ipynb"
+    (folder / notebook).write_bytes(sub.data)
+    task = {"folder": str(folder), "private": str(private), "notebook": notebook,
+            "exercises": [e.__dict__ for e in sub.exercises], "assignment": str(sub.assignment or ""),
+            "timeout": opts.timeout, "memory": opts.memory, "isolate": isolate, "env": sandbox_env(private, threads)}
+    backstop = opts.timeout + 60 + CHECK_BUDGET_S * max(1, len(sub.exercises))
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    lifeline, alive = ctx.Pipe(duplex=False)  # the job ends itself when `alive` closes (here, or as we die)
+    proc = ctx.Process(target=job.run, args=(task, send, lifeline), daemon=True)
+    proc.start()
+    ACTIVE.add(proc)
+    send.close()
+    lifeline.close()
+    try:
+        if not receive.poll(backstop):
+            return {"status": "timeout", "note": f"grading stopped after {backstop:g} s", "exercises": {}}
+        return receive.recv()
+    except (EOFError, OSError) as err:
+        proc.join(5)
+        return {"status": "error", "note": f"the grader failed on this submission ({type(err).__name__}, exit code "
+                                           f"{proc.exitcode})", "exercises": {}}
+    finally:
+        receive.close()
+        alive.close()
+        stop(proc)
+
+
+def stop(proc) -> None:
+    """End a job and its session (anything it left behind; its kernel and worker die with it)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.kill()
+    proc.join(10)
+    ACTIVE.discard(proc)
+
+
+def make_row(sub: Submission, result: dict, repaired: list[str]) -> dict:
+    row = {"student": sub.student}
+    notes, total = [], 0.0
+    for e in sub.exercises:
+        r = result.get("exercises", {}).get(e.name, {"score": 0, "max_score": 1, "notes": ["not graded"]})
+        earned = round(e.points * r["score"] / r["max_score"], 2) if r.get("max_score") else 0.0
+        row[e.name], total = earned, total + earned
+        said = [_without_prefix(n, e.name) for n in r.get("notes", []) if n]
+        if said:
+            notes.append(f"{e.name}: {'; '.join(said)}")
+    if result.get("note"):
+        notes.append(f"notebook: {result['note']}")
+    notes += [f"grader: {r}" for r in repaired]
+    row.update(total=round(total, 2), max_total=round(sum(e.points for e in sub.exercises), 2),
+               status=result.get("status", "error"), notes=" | ".join(notes))
+    return row
+
+
+def _without_prefix(note: str, name: str) -> str:
+    for mark in ("✗", "…", "✓"):
+        if note.startswith(f"{mark} {name}: "):
+            return note[len(mark) + len(name) + 3:]
+    return note

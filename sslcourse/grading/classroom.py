@@ -1,0 +1,148 @@
+"""Grading a classroom: every submission in turn (or a few at once), a progress bar, the sheet, a summary.
+
+    python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
+                                                             [--resume] [--force] [--assignment NB]
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sslcourse.grading import batch, sandbox, sheet
+from sslcourse.grading.guard import Guard
+
+
+def _refuse(out: Path, opts: batch.Options) -> str | None:
+    progress = sheet.progress_path(out)
+    if out.exists() and not opts.force:
+        return f"{out} exists; pass --force to replace it (or choose another --out)"
+    if progress.exists() and not (opts.resume or opts.force):
+        return (f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade "
+                "everything again")
+    return None
+
+
+def _isolation(choice: str) -> bool:
+    if choice == "none":
+        return False
+    available = sandbox.namespaces_available()
+    if choice == "namespaces" and not available:
+        raise RuntimeError("--isolation namespaces: unprivileged user namespaces are not available here "
+                           "(`unshare --user` fails); use --isolation none, or grade in a machine that allows them")
+    return available
+
+
+def grade(paths, out: Path, opts: batch.Options) -> int:
+    """Grade the submissions in `paths` into the sheet `out`; 0 when the sheet was written, 2 if refused."""
+    out = Path(out).absolute()
+    refusal = _refuse(out, opts)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    isolate = _isolation(opts.isolation)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subs, columns, remarks = batch.plan(batch.collect(paths), opts.assignment)
+    done = sheet.read_progress(out) if opts.resume else {}
+    progress = sheet.Progress(out, keep=opts.resume)
+
+    guard = Guard()  # what no submission may change: the submissions, the sheet, its progress file
+    for s in subs:
+        guard.keep(s.path, s.data)
+    guard.keep(out, owned=True)
+    guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
+
+    where = "own namespaces" if isolate else "no namespaces"
+    print(f"grading {len(subs)} submission{'s' * (len(subs) != 1)} into {out} ({where}, {opts.timeout:g} s and "
+          f"{sandbox.describe_memory(opts.memory)} each, {opts.jobs} at a time)")
+    for remark in remarks:
+        print(f"  {remark}")
+    batch.start_server()
+    rows: list[dict | None] = [None] * len(subs)
+    counts = {"graded": 0, "resumed": 0, "ok": 0, "error": 0, "timeout": 0, "repaired": 0}
+    lock, interrupted = threading.Lock(), threading.Event()
+    threads = max(1, len(os.sched_getaffinity(0)) // opts.jobs)  # compute threads per submission
+    scratch_root = Path(tempfile.mkdtemp(prefix="sslcourse-grade-"))
+    bar = _bar(len(subs), opts.progress_bar)
+    start = time.monotonic()
+
+    def one(i: int) -> None:
+        s = subs[i]
+        resumed = (s.student, s.sha256) in done
+        began = time.monotonic()
+        if resumed:
+            row, took = done[(s.student, s.sha256)], 0.0
+        else:
+            result = batch.run_job(s, scratch_root / f"{i:04d}", opts, isolate, threads)
+            shutil.rmtree(scratch_root / f"{i:04d}", ignore_errors=True)
+            if interrupted.is_set():  # stopped by Ctrl-C, not by itself: no row, --resume grades it
+                return
+            with lock:
+                repaired = guard.repair()
+            if repaired and opts.jobs > 1:
+                repaired = [f"{r} (while {opts.jobs} submissions ran at once)" for r in repaired]
+            row = batch.make_row(s, result, repaired)
+            took = time.monotonic() - began
+        with lock:
+            rows[i] = row
+            counts["resumed" if resumed else "graded"] += 1
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+            if not resumed:
+                counts["repaired"] += row["notes"].count("grader: ")
+                progress.add(s.student, s.sha256, row)
+                guard.keep(progress.path, progress.text.encode(), owned=True)
+            bar.update(1)
+            bar.write(f"{s.student}: {sheet.cell(row['total'])}/{sheet.cell(row['max_total'])} ({row['status']}, "
+                      + ("graded earlier)" if resumed else f"{took:.0f} s)"))
+
+    pool = ThreadPoolExecutor(max_workers=opts.jobs)
+    try:
+        list(pool.map(one, range(len(subs))))
+    except KeyboardInterrupt:
+        interrupted.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(batch.ACTIVE):
+            batch.stop(proc)
+        kept = sum(r is not None for r in rows)
+        print(f"\ninterrupted: {kept} row{'s' * (kept != 1)} kept in {progress.path}; run the same command with "
+              "--resume to go on", file=sys.stderr)
+        return 130
+    finally:
+        pool.shutdown(wait=True)
+        bar.close()
+        shutil.rmtree(scratch_root, ignore_errors=True)
+    sheet.write_atomically(out, sheet.render(rows, columns))
+    progress.remove()
+    _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
+    return 0
+
+
+def _bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="notebook", desc="grading", disable=not enabled, file=sys.stderr)
+
+
+def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> None:
+    graded = counts["graded"]
+    each = f", {seconds / graded:.1f} s each" if graded else ""
+    resumed = f", {counts['resumed']} kept from the interrupted run" if counts["resumed"] else ""
+    print(f"graded {graded} of {total} submissions in {seconds:.0f} s{each} ({jobs} at a time){resumed}: "
+          f"{counts['ok']} ok, {counts['error']} error, {counts['timeout']} timeout"
+          + (f"; {counts['repaired']} files repaired after submissions touched them" if counts["repaired"] else ""))
+    print(f"wrote {out}")
+
+
+def cli(args) -> int:
+    """The `grade` subcommand (see sslcourse/cli.py)."""
+    sandbox.make_private()  # the grader's memory (the submissions' bytes, the rows) closed to the submissions
+    opts = batch.Options(timeout=args.timeout, memory=sandbox.parse_memory(args.memory), jobs=max(1, args.jobs),
+                         resume=args.resume, force=args.force,
+                         assignment=Path(args.assignment).resolve() if args.assignment else None,
+                         isolation=args.isolation, progress_bar=not args.quiet)
+    return grade(args.submissions, Path(args.out), opts)
