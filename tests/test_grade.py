@@ -352,3 +352,17 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
         assert type(fn["odd"](x)).__name__ == "object"
     finally:
         worker.close()
+
+
+def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
+    from sslcourse.grading import batch, kernel
+
+    def run(*sources, timeout=30):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        return kernel.run(nb, tmp_path, tmp_path / "private", timeout=timeout, memory=None, isolate=False,
+                          env=batch.sandbox_env(tmp_path, 1))
+
+    died = run("import os", "os.kill(os.getpid(), 9)")
+    assert (died.status, died.note) == ("error", "the kernel died in cell 2")
+    hung = run("x = 1", "import time\nwhile True:\n    time.sleep(0.1)", timeout=4)
+    assert hung.status == "timeout" and "cell 2" in hung.note and hung.seconds < 10

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -79,7 +80,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
             row, took = done[(s.student, s.sha256)], 0.0
         else:
             result = batch.run_job(s, scratch_root / f"{i:04d}", opts, isolate, threads)
-            shutil.rmtree(scratch_root / f"{i:04d}", ignore_errors=True)
+            _remove_tree(scratch_root / f"{i:04d}")
             if interrupted.is_set():  # stopped by Ctrl-C, not by itself: no row, --resume grades it
                 return
             with lock:
@@ -115,11 +116,20 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     finally:
         pool.shutdown(wait=True)
         bar.close()
-        shutil.rmtree(scratch_root, ignore_errors=True)
+        _remove_tree(scratch_root)
     sheet.write_atomically(out, sheet.render(rows, columns))
     progress.remove()
     _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
     return 0
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a scratch folder; a kernel just killed may still be writing in it for a moment."""
+    for attempt in range(5):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.2 * (attempt + 1))
 
 
 def _bar(total: int, enabled: bool):
@@ -141,6 +151,7 @@ def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> 
 def cli(args) -> int:
     """The `grade` subcommand (see sslcourse/cli.py)."""
     sandbox.make_private()  # the grader's memory (the submissions' bytes, the rows) closed to the submissions
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: rows kept, tidy
     opts = batch.Options(timeout=args.timeout, memory=sandbox.parse_memory(args.memory), jobs=max(1, args.jobs),
                          resume=args.resume, force=args.force,
                          assignment=Path(args.assignment).resolve() if args.assignment else None,

@@ -1,9 +1,10 @@
 """Grading one submission, in a process forked from a server that loaded the checkers first.
 
 This process is the trusted one. It is forked (`multiprocessing`'s forkserver) from a server that
-imported the genuine checkers (`sslcourse.checks.*`), nbclient and torch before any submission ran,
-so no file a submission writes can change the code that grades it. It keeps other processes of
-this user out of its memory (`sandbox.make_private`). Then:
+imported the genuine checkers (`sslcourse.checks.*`), jupyter_client and torch before any submission ran,
+so a submission that rewrites those files on disk does not change the code that grades it (a module
+that something imports lazily, later, is read from disk then: the one gap). It keeps other processes
+of this user out of its memory (`sandbox.make_private`). Then:
 1. the notebook runs in a fresh kernel (`kernel.run`) for its status; each checker cell runs as the
    course wrote it, whatever the student made of it, and no output is read;
 2. a worker (`remote.Worker`) defines the student's functions from the exercise cells alone, and each
@@ -169,7 +170,7 @@ def grade(task: dict, checkers: dict) -> dict:
 def preload() -> list[str]:
     """What the server imports before any submission runs: every checker, and what grading uses."""
     checks = PACKAGE / "checks"
-    return ["torch", "nbformat", "nbclient", "jupyter_client.manager", "IPython.core.inputtransformer2",
+    return ["torch", "nbformat", "jupyter_client.manager", "jupyter_client.blocking", "IPython.core.inputtransformer2",
             "sslcourse.grading.job", "sslcourse.grading.kernel", "sslcourse.grading.worker",
             *[f"sslcourse.checks.{m.name}" for m in pkgutil.iter_modules([str(checks)])]]
 
@@ -191,9 +192,12 @@ def _die_with(lifeline) -> None:
 
 def run(task: dict, conn, lifeline) -> None:
     """The forked process: grade `task`, send the result through `conn`; gone as soon as `lifeline` closes."""
+    import faulthandler
     import os
+    import signal
 
     os.setsid()  # a session of its own: the grader ends it as a whole
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where is it stuck?
     _die_with(lifeline)
     sandbox.make_private()
     os.chdir(task["private"])

@@ -1,22 +1,30 @@
 """Running a submission notebook from top to bottom in a fresh kernel, for its status only.
 
 The kernel is `sandbox`ed (memory limit, its own namespaces where possible, dies with its parent) and
-talks to nbclient over Unix sockets in a private folder (its network namespace has no network). The
-notebook gets one time limit as a whole. Nothing the kernel prints or returns is ever used to score:
-this run only says whether the notebook runs to its end (`ok`), stops on an error (`error`: a cell
-raised, or the kernel died) or runs out of time (`timeout`).
+talks to us over Unix sockets in a private folder (its network namespace has no network). The notebook
+gets one time limit as a whole. Nothing the kernel prints or returns is used to score: this run only
+says whether the notebook runs to its end (`ok`), stops on an error (`error`: a cell raised, or the
+kernel died) or runs out of time (`timeout`).
+
+Cells are sent one by one with jupyter_client's blocking client, not nbclient: nbclient waits for
+each cell's reply on the shell channel without a bound of its own, and under load a reply that never
+arrives (it happens over ZeroMQ) left a run hanging until its deadline. Here a cell is over when the
+kernel says so on either channel (idle on IOPub, or its reply on shell), and whatever happens, the
+notebook's deadline is checked every few hundred milliseconds.
 """
 from __future__ import annotations
 
+import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sslcourse.grading import sandbox
+
+_GRACE_S = 5.0  # after a cell's reply, how long to wait for its "idle" (its last outputs)
 
 
 @dataclass
@@ -26,10 +34,10 @@ class Run:
     seconds: float = 0.0
 
 
-def _kernel_manager(folder: Path, memory: int | None, isolate: bool):
-    from jupyter_client.manager import AsyncKernelManager
+def _kernel_manager(folder: Path, isolate: bool):
+    from jupyter_client.manager import KernelManager
 
-    class Sandboxed(AsyncKernelManager):  # async: a blocking client would let a never-ending cell block the timeout
+    class Sandboxed(KernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
             return sandbox.command(cmd, isolate)
@@ -41,7 +49,7 @@ def _kernel_manager(folder: Path, memory: int | None, isolate: bool):
 _COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
     lines = [line for line in _COLOURS.sub("", text).strip().splitlines() if line.strip()]
     return lines[-1][:200] if lines else ""
 
@@ -52,64 +60,80 @@ def _memory_hint(note: str, memory: int | None) -> str:
     return note
 
 
-def _error_note(nb, err, cell: int, memory: int | None) -> str:
-    """'cell 7 raised ValueError: ...' for the first cell that stopped on an error."""
-    for i, c in enumerate(nb.cells):
-        for out in c.get("outputs", []) if c.cell_type == "code" else []:
-            if out.get("output_type") == "error" and "raises-exception" not in c.metadata.get("tags", []):
-                return _memory_hint(f"cell {i + 1} raised {out.get('ename')}: "
-                                    f"{_first_line(str(out.get('evalue', '')))}", memory)
-    name, value = getattr(err, "ename", "an error"), _first_line(str(getattr(err, "evalue", "")))
-    return _memory_hint(f"cell {cell} raised {name}" + (f": {value}" if value else ""), memory)
-
-
-def _execute(client, nb, deadline: float, timeout: float, current: dict, memory: int | None, env: dict) -> Run:
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    try:
-        client.execute(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **sandbox.popen_options(memory))
-        return Run("ok")
-    except CellTimeoutError:
-        return Run("timeout", f"stopped after {timeout:g} s, in cell {current['cell']}")
-    except CellExecutionError as err:
-        return Run("error", _error_note(nb, err, current["cell"], memory))
-    except DeadKernelError:
-        why = f" (the memory limit is {sandbox.describe_memory(memory)})" if memory else ""
-        return Run("error", f"the kernel died in cell {current['cell']}{why}")
-    except Exception as err:  # noqa: BLE001 (the kernel did not start, or nbclient gave up)
-        late = time.monotonic() >= deadline
-        return Run("timeout" if late else "error", f"the kernel stopped in cell {current['cell']}: "
-                   f"{type(err).__name__}: {_first_line(str(err))}")
+def _run_cell(km, kc, source: str, deadline: float) -> tuple[str, dict | None]:
+    """Execute one cell; ('done', its error or None), ('timeout', None) or ('died', None). The cell is
+    over when the kernel has both replied (shell) and gone idle (IOPub), or one of them a while ago."""
+    msg_id = kc.execute(source, store_history=True, allow_stdin=False, stop_on_error=True)
+    error, idle_at, replied_at = None, None, None
+    while True:
+        now = time.monotonic()
+        if idle_at and replied_at or any(t and now - t > _GRACE_S for t in (idle_at, replied_at)):
+            return "done", error
+        if now >= deadline:
+            return "timeout", None
+        try:
+            msg = kc.get_iopub_msg(timeout=min(0.2, deadline - now))
+        except queue.Empty:
+            msg = None
+        if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
+            if msg["msg_type"] == "error":
+                error = error or msg["content"]
+            elif msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                idle_at = time.monotonic()
+        try:
+            while True:  # the reply on the shell channel; an error that IPython could not display shows here
+                reply = kc.get_shell_msg(timeout=0)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    replied_at = time.monotonic()
+                    if reply["content"].get("status") == "error":
+                        error = error or reply["content"]
+        except queue.Empty:
+            pass
+        if msg is None and not km.is_alive():
+            return "died", None
 
 
 def run(nb, cwd: Path, private: Path, *, timeout: float, memory: int | None, isolate: bool, env: dict) -> Run:
-    """Execute `nb` in place (a copy: its outputs are overwritten) in folder `cwd`, within `timeout` seconds.
-    nbclient runs in a thread of its own, watched: should it wait for a kernel that no longer answers
-    (it happens), the kernel is ended a few seconds past the deadline and the run counts as a timeout."""
-    from nbclient import NotebookClient
-
+    """Execute the code cells of `nb` (those tagged skip-execution excepted) in folder `cwd`, within
+    `timeout` seconds in all; an error in a cell tagged raises-exception is expected and goes on."""
     start = time.monotonic()
-    deadline = start + timeout
-    current = {"cell": 0}
-
-    def time_left(cell) -> int:  # nbclient asks before each cell: the notebook's time limit, not the cell's
-        current["cell"] = next((i + 1 for i, c in enumerate(nb.cells) if c is cell), current["cell"])
-        return max(1, int(deadline - time.monotonic()))
-
-    km = _kernel_manager(private, memory, isolate)
-    # store_widget_state: without it, nbclient 0.10-0.11 raises KeyError on an Output widget's output
-    client = NotebookClient(nb, km=km, timeout_func=time_left, allow_errors=False, record_timing=False,
-                            store_widget_state=True, shutdown_kernel="immediate", startup_timeout=120,
-                            resources={"metadata": {"path": str(cwd)}})
-    outcome: list[Run] = []
-    thread = threading.Thread(target=lambda: outcome.append(_execute(client, nb, deadline, timeout, current, memory,
-                                                                     env)), name="sslcourse-notebook", daemon=True)
-    thread.start()
-    thread.join(timeout + 15)
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    sandbox.kill(process)  # normally gone already; if nbclient is stuck, this unsticks it
-    thread.join(10)
-    result = outcome[0] if outcome else Run("timeout", f"stopped after {timeout:g} s, in cell {current['cell']} "
-                                                       "(the kernel stopped answering)")
+    result = _run(nb, cwd, private, start + timeout, timeout, memory, isolate, env)
     result.seconds = time.monotonic() - start
     return result
+
+
+def _run(nb, cwd: Path, private: Path, deadline: float, timeout: float, memory: int | None, isolate: bool,
+         env: dict) -> Run:
+    km, kc, number = _kernel_manager(private, isolate), None, 0
+    try:
+        km.start_kernel(cwd=str(cwd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        **sandbox.popen_options(memory))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=max(1.0, min(120.0, deadline - time.monotonic())))
+        except RuntimeError as err:
+            return Run("error", f"the kernel did not start: {_last_line(str(err))}")
+        for i, cell in enumerate(nb.cells):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell.cell_type != "code" or not cell.source.strip() or "skip-execution" in tags:
+                continue
+            number = i + 1
+            state, error = _run_cell(km, kc, cell.source, deadline)
+            if state == "timeout":
+                return Run("timeout", f"stopped after {timeout:g} s, in cell {number}")
+            if state == "died":
+                why = f" (the memory limit is {sandbox.describe_memory(memory)})" if memory else ""
+                return Run("error", f"the kernel died in cell {number}{why}")
+            if error and "raises-exception" not in tags:
+                note = f"cell {number} raised {error.get('ename', 'an error')}"
+                value = _last_line(str(error.get("evalue", "")))
+                return Run("error", _memory_hint(note + (f": {value}" if value else ""), memory))
+        return Run("ok")
+    except Exception as err:  # noqa: BLE001 (the kernel could not be started or reached)
+        return Run("error", f"the kernel stopped in cell {number}: {type(err).__name__}: {_last_line(str(err))}")
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        sandbox.kill(getattr(getattr(km, "provisioner", None), "process", None))
+        km.cleanup_resources()
