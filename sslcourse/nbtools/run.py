@@ -26,10 +26,13 @@ def kernel_env() -> dict:
 
 
 def _kernel_manager():
-    """A kernel manager that starts `sys.executable -m ipykernel_launcher` (no installed kernelspec needed)."""
+    """A kernel manager that starts `sys.executable -m ipykernel_launcher` (no installed kernelspec needed).
+
+    The asynchronous manager: with the blocking one, a cell that never ends blocks nbclient's event loop
+    and the per-cell timeout never fires."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     class CurrentEnv(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
@@ -38,7 +41,7 @@ def _kernel_manager():
                                               **ipykernel.kernelspec.get_kernel_dict())
             return super().get_kernel_spec(kernel_name)
 
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentEnv())
+    return AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentEnv())
 
 
 class NotebookFailed(ValueError):
