@@ -29,8 +29,11 @@ _PAGE = """<!DOCTYPE html>
 <link rel="stylesheet" href="{assets}/dist/theme/white.css">
 <style>
 {pygments}
-.reveal h1, .reveal h2, .reveal h3 {{ text-transform: none; }}
-.reveal h2 {{ font-size: 1.6em; }}
+.reveal {{ font-size: 30px; }}  /* notebook cells carry paragraphs, not slogans: a reading size */
+.reveal .slides section {{ text-align: left; }}
+.reveal h1, .reveal h2, .reveal h3 {{ text-transform: none; text-align: center; }}
+.reveal h1 {{ font-size: 2.0em; }}
+.reveal h2 {{ font-size: 1.5em; }}
 .reveal pre {{ width: 100%; font-size: 0.5em; box-shadow: none; }}
 .reveal pre.output {{ background: #f7f7f7; padding: 0.3em; }}
 .reveal .highlight pre {{ background: #f5f5f5; padding: 0.3em; }}
@@ -48,6 +51,19 @@ _PAGE = """<!DOCTYPE html>
 <script src="{assets}/plugin/notes/notes.js"></script>
 <script>
 Reveal.initialize({{ hash: true, slideNumber: true, plugins: [RevealNotes] }});
+// A slide taller than the frame is shrunk until it fits (down to half size), never cut off.
+function fitSlide(slide) {{
+  if (!slide || slide.dataset.fitted) return;
+  const height = Reveal.getConfig().height;
+  let scale = 1.0;
+  while (slide.scrollHeight > height && scale > 0.5) {{
+    scale -= 0.05;
+    slide.style.fontSize = scale + "em";
+  }}
+  slide.dataset.fitted = scale.toFixed(2);
+}}
+Reveal.on("ready", e => fitSlide(e.currentSlide));
+Reveal.on("slidechanged", e => fitSlide(e.currentSlide));
 </script>
 </body>
 </html>
