@@ -1,0 +1,250 @@
+"""Colorization's experiments (notebook 02): each one a function, and a command that writes a JSON result.
+
+    python -m sslcourse.experiments.colorization prior   --out sslcourse/results/colorization/prior.json
+    python -m sslcourse.experiments.colorization train   --loss rebalanced --device cuda --out runs/colorization_rebalanced
+    python -m sslcourse.experiments.colorization measure --runs runs/colorization_l2,runs/colorization_classification,runs/colorization_rebalanced --out sslcourse/results/colorization/losses.json
+
+The GPU run (three losses, equal budgets; then ship the rebalanced model and add it to the scoreboard):
+
+    for loss in l2 classification rebalanced; do
+      python -m sslcourse.experiments.colorization train --loss $loss --device cuda --width 0.5 --epochs 30 --batch-size 256 --out runs/colorization_$loss --force
+    done
+    python -m sslcourse.experiments.colorization measure --device cuda --runs runs/colorization_l2,runs/colorization_classification,runs/colorization_rebalanced --out sslcourse/results/colorization/losses.json --force
+    python -m sslcourse ship runs/colorization_rebalanced colorization_resnet18 --force
+    python -m sslcourse eval colorization_resnet18 --device cuda --out sslcourse/results/protocol/colorization_resnet18.json --force
+
+Every result says where it was computed ("computed_on": "GPU" or "CPU"), the exact command, the code version,
+the date and the wall time, so a small CPU run can never pass for the real one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from sslcourse import data, methods, pretrained
+from sslcourse.methods import colorization as col
+from sslcourse.methods.colorization_bins import ab_histogram, in_gamut_bins, nearest_bin, rgb_to_lab, smooth_prior
+from sslcourse.train import train
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "colorization"
+THRESHOLDS = torch.arange(0, 151, dtype=torch.float32)  # ab distances 0..150, the paper's Figure 4 / Table 1
+SAMPLE_IMAGES = 12  # test images whose colorizations by every loss are shipped in samples.json
+
+
+def load(name: str) -> dict:
+    """A shipped result, e.g. load("losses")."""
+    return json.loads((RESULTS_DIR / f"{name}.json").read_text())
+
+
+def shipped_prior() -> tuple[torch.Tensor, torch.Tensor]:
+    """(centers (Q, 2), smoothed prior (Q,)) of CIFAR-10's training set, from prior.json."""
+    r = load("prior")["results"]
+    return torch.tensor(r["centers"]), torch.tensor(r["prior"])
+
+
+def test_subset(n: int | None):
+    """(images, labels) of CIFAR-10's test set, a balanced subset of n when given."""
+    x, y = data.load_cifar10("test")
+    if n:
+        keep = data.few_label_indices(y, max(1, n // 10))
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+# --------------------------------------------------------------------------- the prior and the bins
+def gamut_counts(grid: int = 10) -> dict:
+    """How many ab cells the sRGB gamut reaches under a few conventions, to set beside the paper's 313."""
+    from sslcourse.methods.colorization_bins import _rgb_cube_surface
+
+    ab = rgb_to_lab(_rgb_cube_surface(256)[:, :, None])[1:, :, 0]  # (2, n) every 8-bit colour on the surface
+    v = torch.linspace(0, 1, 64, dtype=torch.float64)
+    lab = rgb_to_lab(torch.cartesian_prod(v, v, v).T[:, :, None])[:, :, 0]  # (3, 64^3) the whole cube, coarser
+    mid = lab[1:, (lab[0] - 50).abs() <= 5]  # a slice of the gamut: lightness 45..55 only
+    def count(points, rule=torch.round):
+        return torch.unique(rule(points / grid).long(), dim=1).shape[1]
+    return {"nearest_centre": count(ab), "floor_cells": count(ab, torch.floor),
+            "whole_cube_64_levels": count(lab[1:]), "lightness_45_to_55_only": count(mid),
+            "paper": 313}
+
+
+def cifar_prior(images: torch.Tensor, sigma: float = 5.0) -> dict:
+    """The empirical ab distribution of `images` over the in-gamut bins, and its Gaussian-smoothed version."""
+    centers = in_gamut_bins()
+    counts = ab_histogram(images, centers)
+    prior = smooth_prior(counts, centers, sigma)
+    return {"centers": centers.tolist(), "counts": counts.long().tolist(), "prior": prior.tolist(),
+            "sigma": sigma, "n_pixels": int(counts.sum()), "n_bins": len(centers), "gamut_counts": gamut_counts()}
+
+
+# --------------------------------------------------------------------------- training
+def build(loss: str, prior: torch.Tensor, width: float = 0.25, **kw) -> col.Colorizer:
+    return methods.build("colorization", arch="resnet18", loss=loss, prior=prior, width=width, **kw)
+
+
+def train_run(out: Path, loss: str, train_set, cfg, device, width: float, command: str = "",
+              progress: bool = False) -> dict:
+    """Train one colorizer without labels and write a run folder (model.safetensors + card.json) that
+    `python -m sslcourse ship RUN NAME` puts into the registry."""
+    from sslcourse.device import describe
+
+    torch.manual_seed(cfg.seed)
+    _, prior = shipped_prior()
+    model = build(loss, prior, width)
+    run = train(model, *train_set, cfg, device=device, progress=progress)
+    card = {"name": out.name, "method": "colorization",
+            "method_kwargs": {"arch": "resnet18", "loss": loss, "lam": model.lam, "width": width},
+            "summary": methods.get("colorization").summary,
+            "dataset": f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
+            "data_source": data.describe_source(), "epochs": round(run.epochs, 2), "steps": run.steps,
+            "config": dict(cfg.__dict__), "device": describe(device),
+            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
+            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": run.final_loss,
+            "metrics": {}, "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pretrained.save(model, out, card)
+    return card
+
+
+# --------------------------------------------------------------------------- measurements
+def ab_of(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L (N, 1, H, W), ab (N, 2, H, W)) of uint8 RGB images."""
+    lab = rgb_to_lab(images.float() / 255)
+    return lab[:, :1], lab[:, 1:]
+
+
+def predict(model: col.Colorizer, L: torch.Tensor, T: float = col.T_PAPER, batch_size: int = 500,
+            decode=col.annealed_mean) -> torch.Tensor:
+    """ab predicted for every image, in eval mode. Shape: (N, 1, H, W) -> (N, 2, H, W) on the CPU."""
+    device = model.centers.device
+    model.eval()
+    return torch.cat([model.predict_ab(b.to(device), T, decode).cpu() for b in L.split(batch_size)])
+
+
+def auc(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor | None = None) -> float:
+    """Area under the curve of "fraction of pixels whose ab is within d of the truth", d = 0..150, in percent
+    (the paper's per-pixel accuracy, Table 1). Shape: (N, 2, H, W) twice, weights (N, H, W) or None -> float."""
+    d = (pred_ab - true_ab).norm(dim=1).flatten()  # (N*H*W,)
+    w = torch.ones_like(d) if pixel_weights is None else pixel_weights.flatten().float()
+    within = (d[None, :] <= THRESHOLDS[:, None]).float() @ w / w.sum()  # (151,) the cumulative curve
+    return 100 * torch.trapezoid(within, THRESHOLDS).item() / (THRESHOLDS[-1] - THRESHOLDS[0]).item()
+
+
+def rarity_weights(true_ab: torch.Tensor, centers: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    """Each pixel weighted by 1 / p(its true colour's bin), normalised to mean 1 (the paper's class-rebalanced
+    accuracy). Shape: (N, 2, H, W) -> (N, H, W)."""
+    bins = nearest_bin(true_ab.permute(0, 2, 3, 1).reshape(-1, 2), centers)
+    w = col.rebalance_weights(prior.double(), lam=0.0)[bins]
+    return (w / w.mean()).reshape(true_ab.shape[0], *true_ab.shape[2:]).float()
+
+
+def chroma(ab: torch.Tensor) -> float:
+    """Mean chroma sqrt(a^2 + b^2): how colourful. Shape: (N, 2, H, W) -> float."""
+    return ab.norm(dim=1).mean().item()
+
+
+def measure(pred_ab: torch.Tensor, true_ab: torch.Tensor, centers, prior) -> dict:
+    w = rarity_weights(true_ab, centers, prior)
+    return {"auc": round(auc(pred_ab, true_ab), 2), "auc_rebalanced": round(auc(pred_ab, true_ab, w), 2),
+            "mean_chroma": round(chroma(pred_ab), 2)}
+
+
+def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER) -> dict:
+    """Per-pixel accuracy (plain and rarity-weighted) and colourfulness of every run, of a grey guess and of
+    the truth; plus the colorizations of the first SAMPLE_IMAGES test images, for the notebook's pictures."""
+    centers, prior = shipped_prior()
+    L, true_ab = ab_of(test_set[0])
+    rows = {"grey (ab = 0)": measure(torch.zeros_like(true_ab), true_ab, centers, prior),
+            "ground truth": measure(true_ab, true_ab, centers, prior)}
+    samples = {}
+    for name, run in runs.items():
+        model = pretrained.load(run, device=device, full=True)
+        pred = predict(model, L, T)
+        rows[name] = measure(pred, true_ab, centers, prior)
+        if model.loss != "l2":  # the mode (T -> 0) and the mean (T = 1) for comparison
+            rows[name]["mean_chroma_T1"] = round(chroma(predict(model, L, 1.0)), 2)
+        samples[name] = pred[:SAMPLE_IMAGES].round().to(torch.int8).tolist()
+        print(f"{name}: {rows[name]}", flush=True)
+    return {"rows": rows, "samples": samples, "T": T}
+
+
+# --------------------------------------------------------------------------- command line
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.colorization", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=["prior", "train", "measure"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="the JSON result (a run folder for train)")
+    p.add_argument("--force", action="store_true", help="replace --out")
+    p.add_argument("--loss", choices=col.LOSSES, default="rebalanced", help="train: which loss")
+    p.add_argument("--runs", help="measure: run folders or shipped names, comma-separated (name=path to rename)")
+    p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images")
+    p.add_argument("--test-subset", type=int, help="measure on a balanced subset of N test images")
+    p.add_argument("--epochs", type=float, default=30)
+    p.add_argument("--minutes", type=float, help="wall-clock budget per training (the schedule follows it)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, help="default: the colorization recipe's")
+    p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width (0.5: 32-64-128-256 channels)")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sslcourse.device import describe, pick_device, seed_everything
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 2
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    command = "python -m sslcourse.experiments.colorization " + shlex.join(argv)
+    t = time.perf_counter()
+    if args.experiment == "prior":
+        results = cifar_prior(data.load_cifar10("train")[0])
+        print(f"{results['n_bins']} bins; gamut counts {results['gamut_counts']}")
+    elif args.experiment == "train":
+        x, y = data.load_cifar10("train")
+        if args.train_subset:
+            keep = data.few_label_indices(y, max(1, args.train_subset // 10))
+            x, y = x[keep], y[keep]
+        cfg = replace(methods.get("colorization").recipe, epochs=args.epochs, minutes=args.minutes,
+                      batch_size=args.batch_size, seed=args.seed, compile=args.compile,
+                      **({"lr": args.lr} if args.lr else {}))
+        card = train_run(out, args.loss, (x, y), cfg, device, args.width, command, progress=not args.quiet)
+        print(json.dumps({"out": str(out), "wall_time_s": card["wall_time_s"], "epochs": card["epochs"],
+                          "final_loss": card["final_loss"]}))
+        return 0
+    else:
+        if not args.runs:
+            print("error: measure needs --runs", file=sys.stderr)
+            return 2
+        runs = dict(r.split("=", 1) if "=" in r else (pretrained.card(r)["method_kwargs"]["loss"], r)
+                    for r in args.runs.split(","))
+        test_set = test_subset(args.test_subset)
+        results = measure_runs(runs, test_set, device)
+        results.update(n_test=len(test_set[1]), runs={k: pretrained.card(v) for k, v in runs.items()})
+    record = {"experiment": args.experiment, "results": results,
+              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
+              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "wall_time_s": round(time.perf_counter() - t, 1), "settings": vars(args)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record) + "\n" if args.experiment != "measure" else json.dumps(record, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
