@@ -1,0 +1,216 @@
+"""Context prediction's experiments (notebook 01): each one a function, and a command that writes a JSON result
+with its provenance.
+
+    python -m sslcourse.experiments.context gapjitter  --device cuda --out sslcourse/results/context/gap_jitter.json \
+        --run runs/context_resnet18
+    python -m sslcourse.experiments.context aberration --device cuda --out sslcourse/results/context/aberration.json
+    python -m sslcourse ship runs/context_resnet18 context_resnet18 --force
+    python -m sslcourse eval context_resnet18 --device cuda --out sslcourse/results/protocol/context_resnet18.json --force
+
+`gapjitter` trains one pair network with the cures (gap and jitter) and one without, with equal budgets, and
+scores each by its pretext accuracy on held-out pairs and by probes of its backbone; `--run` also saves the
+cured model as a run folder to ship. `aberration` trains an absolute-position regressor on patches of
+aberrated images (raw, projected, colour-dropped) and on clean ones (the control). `--help` lists the budgets.
+Every result says where it was computed ("computed_on": "GPU" or "CPU"), the exact command, the code
+version, the date, the wall time and every setting, so a small CPU run can never pass for the real one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from sslcourse import data, evaluate, methods, pretrained
+from sslcourse.methods.context_shortcuts import COLOURS, PositionRegressor
+from sslcourse.models import build_model
+from sslcourse.train import TrainConfig, train
+
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "context"
+
+
+def load(name: str) -> dict:
+    """A shipped result, e.g. load("gap_jitter")."""
+    return json.loads((RESULTS_DIR / f"{name}.json").read_text())
+
+
+def balanced(images: torch.Tensor, labels: torch.Tensor, n: int | None):
+    """A balanced subset of n images (all of them when n is None)."""
+    if not n:
+        return images, labels
+    keep = data.few_label_indices(labels, max(1, n // 10))
+    return images[keep], labels[keep]
+
+
+# --------------------------------------------------------------------------- the building blocks
+def _finite(value: float, digits: int = 4):
+    """A number for JSON: None when it is NaN (a run stopped before its first loss record) or infinite."""
+    return round(value, digits) if value == value and abs(value) != float("inf") else None
+
+
+def pretrain(train_images: torch.Tensor, cfg: TrainConfig, device, method_kw: dict, progress: bool = False):
+    """Train a pair network without labels. Returns (the model, its TrainResult)."""
+    torch.manual_seed(cfg.seed)
+    model = methods.build("context", **method_kw)
+    no_labels = torch.zeros(len(train_images), dtype=torch.long)  # the pretext never reads them
+    return model, train(model, train_images, no_labels, cfg, device=device, progress=progress)
+
+
+def probe(backbone, probe_train, probe_test, device) -> dict:
+    """kNN (k = 20) and linear probe on the frozen backbone's features (whole images, upsampled as in training)."""
+    f_train = evaluate.extract_features(backbone, probe_train[0], batch_size=500, device=device)
+    f_test = evaluate.extract_features(backbone, probe_test[0], batch_size=500, device=device)
+    knn = evaluate.knn_accuracy(f_train, probe_train[1], f_test, probe_test[1], k=min(20, len(f_train)))["knn_top1"]
+    linear = evaluate.linear_probe(f_train, probe_train[1], f_test, probe_test[1])["linear_top1"]
+    return {"knn_top1": round(knn, 2), "linear_top1": round(linear, 2)}
+
+
+# --------------------------------------------------------------------------- experiment 1: gap and jitter
+VARIANTS = {"cured": {"gap": 4, "jitter": 2}, "no gap, no jitter": {"gap": 0, "jitter": 0}}
+
+
+def gap_jitter(train_images, probe_train, probe_test, pretext_test, cfg: TrainConfig, device, method_kw: dict,
+               variants=VARIANTS, progress: bool = False, keep: str | None = "cured"):
+    """One pair network per variant, equal budgets. Each is scored by its pretext accuracy on held-out pairs
+    sampled its own way and the cured way, and by kNN and a linear probe of its backbone; an untrained backbone
+    of the same shape is the floor. Returns (results, the model of variant `keep`, its TrainResult)."""
+    torch.manual_seed(cfg.seed)
+    untrained = methods.build("context", **method_kw).to(device)
+    rows = {"random init": {**probe(untrained.backbone, probe_train, probe_test, device),
+                            "pretext_top1": round(untrained.pretext_accuracy(pretext_test), 2)}}
+    kept = None
+    cured = VARIANTS["cured"]
+    for name, setting in variants.items():
+        model, run = pretrain(train_images, cfg, device, {**method_kw, **setting}, progress)
+        rows[name] = {**setting,
+                      "pretext_top1": round(model.pretext_accuracy(pretext_test), 2),
+                      "pretext_top1_cured_pairs": round(model.pretext_accuracy(pretext_test, **cured), 2),
+                      **probe(model.backbone, probe_train, probe_test, device),
+                      "epochs": round(run.epochs, 2), "steps": run.steps, "seconds": round(run.seconds, 1),
+                      "final_loss": _finite(run.final_loss)}
+        print(f"{name}: {rows[name]}", flush=True)
+        if name == keep:
+            kept = (model, run)
+    return {"variants": rows}, kept
+
+
+# --------------------------------------------------------------------------- experiment 2: chromatic aberration
+CONDITIONS = {  # name: (aberration strength factor, colour treatment)
+    "clean images (control)": (0.0, "rgb"),
+    "aberrated, raw colour": (1.0, "rgb"),
+    "aberrated, projected": (1.0, "project"),
+    "aberrated, colour dropped": (1.0, "drop"),
+}
+
+
+def aberration(train_images, test_images, strength: float, cfg: TrainConfig, device, width: float,
+               conditions=CONDITIONS, progress: bool = False) -> dict:
+    """One absolute-position regressor per condition, equal budgets, each scored on held-out images by the
+    mean distance between predicted and true patch positions, next to always guessing the centre."""
+    rows = {}
+    for name, (factor, colour) in conditions.items():
+        torch.manual_seed(cfg.seed)
+        model = PositionRegressor(build_model("resnet18", width=width), strength * factor, colour)
+        run = train(model, train_images, torch.zeros(len(train_images), dtype=torch.long), cfg, device=device,
+                    progress=progress)
+        scores = model.evaluate(test_images.to(device))
+        rows[name] = {"strength": strength * factor, "colour": colour, "error": round(scores["error"], 4),
+                      "centre_error": round(scores["centre_error"], 4), "n_patches": scores["n_patches"],
+                      "epochs": round(run.epochs, 2), "seconds": round(run.seconds, 1)}
+        print(f"{name}: {rows[name]}", flush=True)
+    return {"conditions": rows}
+
+
+# --------------------------------------------------------------------------- a run folder to ship
+def save_run(out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n_train: int, pretext: float,
+             command: str) -> dict:
+    """Write model.safetensors + card.json, which `python -m sslcourse ship RUN NAME` puts into the registry."""
+    from sslcourse.device import describe
+
+    card = {"name": out.name, "method": "context", "method_kwargs": method_kw, "summary": methods.get("context").summary,
+            "dataset": f"CIFAR-10 train ({n_train} images, labels unused)", "data_source": data.describe_source(),
+            "epochs": round(run.epochs, 2), "steps": run.steps, "config": dict(cfg.__dict__), "device": describe(device),
+            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
+            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": _finite(run.final_loss),
+            "metrics": {"pretext_top1": round(pretext, 2)}, "command": command,
+            "code_version": pretrained.code_version(), "torch": torch.__version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pretrained.save(model, out, card)
+    return card
+
+
+# --------------------------------------------------------------------------- command line
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.context", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=["gapjitter", "aberration"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help="the JSON result")
+    p.add_argument("--force", action="store_true", help="replace --out (and --run)")
+    p.add_argument("--run", help="gapjitter: also save the cured model as a run folder here (to ship)")
+    p.add_argument("--train-subset", type=int, help="pre-train on a balanced subset of N images")
+    p.add_argument("--probe-train", type=int, default=10000, help="gapjitter: images for the probes' training")
+    p.add_argument("--test-subset", type=int, default=2000, help="held-out test images for every score")
+    p.add_argument("--epochs", type=float, default=100)
+    p.add_argument("--minutes", type=float, help="wall-clock budget per model (the schedule follows it)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--width", type=float, default=0.5, help="ResNet-18 width (the course's 0.5; 0.125 for CPU runs)")
+    p.add_argument("--strength", type=float, default=0.05, help="aberration: green shrinks by this factor at the edge")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step (GPU runs of minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sslcourse.device import describe, pick_device, seed_everything
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    out = Path(args.out)
+    for path in (out, Path(args.run) if args.run else None):
+        if path is not None and path.exists() and not args.force:
+            print(f"error: {path} exists; pass --force to replace it", file=sys.stderr)
+            return 2
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    # AdamW: robust over the very different lengths of a CPU run (minutes) and a GPU run (hours of epochs).
+    cfg = TrainConfig(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, optimizer="adamw",
+                      lr=args.lr, betas=(0.9, 0.999), weight_decay=0.05, seed=args.seed, compile=args.compile)
+    command = "python -m sslcourse.experiments.context " + shlex.join(argv)
+    progress = not args.quiet
+    train_x, train_y = balanced(*data.load_cifar10("train"), args.train_subset)
+    test_x, test_y = balanced(*data.load_cifar10("test"), args.test_subset)
+    t = time.perf_counter()
+    if args.experiment == "gapjitter":
+        method_kw = {"arch": "resnet18", "width": args.width}
+        probe_train = balanced(train_x, train_y, args.probe_train)
+        results, (model, run) = gap_jitter(train_x, probe_train, (test_x, test_y), test_x, cfg, device, method_kw,
+                                           progress=progress)
+        if args.run:
+            save_run(Path(args.run), model, run, {**method_kw, **VARIANTS["cured"]}, cfg, device, len(train_x),
+                     results["variants"]["cured"]["pretext_top1"], command)
+    else:
+        results = aberration(train_x, test_x, args.strength, cfg, device, args.width, progress=progress)
+    results.update(n_train=len(train_x), n_test=len(test_x))
+    record = {"experiment": args.experiment, "results": results,
+              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
+              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "wall_time_s": round(time.perf_counter() - t, 1),
+              "settings": {**vars(args), "config": dict(cfg.__dict__)}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(results))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
