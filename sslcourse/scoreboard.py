@@ -47,10 +47,15 @@ def shipped() -> list[dict]:
     from sslcourse import pretrained
 
     rows, seen = [], set()
+    shipped_weights = set(pretrained.available())
     for path in sorted(RESULTS_DIR.glob("*.json")):
         r = json.loads(path.read_text())
+        # Where the model was trained (GPU or CPU) is what the row's label says; the evaluation's own
+        # device changes nothing but its speed.
+        trained_on = (pretrained.card(r["weights"]).get("trained_on", "?") if r["weights"] in shipped_weights
+                      else r.get("computed_on", "?"))
         rows.append({"name": path.stem, "method": _method_of(r["weights"]), "metrics": r["metrics"],
-                     "source": "shipped", "computed_on": r.get("computed_on", "?"), "command": r.get("command", "")})
+                     "source": "shipped", "computed_on": trained_on, "command": r.get("command", "")})
         seen.add(r["weights"])
     for name in pretrained.available():
         if name not in seen:
@@ -139,3 +144,59 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
     ax.axhline(10, color="grey", lw=0.8, ls=":")  # chance on 10 classes
     ax.set_title(f"CIFAR-10 test accuracy: {METRICS.get(metric, metric)}")
     return ax
+
+
+def label_curves(rows_: list[dict] | None = None) -> dict[str, dict[int, float]]:
+    """Few-label fine-tuning accuracy (%) against labels per class, for every row that measured it:
+    {row name: {labels per class: accuracy}}."""
+    curves = {}
+    for r in (rows() if rows_ is None else rows_):
+        points = {int(k.split("@")[1]): v for k, v in r["metrics"].items() if k.startswith("few_label_top1@")}
+        if points:
+            curves[r["name"]] = dict(sorted(points.items()))
+    return curves
+
+
+def plot_label_curves(rows_: list[dict] | None = None, ax=None):
+    """Few-label fine-tuning: test accuracy against labelled images per class (log scale), one line per
+    row that measured it, coloured by method as in `plot`. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    rows_ = rows() if rows_ is None else rows_
+    curves = label_curves(rows_)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    for r in rows_:
+        if r["name"] not in curves:
+            continue
+        n, acc = zip(*curves[r["name"]].items())
+        color = f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
+        ax.plot(n, acc, "o-", color=color, ls="--" if r["source"] == "yours" else "-", label=r["name"])
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled images per class (fine-tuning)")
+    ax.set_ylabel("CIFAR-10 test accuracy (%)")
+    ax.axhline(10, color="grey", lw=0.8, ls=":")  # chance
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend(fontsize=8)
+    ax.set_title("How many labels does each start need?")
+    return ax
+
+
+def gap_closed(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, float]:
+    """For each row between the two ends of the scale, the share of the distance from random features to
+    supervised ones that it covers: (row - random) / (supervised - random), with the best random and
+    best supervised rows that measured `metric`. 0 is random, 1 is supervised."""
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    ends = {}
+    for method in ("random", "supervised"):
+        candidates = [r["metrics"][metric] for r in rows_ if r["method"] == method]
+        if not candidates:
+            raise ValueError(f"the scoreboard has no {method} row with {metric!r}: it is one end of the scale")
+        ends[method] = max(candidates)
+    span = ends["supervised"] - ends["random"]
+    if span <= 0:
+        raise ValueError(f"supervised ({ends['supervised']:.1f}) is not above random ({ends['random']:.1f}) on {metric}")
+    return {r["name"]: (r["metrics"][metric] - ends["random"]) / span
+            for r in rows_ if r["method"] not in ("random", "supervised")}
