@@ -46,11 +46,11 @@ def soft_encode(ab: torch.Tensor, centers: torch.Tensor, k: int = 5, sigma: floa
 
     Shape: (N, 2), (Q, 2) -> (N, Q).
     """
-    d2 = torch.cdist(ab.float(), centers.float()) ** 2  # (N, Q)
+    d2 = torch.cdist(ab.double(), centers.double().to(ab.device)) ** 2  # (N, Q); float64: d^2 reaches 10^5
     near_d2, near = d2.topk(k, dim=1, largest=False)  # (N, k)
     # Subtract the nearest distance first: far outside the gamut exp(-d^2 / 2 sigma^2) underflows to 0 / 0.
     w = torch.exp(-(near_d2 - near_d2[:, :1]) / (2 * sigma**2))
-    return torch.zeros_like(d2).scatter_(1, near, w / w.sum(dim=1, keepdim=True))
+    return torch.zeros_like(d2).scatter_(1, near, w / w.sum(dim=1, keepdim=True)).to(ab.dtype)
 
 
 def rebalance_weights(prior: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
