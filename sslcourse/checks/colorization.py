@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from sslcourse.checks import STRONG, Case, CheckResult, Mistake, agrees_with, clone, run_check, same_output
+from sslcourse.checks import STRONG, Case, CheckResult, Mistake, agrees_with, run_check
 from sslcourse.methods import colorization as ref
 from sslcourse.methods.colorization_bins import in_gamut_bins
 

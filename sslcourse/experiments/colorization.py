@@ -51,12 +51,10 @@ def shipped_prior() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_subset(n: int | None):
-    """(images, labels) of CIFAR-10's test set, a balanced subset of n when given."""
+    """(images, labels, indices into the test set) of CIFAR-10's test set, a balanced subset of n when given."""
     x, y = data.load_cifar10("test")
-    if n:
-        keep = data.few_label_indices(y, max(1, n // 10))
-        x, y = x[keep], y[keep]
-    return x, y
+    keep = data.few_label_indices(y, max(1, n // 10)) if n else torch.arange(len(y))
+    return x[keep], y[keep], keep
 
 
 # --------------------------------------------------------------------------- the prior and the bins
@@ -128,12 +126,19 @@ def predict(model: col.Colorizer, L: torch.Tensor, T: float = col.T_PAPER, batch
     return torch.cat([model.predict_ab(b.to(device), T, decode).cpu() for b in L.split(batch_size)])
 
 
-def auc(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor | None = None) -> float:
-    """Area under the curve of "fraction of pixels whose ab is within d of the truth", d = 0..150, in percent
-    (the paper's per-pixel accuracy, Table 1). Shape: (N, 2, H, W) twice, weights (N, H, W) or None -> float."""
-    d = (pred_ab - true_ab).norm(dim=1).flatten()  # (N*H*W,)
+def within_curve(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor | None = None):
+    """The fraction of pixels (weighted) whose predicted ab lies within d of the truth, for d in THRESHOLDS.
+    Shape: (N, 2, H, W) twice, weights (N, H, W) or None -> (151,)."""
+    d = (pred_ab.float() - true_ab.float()).norm(dim=1).flatten()  # (N*H*W,)
     w = torch.ones_like(d) if pixel_weights is None else pixel_weights.flatten().float()
-    within = (d[None, :] <= THRESHOLDS[:, None]).float() @ w / w.sum()  # (151,) the cumulative curve
+    first = torch.bucketize(d, THRESHOLDS)  # the first threshold t with d <= t (151: beyond them all)
+    mass = torch.bincount(first, weights=w.double(), minlength=len(THRESHOLDS) + 1)[:len(THRESHOLDS)]
+    return (mass.cumsum(0) / w.double().sum()).float()
+
+
+def auc(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor | None = None) -> float:
+    """Area under `within_curve` for d = 0..150, in percent (the paper's per-pixel accuracy, Table 1)."""
+    within = within_curve(pred_ab, true_ab, pixel_weights)
     return 100 * torch.trapezoid(within, THRESHOLDS).item() / (THRESHOLDS[-1] - THRESHOLDS[0]).item()
 
 
@@ -152,8 +157,9 @@ def chroma(ab: torch.Tensor) -> float:
 
 def measure(pred_ab: torch.Tensor, true_ab: torch.Tensor, centers, prior) -> dict:
     w = rarity_weights(true_ab, centers, prior)
+    curve = within_curve(pred_ab, true_ab)
     return {"auc": round(auc(pred_ab, true_ab), 2), "auc_rebalanced": round(auc(pred_ab, true_ab, w), 2),
-            "mean_chroma": round(chroma(pred_ab), 2)}
+            "mean_chroma": round(chroma(pred_ab), 2), "curve": [round(v, 4) for v in curve[::5].tolist()]}
 
 
 def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER) -> dict:
@@ -172,7 +178,8 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
             rows[name]["mean_chroma_T1"] = round(chroma(predict(model, L, 1.0)), 2)
         samples[name] = pred[:SAMPLE_IMAGES].round().to(torch.int8).tolist()
         print(f"{name}: {rows[name]}", flush=True)
-    return {"rows": rows, "samples": samples, "T": T}
+    return {"rows": rows, "samples": samples, "sample_indices": test_set[2][:SAMPLE_IMAGES].tolist(), "T": T,
+            "curve_thresholds": THRESHOLDS[::5].tolist()}
 
 
 # --------------------------------------------------------------------------- command line
@@ -185,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out")
     p.add_argument("--loss", choices=col.LOSSES, default="rebalanced", help="train: which loss")
     p.add_argument("--runs", help="measure: run folders or shipped names, comma-separated (name=path to rename)")
+    p.add_argument("--sample-indices", help="measure: test images (comma-separated) whose colorizations to ship")
     p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images")
     p.add_argument("--test-subset", type=int, help="measure on a balanced subset of N test images")
     p.add_argument("--epochs", type=float, default=30)
@@ -235,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         test_set = test_subset(args.test_subset)
         results = measure_runs(runs, test_set, device)
         results.update(n_test=len(test_set[1]), runs={k: pretrained.card(v) for k, v in runs.items()})
+        if args.sample_indices:  # the notebook's pictures: chosen test images, by every loss
+            idx = torch.tensor([int(i) for i in args.sample_indices.split(",")])
+            images = data.load_cifar10("test")[0][idx]
+            L, _ = ab_of(images)
+            results["sample_indices"] = idx.tolist()
+            results["samples"] = {name: predict(pretrained.load(run, device=device, full=True), L).round()
+                                  .to(torch.int8).tolist() for name, run in runs.items()}
     record = {"experiment": args.experiment, "results": results,
               "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
               "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
