@@ -1,11 +1,13 @@
 """Context prediction's experiments (notebook 01): each one a function, and a command that writes a JSON result
 with its provenance.
 
-    python -m sslcourse.experiments.context gapjitter  --device cuda --out sslcourse/results/context/gap_jitter.json \
-        --run runs/context_resnet18
-    python -m sslcourse.experiments.context aberration --device cuda --out sslcourse/results/context/aberration.json
+    python -m sslcourse.experiments.context gapjitter --device cuda --epochs 100 --width 0.5 --batch-size 512 \
+        --probe-train 50000 --test-subset 10000 --out sslcourse/results/context/gap_jitter.json \
+        --run runs/context_resnet18 --force
     python -m sslcourse ship runs/context_resnet18 context_resnet18 --force
     python -m sslcourse eval context_resnet18 --device cuda --out sslcourse/results/protocol/context_resnet18.json --force
+    python -m sslcourse.experiments.context aberration --device cuda --epochs 30 --width 0.5 --batch-size 512 \
+        --test-subset 10000 --out sslcourse/results/context/aberration.json --force
 
 `gapjitter` trains one pair network with the cures (gap and jitter) and one without, with equal budgets, and
 scores each by its pretext accuracy on held-out pairs and by probes of its backbone; `--run` also saves the
@@ -27,7 +29,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
-from sslcourse.methods.context_shortcuts import COLOURS, PositionRegressor
+from sslcourse.methods.context_shortcuts import PositionRegressor
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
 
@@ -140,6 +142,10 @@ def save_run(out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n
             "metrics": {"pretext_top1": round(pretext, 2)}, "command": command,
             "code_version": pretrained.code_version(), "torch": torch.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if device.type != "cuda":
+        card["notes"] = (f"A SHORT {card['trained_on']} RUN ({card['wall_time_s']:.0f} s, {card['epochs']:g} epochs, "
+                         f"ResNet-18 width {method_kw.get('width')}): enough to show the notebook's effects, far from "
+                         "what context prediction can do. The GPU commands are in sslcourse/experiments/context.py's docstring.")
     pretrained.save(model, out, card)
     return card
 

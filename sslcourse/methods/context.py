@@ -122,6 +122,16 @@ def sample_patch_pairs(images: torch.Tensor, patch: int, gap: int, jitter: int, 
     return center, neighbor, labels
 
 
+def per_image_sampler(sample_pair):
+    """A batch sampler (as `sample_patch_pairs`) made of a one-image `sample_patch_pair`, e.g. a student's: it
+    loops over the batch, so it is slower, but trains the same network."""
+    def sampler(images: torch.Tensor, patch: int, gap: int, jitter: int, generator=None):
+        pairs = [sample_pair(image, patch, gap, jitter, generator) for image in images]
+        center, neighbor = (torch.stack([p[i] for p in pairs]) for i in (0, 1))
+        return center, neighbor, torch.tensor([int(p[2]) for p in pairs], device=images.device)
+    return sampler
+
+
 def upsample(x: torch.Tensor, factor: float) -> torch.Tensor:
     """Bilinear upsampling of float images. Shape: (B, C, H, W) -> (B, C, H * factor, W * factor)."""
     if factor == 1:

@@ -85,6 +85,23 @@ def random_patches(images: torch.Tensor, patch: int, generator=None):
     return crop_patches(images, tops, lefts, patch), where
 
 
+def border_match(center: torch.Tensor, neighbor: torch.Tensor) -> torch.Tensor:
+    """The trivial shortcut, with no learning at all: guess the neighbour's position as the one where the pixels
+    along the touching borders differ least (rows for above and below, columns for left and right, corner pixels
+    for the diagonals). Without a gap, images are continuous there; with one, the borders are far apart.
+    Shape: (B, C, P, P), (B, C, P, P) -> labels (B,)."""
+    c, n = center.float(), neighbor.float()
+
+    def diff(a, b):  # mean absolute difference per pair
+        return (a - b).abs().flatten(1).mean(1)
+
+    scores = [diff(n[..., -1:, -1:], c[..., :1, :1]), diff(n[..., -1:, :], c[..., :1, :]),  # top-left, top
+              diff(n[..., -1:, :1], c[..., :1, -1:]), diff(n[..., :, -1:], c[..., :, :1]),  # top-right, left
+              diff(n[..., :, :1], c[..., :, -1:]), diff(n[..., :1, -1:], c[..., -1:, :1]),  # right, bottom-left
+              diff(n[..., :1, :], c[..., -1:, :]), diff(n[..., :1, :1], c[..., -1:, -1:])]  # bottom, bottom-right
+    return torch.stack(scores, dim=1).argmin(dim=1)
+
+
 def position_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean Euclidean distance between predicted and true positions, in units of the image's extent (the
     paper's error measure). Shape: (N, 2), (N, 2) -> ()."""
