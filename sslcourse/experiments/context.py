@@ -23,6 +23,7 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -186,9 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     device = pick_device(args.device)
     seed_everything(args.seed)
-    # AdamW: robust over the very different lengths of a CPU run (minutes) and a GPU run (hours of epochs).
-    cfg = TrainConfig(epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, optimizer="adamw",
-                      lr=args.lr, betas=(0.9, 0.999), weight_decay=0.05, seed=args.seed, compile=args.compile)
+    cfg = replace(methods.get("context").recipe, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size,
+                  lr=args.lr, seed=args.seed, compile=args.compile)
     command = "python -m sslcourse.experiments.context " + shlex.join(argv)
     progress = not args.quiet
     train_x, train_y = balanced(*data.load_cifar10("train"), args.train_subset)

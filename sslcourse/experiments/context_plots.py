@@ -95,6 +95,15 @@ def grid_patches(images: torch.Tensor, patch: int = 16, scale: float = 2.0, stri
     return p.permute(0, 2, 3, 1, 4, 5).reshape(-1, 3, patch, patch)
 
 
+def textured_queries(patches: torch.Tensor, n: int = 6, seed: int = 0) -> list[int]:
+    """n random patches among the most textured quarter (by pixel standard deviation): flat sky or wall patches
+    have every other flat patch as a neighbour and show nothing."""
+    std = patches.flatten(1).std(dim=1)
+    textured = (std >= std.quantile(0.75)).nonzero().flatten()
+    pick = torch.randperm(len(textured), generator=torch.Generator().manual_seed(seed))[:n]
+    return textured[pick].tolist()
+
+
 @torch.no_grad()
 def nearest_neighbours(backbone, patches: torch.Tensor, queries: list[int], k: int = 5, batch_size: int = 1000):
     """For each query index: the k most similar other patches by cosine similarity of the backbone's features
