@@ -129,13 +129,14 @@ class PositionRegressor(nn.Module):
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.forward_features(device_layout(patches)))
 
-    def patches(self, x: torch.Tensor, generator=None):
-        """Aberrated, colour-treated patches and their positions from uint8 images (B, 3, 32, 32)."""
+    def patches(self, x: torch.Tensor, generator=None, colour_generator=None):
+        """Aberrated, colour-treated patches and their positions from uint8 images (B, 3, 32, 32).
+        `colour_generator` (default: `generator`) draws colour dropping's random numbers."""
         x = upsample(x.float() / 255, self.scale)
         if self.strength:
             x = chromatic_aberration(x, self.strength)
         patches, where = random_patches(x, self.patch, generator)
-        return apply_colour(patches, self.colour, generator), where
+        return apply_colour(patches, self.colour, colour_generator or generator), where
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         patches, where = self.patches(x, generator)
@@ -146,13 +147,14 @@ class PositionRegressor(nn.Module):
         """Mean position error on `repeats` random patches of each held-out image, against always guessing the
         centre on the very same patches."""
         device = next(self.parameters()).device
-        g = torch.Generator(device).manual_seed(seed)
+        g = torch.Generator(device).manual_seed(seed)  # the patches' places: the same for every condition
+        g_colour = torch.Generator(device).manual_seed(seed + 1)
         was_training = self.training
         self.eval()
         errors, centre = [], []
         for _ in range(repeats):
             for batch in images.split(batch_size):
-                patches, where = self.patches(batch.to(device), g)
+                patches, where = self.patches(batch.to(device), g, g_colour)
                 errors.append((self(patches).float() - where).norm(dim=1).cpu())
                 centre.append((where - 0.5).norm(dim=1).cpu())
         self.train(was_training)
