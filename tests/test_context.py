@@ -7,8 +7,8 @@ import torch
 
 from sslcourse import methods, pretrained
 from sslcourse.experiments import context as experiments
-from sslcourse.methods.context import (OFFSETS, ContextPrediction, PatchEncoder, grid_side, remove_green_magenta,
-                                       sample_patch_pair, sample_patch_pairs)
+from sslcourse.methods.context import (OFFSETS, ContextPrediction, PatchEncoder, grid_side, per_image_sampler,
+                                       remove_green_magenta, sample_patch_pair, sample_patch_pairs)
 from sslcourse.methods.context_shortcuts import PositionRegressor, chromatic_aberration, colour_drop
 from sslcourse.models import build_model
 
@@ -29,6 +29,16 @@ def test_batched_pairs_sit_where_their_labels_say(patch, gap, jitter):
     residual = torch.stack([n // 1000 - c // 1000, n % 1000 - c % 1000], 1) - step
     assert residual.abs().max() <= 2 * jitter
     assert torch.equal(center[:, 0, -1, -1] - center[:, 0, 0, 0], torch.full((64,), (patch - 1) * 1001.0))
+
+
+def test_a_one_image_sampler_trains_the_network_too():
+    torch.manual_seed(0)
+    model = methods.build("context", width=0.125, hidden=32)
+    model.sampler = per_image_sampler(sample_patch_pair)
+    x = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    center, neighbor, labels = model.sampler(coded(6, 64, 64), 16, 4, 2, torch.Generator().manual_seed(0))
+    assert center.shape == (6, 3, 16, 16) and labels.dtype == torch.long
+    assert model.training_loss(x, None, torch.Generator().manual_seed(0)).isfinite()
 
 
 def test_pairs_refuse_images_too_small_for_the_grid():

@@ -126,6 +126,9 @@ def per_image_sampler(sample_pair):
     """A batch sampler (as `sample_patch_pairs`) made of a one-image `sample_patch_pair`, e.g. a student's: it
     loops over the batch, so it is slower, but trains the same network."""
     def sampler(images: torch.Tensor, patch: int, gap: int, jitter: int, generator=None):
+        if generator is not None and generator.device.type != "cpu":  # a one-image sampler draws on the host
+            seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+            generator = torch.Generator().manual_seed(seed)
         pairs = [sample_pair(image, patch, gap, jitter, generator) for image in images]
         center, neighbor = (torch.stack([p[i] for p in pairs]) for i in (0, 1))
         return center, neighbor, torch.tensor([int(p[2]) for p in pairs], device=images.device)
