@@ -302,7 +302,7 @@ print(f"computed on {ab['computed_on']} ({ab['device']}) in {ab['wall_time_s']:.
       f"{ab['settings']['width']}, strength {ab['settings']['strength']}")
 print("made by:", ab["command"])
 for name, r in ab["results"]["conditions"].items():
-    print(f"  {name:27s} error {r['error']:.3f}   (always the centre: {r['centre_error']:.3f})")
+    print(f"  {name:27s} error {r['error']:.3f}   (always the centre, same patches: {r['centre_error']:.3f})")
 
 # %%
 context_plots.plot_aberration(ab)
@@ -320,9 +320,6 @@ plt.show()
 #   shifts green only, which is exactly what the projection targets; only the faint grey ghost is left.
 # - **Colour dropping** removes the shortcut too, but also every colour cue: its error sits a little above the
 #   control's, since the content (sky at the top, the object in the middle) is harder to read in one channel.
-#
-# The centre guess is a little different for the colour-dropped row (that run's held-out patches were drawn
-# with a slightly different random sequence), which is why each row prints its own.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. What did the network learn?
