@@ -179,13 +179,14 @@ def plot_aberration(record: dict):
     values = [rows[n]["error"] for n in names]
     bars = axes[0].bar(range(len(names)), values, color=["grey", "C3", "C0", "C2"][:len(names)])
     for bar, v in zip(bars, values):
-        axes[0].annotate(f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        axes[0].annotate(f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v / 2), ha="center", va="center", fontsize=8,
+                         bbox=dict(fc="white", ec="none", pad=1))  # inside the bar: the centre line runs above
     centre = rows[names[0]]["centre_error"]
     axes[0].axhline(centre, color="black", lw=1, ls="--", label=f"always guess the centre ({centre:.3f})")
     axes[0].set_xticks(range(len(names)), [n.replace(", ", ",\n") for n in names], fontsize=8)
     axes[0].set_ylabel("mean position error (image = 1)")
-    axes[0].set_ylim(0, max(values + [centre]) * 1.25)
-    axes[0].legend(fontsize=8, loc="lower left")
+    axes[0].set_ylim(0, max(values + [centre]) * 1.3)
+    axes[0].legend(fontsize=8, loc="upper center", frameon=False)
     axes[0].set_title(f"ours{_origin(record)}", fontsize=9)
     paper = list(PAPER.items())
     axes[1].bar(range(3), [v for _, v in paper], color=["C3", "C0", "black"])
