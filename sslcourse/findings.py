@@ -63,6 +63,46 @@ def _missing(topic: str, paper: str, what: str) -> Finding:
     return Finding(topic, paper, f"no shipped result yet ({what})", "not measured", "-")
 
 
+# --------------------------------------------------------------------------- context prediction
+@finding
+def context_gap_jitter() -> Finding:
+    topic = "context"
+    paper = "without a gap and jitter the puzzle is easier (edges continue) and the features are worse"
+    gj = _load("context/gap_jitter.json")
+    if gj is None:
+        return _missing(topic, paper, "python -m sslcourse.experiments.context gapjitter")
+    v = gj["results"]["variants"]
+    cured, shortcut = v["cured"], v["no gap, no jitter"]
+    easier = shortcut["pretext_top1"] - cured["pretext_top1"]
+    better = cured["linear_top1"] - shortcut["linear_top1"]
+    ours = (f"pretext {shortcut['pretext_top1']:.1f}% without vs {cured['pretext_top1']:.1f}% with gap and jitter; "
+            f"linear probe {shortcut['linear_top1']:.1f}% vs {cured['linear_top1']:.1f}%")
+    verdicts = {_judge(easier), _judge(better)}
+    verdict = verdicts.pop() if len(verdicts) == 1 else "partly"
+    why = "" if verdict == "reproduced" else "a few epochs of a narrow network on upsampled 32-pixel images"
+    return Finding(topic, paper, ours, verdict, _scale(gj), why)
+
+
+@finding
+def context_aberration() -> Finding:
+    topic = "context"
+    paper = ("chromatic aberration gives a patch's position away (error .255 vs .371 guessing the centre); "
+             "projecting out green-magenta takes most of it back (.321)")
+    ab = _load("context/aberration.json")
+    if ab is None:
+        return _missing(topic, paper, "python -m sslcourse.experiments.context aberration")
+    c = ab["results"]["conditions"]
+    raw, projected = c["aberrated, raw colour"], c["aberrated, projected"]
+    centre = raw["centre_error"]
+    ours = f"error {raw['error']:.3f} raw, {projected['error']:.3f} projected, {centre:.3f} centre guess"
+    # Errors are fractions of the image: 0.01 plays the part of one accuracy point.
+    gives_away, cure = centre - raw["error"], projected["error"] - raw["error"]
+    verdict = "reproduced" if gives_away > 0.01 and cure > 0.01 else "not reproduced"
+    why = ("" if verdict == "reproduced" else
+           "our simulated aberration is a pure green-magenta shift, so the cure removes all of it")
+    return Finding(topic, paper, ours, verdict, _scale(ab), why)
+
+
 # --------------------------------------------------------------------------- SimCLR
 @finding
 def simclr_pair() -> Finding:
