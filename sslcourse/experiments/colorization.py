@@ -9,7 +9,7 @@ The GPU run (three losses, equal budgets; then ship the rebalanced model and add
     for loss in l2 classification rebalanced; do
       python -m sslcourse.experiments.colorization train --loss $loss --device cuda --width 0.5 --epochs 30 --batch-size 256 --out runs/colorization_$loss --force
     done
-    python -m sslcourse.experiments.colorization measure --device cuda --runs runs/colorization_l2,runs/colorization_classification,runs/colorization_rebalanced --out sslcourse/results/colorization/losses.json --force
+    python -m sslcourse.experiments.colorization measure --device cuda --runs runs/colorization_l2,runs/colorization_classification,runs/colorization_rebalanced --sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out sslcourse/results/colorization/losses.json --force
     python -m sslcourse ship runs/colorization_rebalanced colorization_resnet18 --force
     python -m sslcourse eval colorization_resnet18 --device cuda --out sslcourse/results/protocol/colorization_resnet18.json --force
 
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "wall_time_s": round(time.perf_counter() - t, 1), "settings": vars(args)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record) + "\n" if args.experiment != "measure" else json.dumps(record, indent=1) + "\n")
+    out.write_text(json.dumps(record, separators=(",", ":")) + "\n")  # compact: the samples are 70,000 numbers
     print(f"wrote {out}")
     return 0
 

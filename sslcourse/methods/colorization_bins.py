@@ -102,9 +102,11 @@ def in_gamut_bins(grid: int = GRID, levels: int = 256) -> torch.Tensor:
     return torch.tensor(_gamut_bins(int(grid), int(levels)), dtype=torch.float32)
 
 
-def nearest_bin(ab: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest bin centre. Shape: (N, 2), (Q, 2) -> (N,) int64."""
-    return torch.cdist(ab.float(), centers.float()).argmin(dim=1)
+def nearest_bin(ab: torch.Tensor, centers: torch.Tensor, chunk: int = 1 << 18) -> torch.Tensor:
+    """Index of the nearest bin centre, `chunk` colours at a time (memory: chunk x Q distances).
+    Shape: (N, 2), (Q, 2) -> (N,) int64."""
+    centers = centers.float().to(ab.device)
+    return torch.cat([torch.cdist(part.float(), centers).argmin(dim=1) for part in ab.split(chunk)])
 
 
 def ab_histogram(images: torch.Tensor, centers: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
