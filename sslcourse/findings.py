@@ -103,6 +103,41 @@ def context_aberration() -> Finding:
     return Finding(topic, paper, ours, verdict, _scale(ab), why)
 
 
+# --------------------------------------------------------------------------- colorization
+@finding
+def colorization_colourfulness() -> Finding:
+    topic = "colorization"
+    paper = "L2 regression gives the greyest colours, classification more vivid ones, rebalancing the most vivid"
+    m = _load("colorization/losses.json")
+    if m is None:
+        return _missing(topic, paper, "python -m sslcourse.experiments.colorization measure")
+    rows = m["results"]["rows"]
+    chroma = {k: rows[k]["mean_chroma"] for k in ("l2", "classification", "rebalanced")}
+    ours = (f"mean chroma L2 {chroma['l2']:.1f}, classification {chroma['classification']:.1f}, rebalanced "
+            f"{chroma['rebalanced']:.1f} (ground truth {rows['ground truth']['mean_chroma']:.1f})")
+    steps = [_judge(chroma["classification"] - chroma["l2"]), _judge(chroma["rebalanced"] - chroma["classification"])]
+    verdict = steps[0] if steps[0] == steps[1] else ("partly: rebalanced is the most vivid"
+                                                       if steps[1] == "reproduced" else "partly")
+    why = "" if verdict == "reproduced" else ("a short CPU run: the classifier still puts most mass on the "
+                                              "common, dull bins, and the annealed mean keeps it there")
+    return Finding(topic, paper, ours, verdict, _scale(m), why)
+
+
+@finding
+def colorization_rarity() -> Finding:
+    topic = "colorization"
+    paper = "rebalancing wins per-pixel accuracy once pixels are weighted by the rarity of their colour"
+    m = _load("colorization/losses.json")
+    if m is None:
+        return _missing(topic, paper, "python -m sslcourse.experiments.colorization measure")
+    rows = m["results"]["rows"]
+    auc = {k: rows[k]["auc_rebalanced"] for k in ("l2", "classification", "rebalanced")}
+    ours = ", ".join(f"{k} {v:.1f}" for k, v in auc.items()) + " (rarity-weighted AuC, %)"
+    verdict = _judge(auc["rebalanced"] - max(auc["l2"], auc["classification"]))
+    why = "" if verdict == "reproduced" else "short CPU runs on 32-pixel images"
+    return Finding(topic, paper, ours, verdict, _scale(m), why)
+
+
 # --------------------------------------------------------------------------- SimCLR
 @finding
 def simclr_pair() -> Finding:
