@@ -27,6 +27,9 @@ def test_lab_float32_and_bad_input():
     rgb = torch.rand(1, 3, 4, 4)
     assert rgb_to_lab(rgb).dtype == torch.float32
     assert torch.allclose(rgb_to_lab(rgb).double(), rgb_to_lab(rgb.double()), atol=1e-3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the conversion stays in full precision under autocast
+        assert torch.equal(rgb_to_lab(rgb), rgb_to_lab(rgb.clone()).float())
+        assert rgb_to_lab(rgb).dtype == torch.float32
     with pytest.raises(TypeError, match="float"):
         rgb_to_lab(torch.zeros(1, 3, 2, 2, dtype=torch.uint8))
     with pytest.raises(ValueError, match=r"\(\.\.\., 3, H, W\)"):

@@ -29,6 +29,17 @@ def _as_channels_first(x: torch.Tensor, name: str) -> None:
                          f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
 
 
+def _full_precision(fn):
+    """Run `fn` outside autocast: in bf16 the colour matrices would move ab by a unit or more."""
+    def wrapped(x, *args, **kwargs):
+        device_type = x.device.type if torch.is_tensor(x) else "cpu"
+        with torch.autocast(device_type, enabled=False):
+            return fn(x, *args, **kwargs)
+    wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
+    return wrapped
+
+
+@_full_precision
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB in [0, 1] -> CIE Lab. Shape: (..., 3, H, W) -> (..., 3, H, W) with channels L, a, b."""
     _as_channels_first(rgb, "rgb")
@@ -45,6 +56,7 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return lab.to(dtype)
 
 
+@_full_precision
 def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     """CIE Lab -> sRGB in [0, 1] (clipped: colours outside the gamut cannot be shown).
     Shape: (..., 3, H, W) -> (..., 3, H, W)."""
