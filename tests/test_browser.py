@@ -144,8 +144,11 @@ def _has_module(name: str) -> bool:
 
 
 # The notebook's state, read from JupyterLab's own model (window.jupyterapp, exposed by the server flag).
-_STATE_JS = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
+# Each page finds its notebook by path: JupyterLab may have other documents open.
+_PANEL_JS = "path => [...window.jupyterapp.shell.widgets('main')].find(w => w.context?.path === path)"
+
+_STATE_JS = """(path) => {
+  const panel = (""" + _PANEL_JS + """)(path);
   const cells = panel.content.model.cells;
   const state = {code: 0, executed: 0, errors: [], images: 0, widgets: 0,
                  kernel: panel.sessionContext.session?.kernel?.status ?? 'none',
@@ -176,25 +179,30 @@ _RENDERED_JS = """() => {
 }"""
 
 
-def _open(page, url: str, token: str, name: str) -> None:
-    page.goto(f"{url}/lab/tree/notebooks/{name}?token={token}")
+def _open(page, url: str, token: str, path: str) -> None:
+    """Open the notebook in a workspace of its own (`reset`: nothing restored from an earlier page) and
+    wait for its kernel."""
+    workspace = Path(path).stem.replace("_", "-")
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{path}?reset&token={token}")
     page.wait_for_function(
-        "() => { const p = window.jupyterapp?.shell?.currentWidget;"
+        "(path) => { const p = window.jupyterapp && (" + _PANEL_JS + ")(path);"
         " return p?.content?.model && p.sessionContext?.session?.kernel?.status === 'idle'; }",
-        timeout=180_000)
+        arg=path, timeout=180_000)
 
 
-def _run_all(page) -> dict:
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+def _run_all(page, path: str) -> dict:
+    page.evaluate("(path) => { const panel = (" + _PANEL_JS + ")(path);"
+                  " window.jupyterapp.shell.activateById(panel.id);"
+                  " return window.jupyterapp.commands.execute('notebook:run-all-cells'); }", path)
     deadline, calm = time.monotonic() + CELL_BUDGET_S, 0
     while time.monotonic() < deadline:
         time.sleep(2)
-        state = page.evaluate(_STATE_JS)
+        state = page.evaluate(_STATE_JS, path)
         # Done when the kernel has been idle, with no cell waiting, for three looks in a row.
         calm = calm + 1 if state["kernel"] == "idle" and state["busy"] == 0 and state["executed"] else 0
         if calm >= 3:
             return state
-    raise AssertionError(f"'Run All' did not finish in {CELL_BUDGET_S} s: {page.evaluate(_STATE_JS)}")
+    raise AssertionError(f"'Run All' did not finish in {CELL_BUDGET_S} s: {page.evaluate(_STATE_JS, path)}")
 
 
 def _poke_widgets(page, shots: Path) -> int:
@@ -231,10 +239,11 @@ def test_notebook_runs_in_the_browser(browser, lab, name):
     console_errors = []
     page.on("pageerror", lambda e: console_errors.append(str(e)))
     try:
-        _open(page, url, token, name)
-        state = _run_all(page)
+        path = f"notebooks/{name}"
+        _open(page, url, token, path)
+        state = _run_all(page, path)
         page.screenshot(path=str(shots / "end.png"))
-        page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")  # the executed copy, kept
+        page.evaluate("(path) => (" + _PANEL_JS + ")(path).context.save()", path)  # the executed copy, kept
         assert not state["errors"], f"{name}: cells failed in the browser:\n" + "\n\n".join(
             f"cell {e['cell']}:\n{e['text']}" for e in state["errors"])
         assert state["executed"] == state["code"], f"{name}: only {state['executed']} of {state['code']} code cells ran"
@@ -254,6 +263,10 @@ def test_notebook_runs_in_the_browser(browser, lab, name):
                 assert _poke_widgets(page, shots) > 0, f"{name}: no widget redrew its figure after a new choice"
         assert not console_errors, f"{name}: JavaScript errors in the page: {console_errors[:3]}"
     finally:
+        try:  # free the kernel's memory and cores for the next notebook
+            page.evaluate("(path) => (" + _PANEL_JS + ")(path)?.sessionContext.shutdown()", f"notebooks/{name}")
+        except Exception:
+            pass
         page.close()
 
 
