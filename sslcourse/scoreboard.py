@@ -168,21 +168,26 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
     rows_ = rows() if rows_ is None else rows_
     curves = label_curves(rows_)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.6))
+        _, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
     for r in rows_:
         if r["name"] not in curves:
             continue
         n, acc = zip(*curves[r["name"]].items())
         color = f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
-        ax.plot(n, acc, marker="o", color=color, ls="--" if r["source"] == "yours" else "-", label=r["name"])
+        cpu = r.get("computed_on") == "CPU" and r["method"] != "random"
+        ax.plot(n, acc, marker="o", color=color, ls="--" if r["source"] == "yours" else "-",
+                label=r["name"] + (" (short CPU run)" if cpu else ""))
     ax.set_xscale("log")
+    ns = sorted({n for curve in curves.values() for n in curve})
+    ax.set_xticks(ns, [str(n) for n in ns])
+    ax.minorticks_off()
     ax.set_xlabel("labelled images per class (fine-tuning)")
     ax.set_ylabel("CIFAR-10 test accuracy (%)")
     ax.axhline(10, color="grey", lw=0.8, ls=":")  # chance
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     if curves:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside: the curves fill the axes
     ax.set_title("How many labels does each start need?")
     return ax
 
