@@ -293,8 +293,9 @@ def test_slide_decks_step_through(browser, tmp_path):
             seen = set()
             for _ in range(4 * total):  # fragments take key presses too
                 indices = page.evaluate("Reveal.getIndices()")
-                text = page.evaluate("Reveal.getCurrentSlide().innerText.trim()")
-                assert text, f"{deck.name}: slide {indices} is empty"
+                shown = page.evaluate("(s => s.innerText.trim().length + s.querySelectorAll('img').length)"
+                                      "(Reveal.getCurrentSlide())")
+                assert shown, f"{deck.name}: slide {indices} is empty"
                 fits = page.evaluate("Reveal.getCurrentSlide().scrollHeight <= Reveal.getConfig().height")
                 assert fits, f"{deck.name}: slide {indices} runs off the bottom of the frame"
                 seen.add((indices["h"], indices["v"]))

@@ -38,6 +38,9 @@ def demo_notebook():
         new_markdown_cell("### Below the second", metadata=slide("subslide")),
         new_code_cell("secret_setup()", metadata={**slide("-"), "tags": ["hide-input"]},
                       outputs=[new_output("stream", name="stdout", text="only the output\n")]),
+        new_code_cell("display(Markdown(table))", metadata={**slide("-"), "tags": ["hide-input"]},
+                      outputs=[new_output("display_data", data={"text/markdown": "| a |\n|---|\n| **b** |",
+                                                                "text/plain": "<IPython.core.display.Markdown object>"})]),
     ])
 
 
@@ -55,6 +58,7 @@ def test_the_deck_has_a_section_per_tagged_slide(deck):
     assert '<div class="fragment">' in page and '<aside class="notes"><p>Say this out loud.</p>' in page
     assert "2 &lt;-- printed" in page and f"data:image/png;base64,{PIXEL}" in page
     assert "only the output" in page and "secret_setup" not in page
+    assert "<strong>b</strong>" in page and "Markdown object" not in page  # Markdown outputs rendered
     for absent in ("Not for the slides", "Untagged", "Open In Colab"):
         assert absent not in page
 

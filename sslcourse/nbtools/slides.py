@@ -100,6 +100,8 @@ def _outputs(cell) -> str:
             else:
                 if "text/html" in data and "<script" not in data["text/html"]:
                     parts.append(data["text/html"])
+                elif "text/markdown" in data:  # IPython.display.Markdown: a table of findings, say
+                    parts.append(_markdown(data["text/markdown"]))
                 elif "text/plain" in data and "application/vnd.jupyter.widget-view+json" not in data:
                     parts.append(f'<pre class="output">{html.escape(data["text/plain"])}</pre>')
     return "\n".join(parts)
