@@ -30,8 +30,15 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, methods, pretrained
+from sslcourse.experiments import provenance, refuse_overwrite
 from sslcourse.methods import colorization as col
-from sslcourse.methods.colorization_bins import ab_histogram, in_gamut_bins, nearest_bin, rgb_to_lab, smooth_prior
+from sslcourse.methods.colorization_bins import (
+    ab_histogram,
+    in_gamut_bins,
+    nearest_bin,
+    rgb_to_lab,
+    smooth_prior,
+)
 from sslcourse.train import train
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "colorization"
@@ -207,13 +214,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import describe, pick_device, seed_everything
+    from sslcourse.device import pick_device, seed_everything
 
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+    if refuse_overwrite(out, force=args.force):
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)
@@ -251,10 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             results["samples"] = {name: predict(pretrained.load(run, device=device, full=True), L).round()
                                   .to(torch.int8).tolist() for name, run in runs.items()}
     record = {"experiment": args.experiment, "results": results,
-              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
-              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
-              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "wall_time_s": round(time.perf_counter() - t, 1), "settings": vars(args)}
+              **provenance(device, command, time.perf_counter() - t), "settings": vars(args)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, separators=(",", ":")) + "\n")  # compact: the samples are 70,000 numbers
     print(f"wrote {out}")

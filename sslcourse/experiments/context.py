@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
+from sslcourse.experiments import provenance, refuse_overwrite
 from sslcourse.methods.context_shortcuts import PositionRegressor
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -176,15 +177,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import describe, pick_device, seed_everything
+    from sslcourse.device import pick_device, seed_everything
 
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    for path in (out, Path(args.run) if args.run else None):
-        if path is not None and path.exists() and not args.force:
-            print(f"error: {path} exists; pass --force to replace it", file=sys.stderr)
-            return 2
+    if refuse_overwrite(out, args.run, force=args.force):
+        return 2
     device = pick_device(args.device)
     seed_everything(args.seed)
     cfg = replace(methods.get("context").recipe, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size,
@@ -206,10 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         results = aberration(train_x, test_x, args.strength, cfg, device, args.width, progress=progress)
     results.update(n_train=len(train_x), n_test=len(test_x))
     record = {"experiment": args.experiment, "results": results,
-              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
-              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
-              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "wall_time_s": round(time.perf_counter() - t, 1),
+              **provenance(device, command, time.perf_counter() - t),
               "settings": {**vars(args), "config": dict(cfg.__dict__)}}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from sslcourse.experiments import origin
 from sslcourse.methods.context import remove_green_magenta, upsample
 from sslcourse.methods.context_shortcuts import chromatic_aberration
 
@@ -13,9 +14,6 @@ LABELS = ("top-left", "top", "top-right", "left", "right", "bottom-left", "botto
 PAPER = {"aberrated, raw colour": 0.255, "aberrated, projected": 0.321, "centre": 0.371}  # Doersch et al., Sec. 3.1
 
 
-def _origin(record: dict) -> str:
-    """' (small CPU run)' or ' (GPU run)': every plot title says where its numbers come from."""
-    return " (small CPU run)" if record.get("computed_on") == "CPU" else f" ({record.get('computed_on', '?')} run)"
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None, fontsize: int = 8):
@@ -164,7 +162,7 @@ def plot_gap_jitter(record: dict):
         ax.set_ylabel("accuracy (%)")
         ax.set_ylim(0, max(values) * 1.25)
         ax.set_title(label, fontsize=9)
-    fig.suptitle(f"gap and jitter on or off{_origin(record)}", fontsize=10)
+    fig.suptitle(f"gap and jitter on or off{origin(record)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -187,7 +185,7 @@ def plot_aberration(record: dict):
     axes[0].set_ylabel("mean position error (image = 1)")
     axes[0].set_ylim(0, max(values + [centre]) * 1.3)
     axes[0].legend(fontsize=8, loc="upper center", frameon=False)
-    axes[0].set_title(f"ours{_origin(record)}", fontsize=9)
+    axes[0].set_title(f"ours{origin(record)}", fontsize=9)
     paper = list(PAPER.items())
     axes[1].bar(range(3), [v for _, v in paper], color=["C3", "C0", "black"])
     for i, (_, v) in enumerate(paper):

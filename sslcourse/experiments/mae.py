@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
+from sslcourse.experiments import provenance, refuse_overwrite
 from sslcourse.methods.mae import MAE, random_masking
 from sslcourse.models import vit_tiny
 from sslcourse.train import TrainConfig, train
@@ -221,13 +222,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import describe, pick_device, seed_everything
+    from sslcourse.device import pick_device, seed_everything
 
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+    if refuse_overwrite(out, force=args.force):
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)
@@ -261,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                                           args.init, progress)
         results.update(n_train=len(train_set[1]), n_test=len(test_set[1]))
     record = {"experiment": args.experiment, "results": results,
-              "computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
-              "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
-              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "wall_time_s": round(time.perf_counter() - t, 1),
+              **provenance(device, command, time.perf_counter() - t),
               "settings": {**vars(args), "pretrain_config": dict(pre_cfg.__dict__),
                            "finetune_config": dict(ft_cfg.__dict__)}}
     out.parent.mkdir(parents=True, exist_ok=True)

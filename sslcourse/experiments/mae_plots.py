@@ -5,13 +5,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from sslcourse.experiments import origin
+
 PANELS = {"masked": "input", "reconstruction": "output", "pasted": "+ visible"}  # what the encoder sees, what the
 # decoder paints for every patch, and that with the visible patches pasted back
 
 
-def _origin(record: dict) -> str:
-    """' (small CPU run)' or ' (GPU run)': every plot title says where its numbers come from."""
-    return " (small CPU run)" if record.get("computed_on") == "CPU" else f" ({record.get('computed_on', '?')} run)"
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None):
@@ -133,7 +132,7 @@ def plot_sweep(record: dict):
         ax.set_title(name, fontsize=10)
         ax.margins(y=0.25)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"MAE: accuracy vs masking ratio{_origin(record)}", fontsize=10)
+    fig.suptitle(f"MAE: accuracy vs masking ratio{origin(record)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -155,6 +154,6 @@ def plot_finetune(record: dict):
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"pre-trained vs from scratch{_origin(record)}", fontsize=10)
+    ax.set_title(f"pre-trained vs from scratch{origin(record)}", fontsize=10)
     fig.tight_layout()
     return fig

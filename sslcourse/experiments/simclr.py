@@ -20,7 +20,6 @@ import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -257,14 +256,10 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
 
 # --------------------------------------------------------------------------- command line
 def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: str) -> dict:
-    from sslcourse.device import describe
-    from sslcourse.pretrained import code_version
+    from sslcourse.experiments import provenance as common
 
-    return {"computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
-            "command": "python -m sslcourse.experiments.simclr " + shlex.join(sys.argv[1:]),
-            "code_version": code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_time_s": round(seconds, 1),
-            "scale": scale_name, "settings": asdict(scale)}
+    command = "python -m sslcourse.experiments.simclr " + shlex.join(sys.argv[1:])
+    return {**common(device, command, seconds), "scale": scale_name, "settings": asdict(scale)}
 
 
 def main(argv=None) -> int:
