@@ -134,3 +134,19 @@ def test_shipped_results_are_labelled():
         result = experiments.load_result(name)
         assert result["computed_on"] in ("CPU", "GPU") and result["command"].startswith("python -m sslcourse")
         assert result["random_init"]["linear_top1"] > 0
+
+
+def test_the_loss_runs_in_full_precision_under_bf16_autocast():
+    """Under autocast a matmul runs in bf16 even on fp32 inputs; the model must compute any loss outside it."""
+    seen = {}
+
+    def spy_loss(z1, z2, temperature):
+        seen.update(dtype=z1.dtype, autocast=torch.is_autocast_enabled("cpu"))
+        return nt_xent_loss(z1, z2, temperature)
+
+    torch.manual_seed(0)
+    model = SimCLR(build_model("resnet18", width=0.125), hidden_dim=32, loss_fn=spy_loss)
+    x = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model.training_loss(x, None, torch.Generator().manual_seed(0))
+    assert seen == {"dtype": torch.float32, "autocast": False} and loss.dtype == torch.float32

@@ -35,7 +35,7 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -
     Shape: z1, z2 (B, D) -> scalar. View i's positive is the other view of the same image; the
     2B - 2 views of other images are its negatives.
     """
-    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2B, D); fp32 so 1/temperature cannot overflow bf16
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2B, D)
     sim = z @ z.T / temperature  # (2B, 2B) cosine similarities over the temperature
     sim.fill_diagonal_(float("-inf"))  # a view is not its own positive nor negative
     b = len(z1)
@@ -82,8 +82,12 @@ class SimCLR(nn.Module):
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         views = torch.cat([self.augment(x, generator), self.augment(x, generator)])  # (2B, C, H, W)
         z = self(device_layout(views))
-        z1, z2 = z.chunk(2)
-        return self.loss_fn(z1, z2, self.temperature)
+        z1, z2 = z.float().chunk(2)
+        # The loss in full precision, whoever wrote it: under bf16 autocast `z @ z.T` would run in bf16 even on
+        # fp32 inputs, and its 8-bit mantissa rounds each cosine by up to 0.004, i.e. 0.02 in logits at T = 0.2:
+        # as large as the gaps between hard negatives that the loss is there to learn from.
+        with torch.autocast(z.device.type, enabled=False):
+            return self.loss_fn(z1, z2, self.temperature)
 
 
 class HeadOutput(nn.Module):
