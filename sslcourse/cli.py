@@ -21,6 +21,36 @@ def _subset(train, test, n):
     return (train[0][keep_train], train[1][keep_train]), (test[0][keep_test], test[1][keep_test])
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """KEY=VALUE from `--set`: VALUE as JSON where it parses (0.2, 3, true), else a string; a comma makes a list."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, e.g. label_smoothing=0.2, got {text!r}")
+
+    def parse(v: str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return key.strip(), [parse(v) for v in value.split(",")] if "," in value else parse(value)
+
+
+def _method_settings(spec, arch: str, settings: dict) -> None:
+    """Refuse a --set key that neither the method's builder nor the architecture takes, naming the valid ones."""
+    import inspect
+
+    from sslcourse.models import MODELS
+
+    def names(fn):
+        return {n for n, p in inspect.signature(fn).parameters.items()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    valid = (names(spec.build) | (names(MODELS[arch]) if arch in MODELS else set())) - {"arch"}
+    unknown = sorted(set(settings) - valid)
+    if unknown:
+        raise ValueError(f"--set {', '.join(unknown)}: not a setting of {spec.name} with {arch}; "
+                         f"valid keys: {', '.join(sorted(valid))}")
+
+
 def _train(args) -> int:
     import torch
 
@@ -40,7 +70,9 @@ def _train(args) -> int:
         return 2
     device = pick_device(args.device)
     seed_everything(cfg.seed)
-    method_kwargs = {"arch": args.arch, **({"width": args.width} if args.width is not None else {})}
+    settings = dict(args.set or [])
+    _method_settings(spec, args.arch, settings)
+    method_kwargs = {"arch": args.arch, **({"width": args.width} if args.width is not None else {}), **settings}
     method = spec.build(**method_kwargs)
 
     (train_x, train_y), (test_x, test_y) = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
@@ -56,6 +88,8 @@ def _train(args) -> int:
     metrics = evaluate.evaluate_backbone(method.backbone, (train_x, train_y), (test_x, test_y), device=device)
     if getattr(method.backbone, "num_classes", 0):
         metrics["test_top1"] = evaluate.classifier_accuracy(method.backbone, test_x, test_y, device=device)
+        metrics["test_top1_flip_tta"] = evaluate.classifier_accuracy(method.backbone, test_x, test_y, device=device,
+                                                                     flip_tta=True)
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     metrics["eval_seconds"] = round(time.perf_counter() - t_eval, 1)
     card = {
@@ -107,6 +141,8 @@ def _eval(args) -> int:
     metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device)
     if getattr(model, "num_classes", 0):
         metrics["test_top1"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device)
+        metrics["test_top1_flip_tta"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device,
+                                                                     flip_tta=True)
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     print(json.dumps(metrics))
     if args.out:
@@ -232,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
+    t.add_argument("--set", action="append", type=_setting, metavar="KEY=VALUE",
+                   help="a setting of the method or its model, repeatable, e.g. --set label_smoothing=0.2 "
+                   "--set augmentations=translate,flip,cutout (recorded in the card)")
     t.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs of minutes)")
     t.add_argument("--subset", type=int, help="train on the first N images only (smoke tests)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")

@@ -99,14 +99,16 @@ def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1
 
 
 def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
-                        device: torch.device | str | None = None) -> float:
+                        device: torch.device | str | None = None, flip_tta: bool = False) -> float:
     """Top-1 accuracy (%) of the model's own head (a model built with num_classes > 0), in eval mode.
 
     images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,). Train/eval flags are restored.
+    flip_tta: test-time augmentation, the logits of each image and of its mirror image added up.
     """
     device = _compute_device(model, device)
+    fn = (lambda x: model(x) + model(x.flip(-1))) if flip_tta else model
     with _eval_mode(model):
-        logits = _batched(model, images, batch_size, device)  # (N, num_classes)
+        logits = _batched(fn, images, batch_size, device)  # (N, num_classes)
     return _percent(logits.argmax(dim=1), labels)
 
 

@@ -176,6 +176,17 @@ def test_classifier_accuracy_uses_the_models_own_head():
     assert model.training
 
 
+def test_flip_tta_adds_the_logits_of_the_mirror_image():
+    torch.manual_seed(0)
+    model = resnet18(width=0.125, num_classes=10).eval()
+    x = torch.rand(12, 3, 32, 32)
+    with torch.no_grad():
+        pred = (model(x) + model(x.flip(-1))).argmax(1)
+        plain = model(x).argmax(1)
+    assert classifier_accuracy(model, x, pred, flip_tta=True) == pytest.approx(100.0)
+    assert classifier_accuracy(model, x, pred) == pytest.approx(100.0 * (plain == pred).float().mean().item())
+
+
 # --------------------------------------------------------------------------- few-label fine-tuning
 COLOURS = 0.1 + 0.8 * torch.tensor([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1],
                                     [1, 1, 0], [1, 0, 1], [0, 1, 1], [0.5, 0.5, 0.5], [1, 0.5, 0]])

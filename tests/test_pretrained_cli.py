@@ -1,6 +1,7 @@
 """Shipped-weights registry and the command line, end to end on a tiny CPU run."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,32 @@ def test_train_writes_weights_card_and_checkpoint(tiny_run):
     assert card["command"].startswith("python -m sslcourse train supervised")
     assert {"knn_top1", "linear_top1", "test_top1"} <= set(card["metrics"])
     assert card["sha256"] == pretrained.sha256_file(tiny_run / "model.safetensors")
+
+
+def test_settings_reach_the_method_and_its_card(tmp_path, jpeg_root):
+    out = tmp_path / "sup_cutout"
+    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--batch-size", "50", "--width", "0.125",
+                "--device", "cpu", "--out", str(out), "--quiet",
+                "--set", "augmentations=translate,flip,cutout", "--set", "label_smoothing=0.2")
+    assert r.returncode == 0, r.stderr[-2000:]
+    card = json.loads((out / "card.json").read_text())
+    assert card["method_kwargs"] == {"arch": "resnet18", "width": 0.125, "label_smoothing": 0.2,
+                                     "augmentations": ["translate", "flip", "cutout"]}
+    assert "--set augmentations=translate,flip,cutout" in card["command"]
+    assert {"test_top1", "test_top1_flip_tta"} <= set(card["metrics"])
+    method = pretrained.load(out, device="cpu", full=True)  # rebuilt with the card's settings
+    assert method.label_smoothing == 0.2 and [n for n, _ in method.augment.steps] == ["translate", "flip", "cutout"]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("dropout=0.1", "not a setting of supervised with resnet18; valid keys: .*label_smoothing"),
+    ("label_smoothing", "expected KEY=VALUE"),
+])
+def test_a_wrong_setting_is_refused_with_the_valid_keys(setting, message):
+    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--device", "cpu", "--set", setting,
+                timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert re.search(message, r.stderr), r.stderr
 
 
 def test_a_finished_run_is_not_overwritten_without_force(tiny_run):

@@ -2,6 +2,9 @@
 
 A ResNet-18 (CIFAR stem) trained with labels, the standard CIFAR recipe: reflect-pad-and-crop plus
 horizontal flips, label smoothing 0.1, SGD with Nesterov momentum and a cosine schedule.
+`augmentations` swaps the augmentations by name, e.g. translate, flip, cutout for Cutout (DeVries & Taylor 2017):
+
+    python -m sslcourse train supervised --set augmentations=translate,flip,cutout --set label_smoothing=0.2 ...
 """
 from __future__ import annotations
 
@@ -27,12 +30,15 @@ RECIPE = TrainConfig(
 class Supervised(nn.Module):
     """Backbone + linear classifier trained with cross-entropy on the labels."""
 
-    def __init__(self, backbone: nn.Module, label_smoothing: float = 0.1, loss_fn=F.cross_entropy):
+    def __init__(self, backbone: nn.Module, label_smoothing: float = 0.1, loss_fn=F.cross_entropy,
+                 augmentation: augment.Augment | None = None):
         super().__init__()
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.backbone = backbone
         self.label_smoothing = label_smoothing
         self.loss_fn = loss_fn
-        self.augment = augment.supervised_pipeline()
+        self.augment = augmentation or augment.supervised_pipeline()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
@@ -43,5 +49,9 @@ class Supervised(nn.Module):
 
 
 @register("supervised", RECIPE, "ResNet-18 trained with the labels (the baseline of the gelato bet)")
-def build(arch: str = "resnet18", num_classes: int = 10, label_smoothing: float = 0.1, **arch_kwargs) -> Supervised:
-    return Supervised(build_model(arch, num_classes=num_classes, **arch_kwargs), label_smoothing)
+def build(arch: str = "resnet18", num_classes: int = 10, label_smoothing: float = 0.1,
+          augmentations: list[str] | None = None, **arch_kwargs) -> Supervised:
+    """`augmentations`: names for `augment.compose`, applied in order (default: translate -> flip)."""
+    augmentation = augment.compose(augmentations) if augmentations else None
+    return Supervised(build_model(arch, num_classes=num_classes, **arch_kwargs), label_smoothing,
+                      augmentation=augmentation)
