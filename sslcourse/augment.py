@@ -441,6 +441,7 @@ class Augment:
     def __init__(self, steps: list[tuple[str, dict]]):
         self.steps = steps  # (name, keyword arguments) pairs, applied in order
 
+    @torch.compiler.disable  # random draws from a Generator cannot be traced: augmentation stays eager
     def __call__(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         if x.dtype == torch.uint8:
             x = to_float(x)

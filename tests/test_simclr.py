@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from sslcourse import methods
 from sslcourse.experiments import simclr as experiments
@@ -150,3 +151,19 @@ def test_the_loss_runs_in_full_precision_under_bf16_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         loss = model.training_loss(x, None, torch.Generator().manual_seed(0))
     assert seen == {"dtype": torch.float32, "autocast": False} and loss.dtype == torch.float32
+
+
+def test_compiled_training_traces_the_model_once_and_leaves_augmentation_eager():
+    """Random draws from a Generator cannot be traced: augmentation must stay out of the compiled graphs, or
+    torch.compile recompiles at every step until it gives up and runs everything eagerly."""
+    torch._dynamo.reset()
+    counters.clear()
+    torch.manual_seed(0)
+    model = SimCLR(build_model("resnet18", width=0.125), hidden_dim=32)
+    run = torch.compile(model.training_loss, backend="eager")  # dynamo's tracing alone, no code generation
+    x, gen = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8), torch.Generator().manual_seed(0)
+    run(x, None, gen).backward()
+    graphs = counters["stats"]["unique_graphs"]
+    for _ in range(4):
+        run(x, None, gen).backward()
+    assert graphs >= 1 and counters["stats"]["unique_graphs"] == graphs
