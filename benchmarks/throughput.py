@@ -63,7 +63,7 @@ def timed(step, warmup: int, steps: int, device: torch.device) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto")
     p.add_argument("--width", type=float, help="ResNet-18 width (default 1.0 on CUDA, 0.25 on CPU)")
@@ -71,7 +71,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="timed steps per pipeline (default 50 on CUDA, 4 on CPU)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="DataLoader workers (default: one per core)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model for engine and bound")
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = parser().parse_args()
 
     device = pick_device(args.device)
     cuda = device.type == "cuda"

@@ -262,7 +262,7 @@ def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: s
     return {**common(device, command, seconds), "scale": scale_name, "settings": asdict(scale)}
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.simclr", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", choices=["grid", "temperature", "head"])
@@ -275,7 +275,11 @@ def main(argv=None) -> int:
     p.add_argument("--temperatures", help="temperature: comma-separated values")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     from sslcourse.device import pick_device
 
     out = Path(args.out)
