@@ -21,7 +21,7 @@ import nbformat
 import pytest
 import torch
 
-from sslcourse.grading import exercises, guard, sandbox, sheet, wire
+from sslcourse.grading import batch, exercises, guard, sandbox, sheet, wire
 from sslcourse.nbtools import assign, pairs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,3 +366,9 @@ def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
     assert (died.status, died.note) == ("error", "the kernel died in cell 2")
     hung = run("x = 1", "import time\nwhile True:\n    time.sleep(0.1)", timeout=4)
     assert hung.status == "timeout" and "cell 2" in hung.note and hung.seconds < 10
+
+
+def test_a_relative_assignment_path_still_names_the_file_from_the_scratch_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    opts = batch.Options(assignment=Path("notebooks") / "00_gelato_bet.py")
+    assert opts.assignment == tmp_path / "notebooks" / "00_gelato_bet.py" and opts.assignment.is_absolute()

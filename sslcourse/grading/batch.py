@@ -41,6 +41,11 @@ class Options:
     isolation: str = "auto"  # namespaces, none, or auto (namespaces where they work)
     progress_bar: bool = True
 
+    def __post_init__(self):
+        # Absolute now: grading runs each submission from a scratch folder, where a relative path means nothing.
+        if self.assignment is not None:
+            self.assignment = Path(self.assignment).resolve()
+
 
 @dataclass
 class Submission:
