@@ -98,7 +98,8 @@ STEPS: tuple[Step, ...] = (
               "--pretrain-epochs 1000 --out {step}/run --quiet",
               f"{PY} -m sslcourse ship {{step}}/run mae_vit_tiny --force",
               f"{PY} -m sslcourse eval mae_vit_tiny --device cuda --few-label 1,10,100 --out {{step}}/mae_vit_tiny.json"),
-         smoke=(f"{PY} -m sslcourse.experiments.mae pretrain {TINY_MAE} --pretrain-epochs 0.5 --out {{step}}/run",
+         smoke=(f"{PY} -m sslcourse.experiments.mae pretrain {TINY_MAE} --compile --pretrain-epochs 0.5 "
+                "--out {step}/run",  # --compile as on the GPU: inductor on the CPU takes about 20 s more
                 f"{PY} -m sslcourse ship {{step}}/run mae_vit_tiny --force",
                 f"{PY} -m sslcourse eval mae_vit_tiny {TINY_EVAL} --out {{step}}/mae_vit_tiny.json"),
          land=_shipped("mae_vit_tiny")),
