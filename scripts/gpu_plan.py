@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The GPU runs the course still needs, in priority order, fitted to a time budget.
 
+First the open issues' runs (supervised baseline, SimCLR, throughput, MAE, the SimCLR and MAE studies), then
+the GPU versions of results that ship today as labelled CPU stand-ins (context prediction, colorization).
+
 A lent GPU machine gives a session about 15 minutes in all (its start included), commands of at most
 10 minutes, no network, and at most 8 files of 16 MiB back. This script turns that into one repeatable
 command: it runs the steps below in order, skips a step whose estimate no longer fits the budget (a later,
@@ -140,6 +143,49 @@ STEPS: tuple[Step, ...] = (
          smoke=(f"{PY} -m sslcourse.experiments.mae sweep {TINY_MAE} --ratios 0.5,0.75 --pretrain-epochs 0.5 "
                 "--finetune-epochs 0.5 --out {step}/sweep.json",),
          land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",)),
+)
+# Closed issues whose results are CPU stand-ins today (their notebooks and cards say so): the GPU versions, last.
+TINY_CONTEXT = "--device cpu --train-subset 200 --probe-train 200 --test-subset 100 --epochs 0.5 --width 0.125 " \
+               "--batch-size 50 --quiet"
+TINY_COLOR = "--device cpu --train-subset 200 --epochs 0.5 --width 0.125 --batch-size 50 --quiet"
+COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
+STEPS += (
+    Step("context_gapjitter", 7, "context prediction with and without gap + jitter, 2.5 minutes each; protocol row",
+         480,
+         gpu=(f"{PY} -m sslcourse.experiments.context gapjitter --device cuda --minutes 2.5 --epochs 1000 "
+              "--width 0.5 --batch-size 512 --probe-train 50000 --test-subset 10000 --out {step}/gap_jitter.json "
+              "--run {step}/run --quiet",
+              f"{PY} -m sslcourse ship {{step}}/run context_resnet18 --force",
+              f"{PY} -m sslcourse eval context_resnet18 --device cuda --few-label 1,10,100 "
+              "--out {step}/context_resnet18.json"),
+         smoke=(f"{PY} -m sslcourse.experiments.context gapjitter {TINY_CONTEXT} --out {{step}}/gap_jitter.json "
+                "--run {step}/run",
+                f"{PY} -m sslcourse ship {{step}}/run context_resnet18 --force",
+                f"{PY} -m sslcourse eval context_resnet18 {TINY_EVAL} --out {{step}}/context_resnet18.json"),
+         land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json")),
+    Step("context_aberration", 7, "the chromatic-aberration shortcut: four position regressors, 1 minute each", 330,
+         gpu=(f"{PY} -m sslcourse.experiments.context aberration --device cuda --minutes 1 --epochs 1000 --width 0.5 "
+              "--batch-size 512 --test-subset 10000 --out {step}/aberration.json --quiet",),
+         smoke=(f"{PY} -m sslcourse.experiments.context aberration {TINY_CONTEXT} --out {{step}}/aberration.json",),
+         land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",)),
+    Step("colorization", 8, "colorization: L2 vs classification vs rebalanced, 2 minutes each; protocol row", 540,
+         gpu=(*(f"{PY} -m sslcourse.experiments.colorization train --loss {loss} --device cuda --minutes 2 "
+                f"--epochs 1000 --width 0.5 --batch-size 256 --out {{step}}/{loss} --quiet"
+                for loss in ("l2", "classification", "rebalanced")),
+              f"{PY} -m sslcourse.experiments.colorization measure --device cuda --runs {COLOR_RUNS} "
+              "--sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out {step}/losses.json",
+              f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
+              f"{PY} -m sslcourse eval colorization_resnet18 --device cuda --few-label 1,10,100 "
+              "--out {step}/colorization_resnet18.json"),
+         smoke=(*(f"{PY} -m sslcourse.experiments.colorization train --loss {loss} {TINY_COLOR} --out {{step}}/{loss}"
+                  for loss in ("l2", "classification", "rebalanced")),
+                f"{PY} -m sslcourse.experiments.colorization measure --device cpu --test-subset 100 --runs {COLOR_RUNS} "
+                "--sample-indices 0,1 --out {step}/losses.json",
+                f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
+                f"{PY} -m sslcourse eval colorization_resnet18 {TINY_EVAL} --out {{step}}/colorization_resnet18.json"),
+         land=(f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
+               f"cp {{step}}/colorization_resnet18.json {PROTOCOL}/colorization_resnet18.json",
+               "cp {step}/losses.json sslcourse/results/colorization/losses.json")),
 )
 BY_NAME = {s.name: s for s in STEPS}
 

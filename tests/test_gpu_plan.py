@@ -1,5 +1,6 @@
 """The GPU plan (scripts/gpu_plan.py): every command it would run on a GPU parses, and every step runs end to
 end when shrunk to the CPU, so the plan cannot drift from the code before the next GPU session."""
+import importlib
 import importlib.util
 import json
 import shlex
@@ -28,12 +29,8 @@ def _parser_for(args: list[str]):
     if args[:2] == ["-m", "sslcourse"]:
         from sslcourse.cli import build_parser
         return build_parser(), args[2:]
-    if args[:2] == ["-m", "sslcourse.experiments.mae"]:
-        from sslcourse.experiments.mae import _parser
-        return _parser(), args[2:]
-    if args[:2] == ["-m", "sslcourse.experiments.simclr"]:
-        from sslcourse.experiments.simclr import _parser
-        return _parser(), args[2:]
+    if args[0] == "-m" and args[1].startswith("sslcourse.experiments."):
+        return importlib.import_module(args[1])._parser(), args[2:]
     if args[0] == "benchmarks/throughput.py":
         return _module(ROOT / "benchmarks" / "throughput.py", "throughput_bench").parser(), args[1:]
     raise AssertionError(f"no parser known for {args}")
