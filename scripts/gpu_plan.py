@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path("runs") / "gpu_plan"  # under the repository's root
 PY = "python"  # written in the commands; run with the interpreter running this script
 
 
@@ -64,9 +65,9 @@ TINY_MAE = ("--device cpu --train-subset 200 --test-subset 100 --batch-size 50 -
 PROTOCOL = "sslcourse/results/protocol"
 
 
-def _shipped(name: str, *more: str) -> tuple[str, ...]:
+def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
     """Landing a trained model: its weights and card into the registry, its protocol row beside the others."""
-    return (f"{PY} -m sslcourse ship {{step}}/run {name} --force", f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
+    return (f"{PY} -m sslcourse ship {{step}}/{run} {name} --force", f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
             *more)
 
 
@@ -183,9 +184,8 @@ STEPS += (
                 "--sample-indices 0,1 --out {step}/losses.json",
                 f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
                 f"{PY} -m sslcourse eval colorization_resnet18 {TINY_EVAL} --out {{step}}/colorization_resnet18.json"),
-         land=(f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
-               f"cp {{step}}/colorization_resnet18.json {PROTOCOL}/colorization_resnet18.json",
-               "cp {step}/losses.json sslcourse/results/colorization/losses.json")),
+         land=_shipped("colorization_resnet18", "cp {step}/losses.json sslcourse/results/colorization/losses.json",
+                       run="rebalanced")),
 )
 BY_NAME = {s.name: s for s in STEPS}
 
@@ -319,7 +319,7 @@ def list_plan() -> None:
         print(f"{step.name} (issue #{step.issue}, ~{step.estimate_s} s{', resumable' if step.resumable else ''}"
               f"{', after ' + ', '.join(step.needs) if step.needs else ''}): {step.purpose}")
         for command in step.gpu:
-            print("    " + command.format(step=f"runs/gpu_plan/{step.name}"))
+            print("    " + command.format(step=RESULTS / step.name))
     print(f"about {total / 60:.0f} minutes in all: one GPU session (about 12 usable minutes) gets through the first steps")
 
 
@@ -355,12 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         list_plan()
         return 0
-    results = (args.results or ROOT / "runs" / "gpu_plan").resolve()
+    results = (args.results or ROOT / RESULTS).resolve()
     if args.land:
         return land(args.land, results)
     cwd = _scratch_copy() if args.smoke else ROOT
     if args.smoke and not args.results:
-        results = cwd / "runs" / "gpu_plan"
+        results = cwd / RESULTS
     budget = args.budget_s if args.budget_s is not None else float("inf") if args.smoke else 540
     state = run_plan(results, budget, only, args.smoke, args.force, cwd)
     if args.smoke and not results.is_relative_to(cwd):

@@ -51,6 +51,16 @@ def _method_settings(spec, arch: str, settings: dict) -> None:
                          f"valid keys: {', '.join(sorted(valid))}")
 
 
+def _head_metrics(model, images, labels, device) -> dict:
+    """A classifier's own test accuracy, plain and with flip test-time augmentation; nothing for a backbone."""
+    if not getattr(model, "num_classes", 0):
+        return {}
+    from sslcourse import evaluate
+
+    acc = evaluate.classifier_accuracies(model, images, labels, device=device)
+    return {"test_top1": acc["plain"], "test_top1_flip_tta": acc["flip_tta"]}
+
+
 def _train(args) -> int:
     import torch
 
@@ -86,10 +96,7 @@ def _train(args) -> int:
 
     t_eval = time.perf_counter()
     metrics = evaluate.evaluate_backbone(method.backbone, (train_x, train_y), (test_x, test_y), device=device)
-    if getattr(method.backbone, "num_classes", 0):
-        metrics["test_top1"] = evaluate.classifier_accuracy(method.backbone, test_x, test_y, device=device)
-        metrics["test_top1_flip_tta"] = evaluate.classifier_accuracy(method.backbone, test_x, test_y, device=device,
-                                                                     flip_tta=True)
+    metrics.update(_head_metrics(method.backbone, test_x, test_y, device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     metrics["eval_seconds"] = round(time.perf_counter() - t_eval, 1)
     card = {
@@ -139,10 +146,7 @@ def _eval(args) -> int:
     few = tuple(int(n) for n in args.few_label.split(",")) if args.few_label else ()
     t = time.perf_counter()
     metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device)
-    if getattr(model, "num_classes", 0):
-        metrics["test_top1"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device)
-        metrics["test_top1_flip_tta"] = evaluate.classifier_accuracy(model, test[0], test[1], device=device,
-                                                                     flip_tta=True)
+    metrics.update(_head_metrics(model, test[0], test[1], device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     print(json.dumps(metrics))
     if args.out:

@@ -105,11 +105,23 @@ def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Te
     images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,). Train/eval flags are restored.
     flip_tta: test-time augmentation, the logits of each image and of its mirror image added up.
     """
+    if flip_tta:
+        return classifier_accuracies(model, images, labels, batch_size, device)["flip_tta"]
     device = _compute_device(model, device)
-    fn = (lambda x: model(x) + model(x.flip(-1))) if flip_tta else model
     with _eval_mode(model):
-        logits = _batched(fn, images, batch_size, device)  # (N, num_classes)
+        logits = _batched(model, images, batch_size, device)  # (N, num_classes)
     return _percent(logits.argmax(dim=1), labels)
+
+
+def classifier_accuracies(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
+                          device: torch.device | str | None = None) -> dict[str, float]:
+    """{"plain": top-1 %, "flip_tta": top-1 % with flip test-time augmentation}, from one pass over the images
+    and their mirror images (see `classifier_accuracy`)."""
+    device = _compute_device(model, device)
+    with _eval_mode(model):
+        logits = _batched(lambda x: torch.stack([model(x), model(x.flip(-1))], dim=1), images, batch_size, device)
+    return {"plain": _percent(logits[:, 0].argmax(dim=1), labels),  # logits (N, 2, num_classes)
+            "flip_tta": _percent(logits.sum(dim=1).argmax(dim=1), labels)}
 
 
 # --------------------------------------------------------------------------- k-NN

@@ -1,14 +1,34 @@
 """Experiments behind the notebooks: each a library function, runnable as
 `python -m sslcourse.experiments.<topic> <experiment> --device cuda --out sslcourse/results/<topic>/<name>.json`.
 
-What every experiment's command line shares lives here: refusing to overwrite a result, the provenance
-each shipped result carries, and the label a plot gives its numbers.
+What every experiment's command line shares lives here: its common options, refusing to overwrite a result,
+the provenance each shipped result carries, and the label a plot gives its numbers.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+
+
+def parser(topic: str, doc: str, experiments: list[str], out_help: str = "the JSON result",
+           force_help: str = "replace --out") -> argparse.ArgumentParser:
+    """`python -m sslcourse.experiments.TOPIC EXPERIMENT --device --out --force`, the options every topic has."""
+    p = argparse.ArgumentParser(prog=f"python -m sslcourse.experiments.{topic}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=experiments)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--force", action="store_true", help=force_help)
+    return p
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """--compile, --seed and --quiet, for the topics whose experiments train through `sslcourse.train`."""
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step (GPU runs of minutes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
 
 
 def refuse_overwrite(*paths, force: bool) -> bool:

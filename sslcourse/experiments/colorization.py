@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, methods, pretrained
-from sslcourse.experiments import provenance, refuse_overwrite
+from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
 from sslcourse.methods import colorization as col
 from sslcourse.methods.colorization_bins import (
     ab_histogram,
@@ -191,12 +191,7 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
 
 # --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.colorization", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", choices=["prior", "train", "measure"])
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True, help="the JSON result (a run folder for train)")
-    p.add_argument("--force", action="store_true", help="replace --out")
+    p = parser("colorization", __doc__, ["prior", "train", "measure"], "the JSON result (a run folder for train)")
     p.add_argument("--loss", choices=col.LOSSES, default="rebalanced", help="train: which loss")
     p.add_argument("--runs", help="measure: run folders or shipped names, comma-separated (name=path to rename)")
     p.add_argument("--sample-indices", help="measure: test images (comma-separated) whose colorizations to ship")
@@ -207,9 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, help="default: the colorization recipe's")
     p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width (0.5: 32-64-128-256 channels)")
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    add_training_options(p)
     return p
 
 

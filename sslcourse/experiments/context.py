@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
-from sslcourse.experiments import provenance, refuse_overwrite
+from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
 from sslcourse.methods.context_shortcuts import PositionRegressor
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -154,12 +154,7 @@ def save_run(out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n
 
 # --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.context", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", choices=["gapjitter", "aberration"])
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True, help="the JSON result")
-    p.add_argument("--force", action="store_true", help="replace --out (and --run)")
+    p = parser("context", __doc__, ["gapjitter", "aberration"], force_help="replace --out (and --run)")
     p.add_argument("--run", help="gapjitter: also save the cured model as a run folder here (to ship)")
     p.add_argument("--train-subset", type=int, help="pre-train on a balanced subset of N images")
     p.add_argument("--probe-train", type=int, default=10000, help="gapjitter: images for the probes' training")
@@ -170,9 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=float, default=0.5, help="ResNet-18 width (the course's 0.5; 0.125 for CPU runs)")
     p.add_argument("--strength", type=float, default=0.05, help="aberration: green shrinks by this factor at the edge")
-    p.add_argument("--compile", action="store_true", help="torch.compile the training step (GPU runs of minutes)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    add_training_options(p)
     return p
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
-from sslcourse.experiments import provenance, refuse_overwrite
+from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
 from sslcourse.methods.mae import MAE, random_masking
 from sslcourse.models import vit_tiny
 from sslcourse.train import TrainConfig, train
@@ -189,12 +189,7 @@ def pretrain_run(out: Path, train_set, test_set, mask_ratio: float, cfg: TrainCo
 
 # --------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.mae", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", choices=["sweep", "finetune", "cost", "pretrain"])
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True, help="the JSON result (a run folder for pretrain)")
-    p.add_argument("--force", action="store_true", help="replace --out")
+    p = parser("mae", __doc__, ["sweep", "finetune", "cost", "pretrain"], "the JSON result (a run folder for pretrain)")
     p.add_argument("--ratios", default="0.1,0.25,0.5,0.75,0.9", help="sweep: the masking ratios")
     p.add_argument("--mask-ratio", type=float, default=0.75, help="pretrain, cost")
     p.add_argument("--no-norm-pix", action="store_true", help="reconstruct raw pixels (default: per-patch normalised)")
@@ -215,9 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--decoder-depth", type=int, default=2)
     p.add_argument("--decoder-heads", type=int, default=4)
     p.add_argument("--steps", type=int, default=20, help="cost: timed steps per variant")
-    p.add_argument("--compile", action="store_true", help="torch.compile the training step (GPU runs of minutes)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    add_training_options(p)
     return p
 
 

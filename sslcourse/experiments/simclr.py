@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse import augment, data, evaluate
+from sslcourse.experiments import parser
 from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -263,17 +264,13 @@ def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: s
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sslcourse.experiments.simclr", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", choices=["grid", "temperature", "head"])
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True, help="the JSON file to write")
+    p = parser("simclr", __doc__, ["grid", "temperature", "head"], "the JSON file to write",
+               "replace --out if it exists")
     p.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     p.add_argument("--epochs", type=float, help="override the scale's epochs per run")
     p.add_argument("--augs", help="grid: comma-separated augmentations (default: the seven of the paper)")
     p.add_argument("--unordered", action="store_true", help="grid: each unordered pair once")
     p.add_argument("--temperatures", help="temperature: comma-separated values")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
     return p
 
