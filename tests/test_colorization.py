@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 from skimage.color import lab2rgb, rgb2lab
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sslcourse import methods
 from sslcourse.experiments import colorization as exp
@@ -138,3 +139,29 @@ def test_shipped_prior():
     assert abs(prior.sum().item() - 1) < 1e-4 and r["results"]["n_pixels"] == 50000 * 32 * 32
     assert centers[prior.argmax()].tolist() == [0.0, 0.0]  # grey is the commonest colour
     assert r["computed_on"] in ("CPU", "GPU") and r["command"].startswith("python -m sslcourse.experiments")
+
+
+class _Float64Watch(TorchDispatchMode):
+    """Records every op that makes a float64 tensor: Apple's MPS has none, so on a Mac any such op fails."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if any(torch.is_tensor(t) and t.dtype == torch.float64 for t in torch.utils._pytree.tree_leaves(out)):
+            self.ops.append(str(func))
+        return out
+
+
+@pytest.mark.parametrize("loss", col.LOSSES)
+def test_nothing_runs_in_float64_on_the_device(loss):
+    """Training and colorizing (what notebook 02 does on a Mac's MPS) never make a float64 tensor."""
+    model = methods.build("colorization", loss=loss, width=0.125)
+    x = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with _Float64Watch() as watch:
+        model.training_loss(x, torch.zeros(2, dtype=torch.long), torch.Generator().manual_seed(0)).backward()
+        model.eval().colorize(rgb_to_lab(x.float() / 255)[:, :1])
+        col.soft_encode(torch.randn(50, 2) * 200, in_gamut_bins())  # far outside the gamut, too
+    assert watch.ops == []

@@ -46,7 +46,9 @@ def soft_encode(ab: torch.Tensor, centers: torch.Tensor, k: int = 5, sigma: floa
 
     Shape: (N, 2), (Q, 2) -> (N, Q).
     """
-    d2 = torch.cdist(ab.double(), centers.double().to(ab.device)) ** 2  # (N, Q); float64: d^2 reaches 10^5
+    # Exact differences rather than cdist's |a|^2 + |b|^2 - 2ab (which cancels where d^2 reaches 10^5), in
+    # float32: Apple's MPS has no float64.
+    d2 = torch.cdist(ab.float(), centers.float().to(ab.device), compute_mode="donot_use_mm_for_euclid_dist") ** 2
     near_d2, near = d2.topk(k, dim=1, largest=False)  # (N, k)
     # Subtract the nearest distance first: far outside the gamut exp(-d^2 / 2 sigma^2) underflows to 0 / 0.
     w = torch.exp(-(near_d2 - near_d2[:, :1]) / (2 * sigma**2))
@@ -59,7 +61,7 @@ def rebalance_weights(prior: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
 
     Shape: (Q,) -> (Q,).
     """
-    p = prior.double()
+    p = prior.float()  # float32 is ample here (lam / Q >= 1.6e-3 bounds the denominator), and MPS has no float64
     w = 1.0 / ((1 - lam) * p + lam / len(p))
     return (w / (p * w).sum()).to(prior.dtype)
 

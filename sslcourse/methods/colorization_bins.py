@@ -19,6 +19,7 @@ _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
                             [0.212671, 0.715160, 0.072169],
                             [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
 _WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+_XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)  # inverted once, here on the CPU: MPS has no float64
 _EPS = 0.008856  # where CIE's cube root gives way to a straight line near black
 GRID = 10  # the paper's bin size in ab
 
@@ -67,7 +68,7 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     fy = (L + 16) / 116
     f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp_min(0)], dim=dim)  # as skimage: z never negative
     xyz = torch.where(f > 0.2068966, f ** 3, (f - 16 / 116) / 7.787) * _WHITE.to(x).view(3, *([1] * (-dim - 1)))
-    m = torch.linalg.inv(_RGB_TO_XYZ.to(x))
+    m = _XYZ_TO_RGB.to(x)
     rgb = torch.einsum("ij,...jhw->...ihw", m, xyz) if x.dim() >= 3 else m @ xyz
     rgb = torch.where(rgb > 0.0031308, 1.055 * rgb.clamp_min(0.0031308) ** (1 / 2.4) - 0.055, 12.92 * rgb)
     return (rgb.clamp(0, 1) if clip else rgb).to(lab.dtype)
