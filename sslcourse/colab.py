@@ -23,8 +23,11 @@ try:
 except ImportError:
     if "google.colab" not in sys.modules:
         raise ImportError("sslcourse is not installed: run `bash scripts/setup.sh` in the repository") from None
-    url = "git+{url}"  # pyproject.toml's repository URL
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], check=True)
+    url = "git+{url}@{ref}"  # the course's repository, at the release this notebook was executed with
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
+    if pip.returncode != 0:
+        print(pip.stdout[-2000:] + pip.stderr[-4000:])
+        raise RuntimeError(f"pip could not install {{url}} (its messages are above): is the runtime online?")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")'''
 
@@ -52,9 +55,18 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def release_ref() -> str:
+    """The git tag of this version of the course (`v0.1.0`): the setup cell installs exactly the release
+    the notebook was executed with, never the moving main branch. Tag each release so."""
+    from sslcourse import __version__
+
+    return f"v{__version__}"
+
+
 def setup_cell_source(url: str | None = None) -> str:
-    """The first code cell of every notebook, installing from `url` (default: the repository-URL setting)."""
-    return _SETUP.format(url=url or course.repository_url())
+    """The first code cell of every notebook, installing from `url` (default: the repository-URL setting)
+    at this release's tag."""
+    return _SETUP.format(url=url or course.repository_url(), ref=release_ref())
 
 
 def badge_cell_source(stem: str, folder: str = "notebooks") -> str:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import sslcourse
 from sslcourse import colab, course
 from sslcourse.nbtools.run import kernel_env
 
@@ -21,10 +22,12 @@ HARNESS = textwrap.dedent('''
     sys.meta_path.insert(0, blocker)
     calls = []
 
-    def fake_run(args, check=False):
+    def fake_run(args, **kwargs):
         calls.append(args)
+        if PIP_FAILS:
+            return subprocess.CompletedProcess(args, 1, stdout="", stderr="ERROR: Could not find a version that satisfies")
         sys.meta_path.remove(blocker)  # "installed"
-        return subprocess.CompletedProcess(args, 0)
+        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
 
     subprocess.run = fake_run
     if ON_COLAB:
@@ -32,14 +35,14 @@ HARNESS = textwrap.dedent('''
     try:
         exec(SOURCE, {})
         outcome = "ran"
-    except ImportError as err:
+    except (ImportError, RuntimeError) as err:
         outcome = str(err)
     print(json.dumps({"calls": calls, "outcome": outcome}))
 ''')
 
 
-def run_setup_cell(on_colab: bool) -> dict:
-    code = f"ON_COLAB = {on_colab}\nSOURCE = {colab.setup_cell_source()!r}\n{HARNESS}"
+def run_setup_cell(on_colab: bool, pip_fails: bool = False) -> dict:
+    code = f"ON_COLAB = {on_colab}\nPIP_FAILS = {pip_fails}\nSOURCE = {colab.setup_cell_source()!r}\n{HARNESS}"
     proc = subprocess.run([sys.executable, "-c", code], env=kernel_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
@@ -50,8 +53,15 @@ def test_on_colab_the_setup_cell_installs_from_the_repository_url_then_picks_the
     result = run_setup_cell(on_colab=True)
     assert result["outcome"] == "ran"
     [call] = result["calls"]
-    assert call[1:5] == ["-m", "pip", "install", "--quiet"] and call[-1] == f"git+{course.repository_url()}"
+    assert call[1:5] == ["-m", "pip", "install", "--quiet"] and call[-1] == f"git+{course.repository_url()}@{colab.release_ref()}"
     assert "sslcourse: computing on cpu" in result["printed"]  # SSLCOURSE_DEVICE=cpu, as in tests
+
+
+def test_the_setup_cell_pins_the_release_and_shows_pips_error_when_the_install_fails():
+    assert colab.release_ref() == f"v{sslcourse.__version__}"
+    result = run_setup_cell(on_colab=True, pip_fails=True)
+    assert "pip could not install" in result["outcome"] and "@v" in result["outcome"]
+    assert "Could not find a version" in result["printed"]  # pip's own words, not just "failed"
 
 
 def test_elsewhere_a_missing_sslcourse_is_explained_not_installed():
@@ -60,9 +70,10 @@ def test_elsewhere_a_missing_sslcourse_is_explained_not_installed():
 
 
 def test_the_url_lives_in_one_place(monkeypatch):
-    assert f'"git+{course.repository_url()}"' in colab.setup_cell_source()
+    ref = colab.release_ref()
+    assert f'"git+{course.repository_url()}@{ref}"' in colab.setup_cell_source()
     monkeypatch.setattr(course, "repository_url", lambda: "https://github.com/someone/fork")
-    assert '"git+https://github.com/someone/fork"' in colab.setup_cell_source()
+    assert f'"git+https://github.com/someone/fork@{ref}"' in colab.setup_cell_source()
     assert "github/someone/fork/blob/main/notebooks/student/00_x.ipynb" in colab.badge_cell_source(
         "00_x", "notebooks/student")
     compile(colab.setup_cell_source(), "setup cell", "exec")
