@@ -24,9 +24,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from sslcourse import course
-    from sslcourse.nbtools.run import kernel_env
-
-    os.environ.update(kernel_env())  # the kernels: this checkout's sslcourse, on the CPU
+    from sslcourse.nbtools.run import execute_file
     notebooks = course.course_notebooks()
     if args.students:
         notebooks += sorted((course.ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
@@ -36,12 +34,12 @@ def main() -> int:
     print(f"{len(notebooks)} notebooks, {cores} CPU cores ({platform.processor() or platform.machine()})")
     times, failed = {}, []
     for path in notebooks:
-        _, seconds, problem = course.execute_notebook(path, args.timeout)
+        _, seconds, problem = execute_file(path, args.timeout)  # a fresh kernel on the CPU
         name = str(path.relative_to(course.ROOT / "notebooks"))
         times[name] = round(seconds, 1)
         if problem:
             failed.append(name)
-        print(f"{name:40s} {seconds:7.1f} s  {'FAILED: ' + problem if problem else 'ok'}", flush=True)
+        print(f"{name:40s} {seconds:7.1f} s  {'FAILED: ' + problem.splitlines()[-1] if problem else 'ok'}", flush=True)
     course_total = sum(t for n, t in times.items() if not n.startswith("student/"))
     verdict = "within" if course_total <= TARGET_MINUTES * 60 else "OVER"
     print(f"course total {course_total / 60:.1f} min ({course_total:.0f} s): {verdict} the "

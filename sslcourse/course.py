@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,29 +66,12 @@ def course_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(nb_path: Path, timeout: int = 1200):
-    """Execute one notebook in a fresh kernel, as Jupyter's "Run All" would (cells tagged skip-execution
-    are left out). Returns (notebook with outputs, seconds, None or the reason it failed); never raises
-    for an error inside the notebook, and never writes to nb_path."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    t = time.perf_counter()
-    nb = nbformat.read(nb_path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(nb_path).parent)}})
-    try:
-        client.execute()
-        problem = None
-    except Exception as err:  # report it: one broken notebook should not hide the others
-        problem = f"{type(err).__name__}: {str(err).strip().splitlines()[-1][:200]}"
-    return nb, time.perf_counter() - t, problem
-
-
 def run_course(out_dir: Path = ROOT / "build" / "executed", timeout: int = 1200) -> int:
     """Execute every notebook into out_dir (the notebooks themselves are never overwritten), then build
     the slides from the executed copies into slides/."""
     import nbformat
+
+    from sslcourse.nbtools.run import execute_file
 
     notebooks = course_notebooks()
     if not notebooks:
@@ -99,11 +81,11 @@ def run_course(out_dir: Path = ROOT / "build" / "executed", timeout: int = 1200)
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = []
     for nb_path in notebooks:
-        nb, seconds, problem = execute_notebook(nb_path, timeout)
+        nb, seconds, problem = execute_file(nb_path, timeout, cpu=False)  # a student's GPU, if any, is used
         if problem:
             failed.append(nb_path.name)
         nbformat.write(nb, out_dir / nb_path.name)
-        print(f"{nb_path.name:40s} {seconds:6.1f} s  {'FAILED: ' + problem if problem else 'ok'}")
+        print(f"{nb_path.name:40s} {seconds:6.1f} s  {'FAILED: ' + problem.splitlines()[-1] if problem else 'ok'}")
     print(f"executed notebooks are in {out_dir}")
     from sslcourse.nbtools.slides import build_slides
 

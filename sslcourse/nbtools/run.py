@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import sslcourse
@@ -13,13 +14,14 @@ PACKAGE_ROOT = Path(sslcourse.__file__).resolve().parents[1]  # the folder that 
 KERNEL_NAME = "sslcourse-current-env"
 
 
-def kernel_env() -> dict:
-    """The environment of an executing kernel: this checkout's sslcourse first on the path, the CPU
-    (`SSLCOURSE_DEVICE`, read by each notebook's setup cell), a fixed hash seed (set order), and
-    Jupyter's inline plots even where MPLBACKEND says otherwise (CI sets Agg)."""
+def kernel_env(cpu: bool = True) -> dict:
+    """The environment of an executing kernel: this checkout's sslcourse first on the path, a fixed hash
+    seed (set order), Jupyter's inline plots even where MPLBACKEND says otherwise (CI sets Agg), and with
+    `cpu` the CPU (`SSLCOURSE_DEVICE`, read by each notebook's setup cell; without it, the GPU if any)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env["SSLCOURSE_DEVICE"] = "cpu"
+    if cpu:
+        env["SSLCOURSE_DEVICE"] = "cpu"
     env["PYTHONHASHSEED"] = "0"
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     return env
@@ -48,10 +50,10 @@ class NotebookFailed(ValueError):
     """A notebook did not run to its end; the message says where and why."""
 
 
-def execute(nb, cwd: Path, timeout: int = 1200) -> None:
+def execute(nb, cwd: Path, timeout: int = 1200, cpu: bool = True) -> None:
     """Run every cell of `nb` in place, in folder `cwd`, then `tidy` it. Raises NotebookFailed when a cell
     raises (unless tagged `raises-exception`; the message ends with its traceback), runs past `timeout`
-    seconds, or the kernel does not start or dies."""
+    seconds, or the kernel does not start or dies. `cpu`: see `kernel_env`."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -60,13 +62,29 @@ def execute(nb, cwd: Path, timeout: int = 1200) -> None:
     client = NotebookClient(nb, km=_kernel_manager(), timeout=timeout, allow_errors=False, record_timing=False,
                             store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
     try:
-        client.execute(env=kernel_env())
+        client.execute(env=kernel_env(cpu))
     except CellExecutionError as err:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the traceback's terminal colours
         raise NotebookFailed("a cell failed:\n" + "\n".join(text.strip().splitlines()[-12:])) from None
     except Exception as err:  # the kernel did not start or died, or a cell ran past the timeout
         raise NotebookFailed(f"the kernel could not run it ({type(err).__name__}: {err})") from None
     tidy(nb)
+
+
+def execute_file(path: Path, timeout: int = 1200, cpu: bool = True):
+    """Execute the notebook at `path` as Jupyter's "Run All" would, without ever writing to `path`.
+    Returns (notebook with outputs, seconds, None or the reason it failed): one broken notebook in a
+    series should not hide the others."""
+    import nbformat
+
+    t = time.perf_counter()
+    nb = nbformat.read(path, as_version=4)
+    try:
+        execute(nb, cwd=Path(path).parent, timeout=timeout, cpu=cpu)
+        problem = None
+    except NotebookFailed as err:
+        problem = str(err)
+    return nb, time.perf_counter() - t, problem
 
 
 _CARRIAGE = re.compile(r"^.*\r(?=[^\n])", re.M)  # a progress bar's earlier states, overwritten by \r
