@@ -21,7 +21,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.sslcourse-installed"
-want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup.sh" | sha256sum | cut -d' ' -f1)"
+# The fingerprint of what the environment was built from, with Python's hashlib (macOS has no sha256sum).
+want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup.sh" |
+  "$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "sslcourse: installing the course and its dependencies into $VENV (first run: a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
