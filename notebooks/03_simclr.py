@@ -120,36 +120,9 @@ plt.show()
 # alone, the layout of every pixel is shared. With `crop` alone, the colour histogram is.
 
 # %% tags=["nbval-ignore-output"]
-import ipywidgets as widgets
-from IPython.display import display
+from sslcourse.widgets import two_views
 
-
-def two_views_widget(images):
-    """Pick two augmentations; see the originals and two random views made by first-then-second."""
-    names = [n for n in augment.AUGMENTATIONS if n != "translate"]
-    first = widgets.Dropdown(options=names, value="crop", description="first")
-    second = widgets.Dropdown(options=names, value="color", description="second")
-    draw = widgets.IntSlider(value=0, min=0, max=20, description="draw")
-    out = widgets.Output()
-
-    def render(_=None):
-        pipeline = simclr.pair_augmentation(first.value, second.value)
-        gen = torch.Generator().manual_seed(draw.value)
-        views = torch.cat([images.float() / 255, pipeline(images, gen), pipeline(images, gen)])
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(8, 3.2))
-            viz.image_grid(views, nrow=len(images), ax=ax, title=f"originals, then two views: {pipeline}")
-            display(fig)
-            plt.close(fig)
-
-    for w in (first, second, draw):
-        w.observe(render, names="value")
-    render()
-    return widgets.VBox([widgets.HBox([first, second, draw]), out])
-
-
-two_views_widget(originals)
+two_views(originals)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Exercise: the NT-Xent loss

@@ -39,3 +39,40 @@ def cifar_browser(images: torch.Tensor, labels: torch.Tensor, classes=None, per_
     page.observe(render, names="value")
     render()
     return widgets.VBox([widgets.HBox([pick, page]), out])
+
+
+def two_views(images: torch.Tensor, first: str = "crop", second: str = "color", max_draw: int = 20):
+    """Pick two augmentations (the first, then the second) and see the originals and two random views of
+    each image made by that composition. Returns the widget.
+
+    Shape: images (N, 3, H, W) uint8.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from sslcourse.augment import AUGMENTATIONS
+    from sslcourse.methods.simclr import pair_augmentation
+    from sslcourse.viz import image_grid
+
+    names = [n for n in AUGMENTATIONS if n != "translate"]
+    pick_first = widgets.Dropdown(options=names, value=first, description="first")
+    pick_second = widgets.Dropdown(options=names, value=second, description="second")
+    draw = widgets.IntSlider(value=0, min=0, max=max_draw, description="draw")
+    out = widgets.Output()
+
+    def render(_=None):
+        pipeline = pair_augmentation(pick_first.value, pick_second.value)
+        gen = torch.Generator().manual_seed(draw.value)
+        views = torch.cat([images.float() / 255, pipeline(images, gen), pipeline(images, gen)])
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(8, 3.2))
+            image_grid(views, nrow=len(images), ax=ax, title=f"originals, then two views: {pipeline}")
+            display(fig)
+            plt.close(fig)
+
+    for w in (pick_first, pick_second, draw):
+        w.observe(render, names="value")
+    render()
+    return widgets.VBox([widgets.HBox([pick_first, pick_second, draw]), out])
