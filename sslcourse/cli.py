@@ -14,10 +14,9 @@ def _subset(train, test, n):
     """Balanced subsets for quick smoke runs on a CPU (the files are sorted by class): n train, n/5 test."""
     if not n:
         return train, test
-    from sslcourse.data import few_label_indices
+    from sslcourse.data import balanced_subset
 
-    keep_train = few_label_indices(train[1], max(1, n // 10))
-    keep_test = few_label_indices(test[1], max(1, n // 50))
+    keep_train, keep_test = balanced_subset(train[1], n), balanced_subset(test[1], max(10, n // 5))
     return (train[0][keep_train], train[1][keep_train]), (test[0][keep_test], test[1][keep_test])
 
 

@@ -237,6 +237,17 @@ def describe_source(split: str = "train") -> str:
 
 
 # --------------------------------------------------------------------------- subsets and photos
+def balanced_subset(labels: torch.Tensor, n: int | None, seed: int = 0) -> torch.Tensor:
+    """Indices of a balanced subset of about n examples (n // 10 of every class, at least 1): the quick,
+    smaller runs of the experiments and the CLI. None or 0: every index.
+
+    Shape: (N,) -> (about n,) sorted.
+    """
+    if not n:
+        return torch.arange(len(labels))
+    return few_label_indices(labels, max(1, n // len(CLASSES)), seed)
+
+
 def few_label_indices(labels: torch.Tensor, per_class: int, seed: int = 0) -> torch.Tensor:
     """Indices of a balanced subset with `per_class` examples of every class.
 

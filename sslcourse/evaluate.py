@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslcourse import augment
 from sslcourse.data import few_label_indices
 
 
@@ -233,8 +234,7 @@ def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_label
     for _ in range(steps):
         idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=g).to(device)
         x, y = _to_float_images(images[idx], device), labels[idx]
-        flip = (torch.rand(len(x), 1, 1, 1, generator=g) < 0.5).to(device)  # (B, 1, 1, 1)
-        x = torch.where(flip, x.flip(3), x)  # flip the width axis of half the images
+        x = augment.random_flip(x, g)
         with _autocast(device):
             loss = F.cross_entropy(head(backbone.forward_features(x)), y)
         opt.zero_grad(set_to_none=True)

@@ -150,3 +150,13 @@ def test_device_and_seeds(capsys):
     seed_everything(3)
     b = (torch.rand(3), np.random.rand(), __import__("random").random())
     assert torch.equal(a[0], b[0]) and a[1:] == b[1:]
+
+
+def test_balanced_subset_is_the_one_way_to_take_n_examples():
+    labels = torch.arange(1000) % 10
+    keep = data.balanced_subset(labels, 200)
+    assert len(keep) == 200 and torch.bincount(labels[keep]).tolist() == [20] * 10
+    assert torch.equal(keep, data.few_label_indices(labels, 20))  # the same nested subsets
+    assert len(data.balanced_subset(labels, 3)) == 10  # at least one of each class
+    assert torch.equal(data.balanced_subset(labels, None), torch.arange(1000))
+    assert torch.equal(data.balanced_subset(labels, 0), torch.arange(1000))

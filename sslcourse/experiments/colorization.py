@@ -60,7 +60,7 @@ def shipped_prior() -> tuple[torch.Tensor, torch.Tensor]:
 def test_subset(n: int | None):
     """(images, labels, indices into the test set) of CIFAR-10's test set, a balanced subset of n when given."""
     x, y = data.load_cifar10("test")
-    keep = data.few_label_indices(y, max(1, n // 10)) if n else torch.arange(len(y))
+    keep = data.balanced_subset(y, n)
     return x[keep], y[keep], keep
 
 
@@ -223,9 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{results['n_bins']} bins; gamut counts {results['gamut_counts']}")
     elif args.experiment == "train":
         x, y = data.load_cifar10("train")
-        if args.train_subset:
-            keep = data.few_label_indices(y, max(1, args.train_subset // 10))
-            x, y = x[keep], y[keep]
+        keep = data.balanced_subset(y, args.train_subset)
+        x, y = x[keep], y[keep]
         cfg = replace(methods.get("colorization").recipe, epochs=args.epochs, minutes=args.minutes,
                       batch_size=args.batch_size, seed=args.seed, compile=args.compile,
                       **({"lr": args.lr} if args.lr else {}))

@@ -45,9 +45,7 @@ def load(name: str) -> dict:
 
 def balanced(images: torch.Tensor, labels: torch.Tensor, n: int | None):
     """A balanced subset of n images (all of them when n is None)."""
-    if not n:
-        return images, labels
-    keep = data.few_label_indices(labels, max(1, n // 10))
+    keep = data.balanced_subset(labels, n)
     return images[keep], labels[keep]
 
 

@@ -41,10 +41,8 @@ def load_data(train_subset: int | None = None, test_subset: int | None = None):
     out = []
     for split, n in (("train", train_subset), ("test", test_subset)):
         x, y = data.load_cifar10(split)
-        if n:
-            keep = data.few_label_indices(y, max(1, n // 10))
-            x, y = x[keep], y[keep]
-        out.append((x, y))
+        keep = data.balanced_subset(y, n)
+        out.append((x[keep], y[keep]))
     return tuple(out)
 
 

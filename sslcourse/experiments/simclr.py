@@ -68,7 +68,7 @@ def load_data(scale: Scale):
     for split, n in (("train", scale.n_train), ("test", scale.n_test)):
         x, y = data.load_cifar10(split)
         if n < len(y):
-            keep = data.few_label_indices(y, n // 10)
+            keep = data.balanced_subset(y, n)
             x, y = x[keep], y[keep]
         if scale.image_size != x.shape[-1]:  # area averaging: the small image keeps the mean colour of each block
             x = F.interpolate(x.float(), size=scale.image_size, mode="area").round().clamp(0, 255).to(torch.uint8)

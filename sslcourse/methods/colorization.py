@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslcourse import augment
 from sslcourse.methods import register
 from sslcourse.methods.colorization_bins import ab_histogram, in_gamut_bins, lab_to_rgb, lightness, rgb_to_lab
 from sslcourse.models import ResNet, build_model
@@ -156,8 +157,7 @@ class Colorizer(nn.Module):
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = x.float() / 255
-        flip = torch.rand(len(x), generator=generator, device=generator.device).to(x.device) < 0.5
-        x = torch.where(flip[:, None, None, None], x.flip(-1), x)  # random horizontal flips
+        x = augment.random_flip(x, generator)
         lab = rgb_to_lab(x)
         out = self(lab[:, :1])  # (B, Q or 2, H/2, W/2)
         ab = F.avg_pool2d(lab[:, 1:], 2)  # (B, 2, H/2, W/2): the target at the prediction's resolution

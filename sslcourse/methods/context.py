@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslcourse import augment
 from sslcourse.methods import register
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, device_layout
@@ -201,7 +202,7 @@ class ContextPrediction(nn.Module):
         return sample_patch_pairs(x, self.patch, self.gap, self.jitter, generator, labels)
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        x = torch.where(torch.rand(len(x), 1, 1, 1, generator=generator, device=x.device) < 0.5, x.flip(3), x)
+        x = augment.random_flip(x, generator)
         center, neighbor, labels = self.pairs(x, generator)  # a flip swaps left and right: pairs come after it
         return self.loss_fn(self(center, neighbor).float(), labels)
 
