@@ -164,7 +164,7 @@ features = {name: (evaluate.extract_features(net, train_images[train_idx]),
                    evaluate.extract_features(net, test_images[test_idx])) for name, net in backbones.items()}
 print({name: tuple(f[0].shape) for name, f in features.items()})
 
-# %%
+# %% tags=["nbval-approx-1"]
 live = {}
 for name, (f_train, f_test) in features.items():
     live[name] = {
@@ -200,7 +200,7 @@ plt.show()
 # The third probe, **few-label fine-tuning**, trains the whole network (features included) on the
 # few labels. Here is one run of it, 10 labels per class, short enough for a CPU:
 
-# %%
+# %% tags=["nbval-approx-3"]
 for name, net in backbones.items():
     r = evaluate.few_label_finetune(net, train_images[train_idx], y_train, test_images[test_idx], y_test,
                                     per_class=10, steps=30, batch_size=50, device=device)

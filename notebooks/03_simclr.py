@@ -196,7 +196,7 @@ print(f"random projections: {loss_fn(z_random[0], z_random[1], 0.2).item():.2f}"
 # distortion. Every 100 steps, the backbone is frozen for a moment and kNN (k = 20) classifies 1,000
 # test images from their features. Labels are used **only** by this probe, never for training.
 
-# %%
+# %% tags=["nbval-approx-6"]
 curve = study.live_run(loss_fn=loss_fn, steps=300, probe_every=100, device="cpu")
 for step, acc in zip(curve["knn_step"], curve["knn_top1"]):
     print(f"step {step:3d}: kNN accuracy {acc:.1f}%")
@@ -312,7 +312,7 @@ print("linear probe:", ", ".join(f"tau={r['temperature']:g}: {r['linear_top1']:.
 # The shipped GPU-trained model lets us check the first claim in seconds: a linear probe on $h$ and one
 # on $z$, on 4,000 training and 1,000 test images at full resolution.
 
-# %%
+# %% tags=["nbval-approx-2"]
 model = pretrained.load("simclr_resnet18", device=device, full=True)
 train_idx, test_idx = data.few_label_indices(train_labels, 400), data.few_label_indices(test_labels, 100)
 head_live = {}

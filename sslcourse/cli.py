@@ -132,6 +132,10 @@ def _eval(args) -> int:
     from sslcourse import data, evaluate, pretrained
     from sslcourse.device import describe, pick_device
 
+    out = Path(args.out) if args.out else None
+    if out and out.exists() and not args.force:  # before the minutes of evaluation, not after
+        print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
+        return 2
     device = pick_device(args.device)
     if args.checkpoint.startswith("random"):  # an untrained network: the bottom end of the scale
         from sslcourse.models import build_model
@@ -144,15 +148,11 @@ def _eval(args) -> int:
     train, test = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
     few = tuple(int(n) for n in args.few_label.split(",")) if args.few_label else ()
     t = time.perf_counter()
-    metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device)
+    metrics = evaluate.evaluate_backbone(model, train, test, k=args.k, few_label=few, device=device, progress=True)
     metrics.update(_head_metrics(model, test[0], test[1], device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     print(json.dumps(metrics))
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not args.force:
-            print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
-            return 2
+    if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({
             "weights": args.checkpoint, "metrics": metrics, "device": describe(device),

@@ -67,11 +67,15 @@ def _to_float_images(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     return batch.float() / 255 if batch.dtype == torch.uint8 else batch.float()
 
 
-def _batched(fn, images: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Apply `fn` to images batch by batch without gradients. Shape: (N, 3, H, W) -> (N, ...) float32 on CPU."""
+def _batched(fn, images: torch.Tensor, batch_size: int, device: torch.device, progress: str | None = None):
+    """Apply `fn` to images batch by batch without gradients; `progress`: a progress bar with that label.
+    Shape: (N, 3, H, W) -> (N, ...) float32 on CPU."""
+    from tqdm.auto import tqdm
+
     outs = []
+    batches = images.split(batch_size)
     with torch.no_grad(), _autocast(device):
-        for batch in images.split(batch_size):
+        for batch in tqdm(batches, desc=progress, unit="batch", disable=progress is None, leave=False):
             outs.append(fn(_to_float_images(batch, device)).float().cpu())
     return torch.cat(outs)
 
@@ -85,18 +89,19 @@ def _percent(pred: torch.Tensor, labels: torch.Tensor) -> float:
 
 # --------------------------------------------------------------------------- features
 def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1024,
-                     device: torch.device | str | None = None) -> torch.Tensor:
+                     device: torch.device | str | None = None, progress: str | None = None) -> torch.Tensor:
     """`model.forward_features` over all images, in eval mode and without gradients.
 
     images: uint8 (converted to [0, 1] per batch on the device) or float in [0, 1].
     device: where to compute; defaults to where the model's parameters are (the model must be there).
     Every submodule's train/eval flag is restored afterwards. bf16 autocast on CUDA.
+    progress: show a progress bar with this label (a minute or more on a CPU for all of CIFAR-10).
 
     Shape: (N, 3, 32, 32) -> (N, D) float32 on the CPU.
     """
     device = _compute_device(model, device)
     with _eval_mode(model):
-        return _batched(model.forward_features, images, batch_size, device)
+        return _batched(model.forward_features, images, batch_size, device, progress)
 
 
 def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
@@ -272,17 +277,20 @@ def label_efficiency(train_features: torch.Tensor, train_labels: torch.Tensor, t
 
 # --------------------------------------------------------------------------- all at once
 def evaluate_backbone(model: nn.Module, train: tuple, test: tuple, k: int = 20, linear: bool = True,
-                      few_label=(), device: torch.device | str | None = None, few_label_kw: dict | None = None) -> dict:
+                      few_label=(), device: torch.device | str | None = None, few_label_kw: dict | None = None,
+                      progress: bool = False) -> dict:
     """k-NN, linear probe and few-label fine-tuning of one backbone, from features extracted once.
 
     train, test: (images, labels) tuples. Returns knn_top1, linear_top1 (when `linear`),
     few_label_top1@{n} for each n in `few_label` (labels per class; `few_label_kw` goes to
-    `few_label_finetune`, e.g. {"steps": 100}), n_train and n_test.
+    `few_label_finetune`, e.g. {"steps": 100}), n_train and n_test. `progress`: progress bars for the
+    feature extraction (the command line shows them).
     """
     device = torch.device(device) if device is not None else _model_device(model)
     (train_images, train_labels), (test_images, test_labels) = train, test
-    f_train = extract_features(model, train_images, device=device).to(device)
-    f_test = extract_features(model, test_images, device=device).to(device)
+    f_train = extract_features(model, train_images, device=device, progress="train features" if progress else None)
+    f_test = extract_features(model, test_images, device=device, progress="test features" if progress else None)
+    f_train, f_test = f_train.to(device), f_test.to(device)
     train_labels_d, test_labels_d = train_labels.to(device), test_labels.to(device)
     results = {"knn_top1": knn_accuracy(f_train, train_labels_d, f_test, test_labels_d, k=k)["knn_top1"]}
     if linear:

@@ -122,6 +122,14 @@ def test_eval_and_list_commands(tiny_run):
     assert r.returncode == 0 and "supervised" in r.stdout and "simclr" in r.stdout
 
 
+def test_eval_refuses_an_existing_out_before_it_evaluates(tiny_run, tmp_path):
+    mine = tmp_path / "mine.json"
+    mine.write_text("my notes")
+    r = run_cli("eval", str(tiny_run), "--device", "cpu", "--subset", "200", "--out", str(mine))
+    assert r.returncode == 2 and "--force" in r.stderr and mine.read_text() == "my notes"
+    assert "knn_top1" not in r.stdout  # refused up front: no minutes of evaluation thrown away
+
+
 def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     r = run_cli("train", "byol", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "unknown method 'byol'" in r.stderr and "Traceback" not in r.stderr

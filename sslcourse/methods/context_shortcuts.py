@@ -102,12 +102,6 @@ def border_match(center: torch.Tensor, neighbor: torch.Tensor) -> torch.Tensor:
     return torch.stack(scores, dim=1).argmin(dim=1)
 
 
-def position_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean Euclidean distance between predicted and true positions, in units of the image's extent (the
-    paper's error measure). Shape: (N, 2), (N, 2) -> ()."""
-    return (pred - target).norm(dim=1).mean()
-
-
 class PositionRegressor(nn.Module):
     """Where in the whole image did this patch come from? A backbone and a linear layer to (row, column),
     trained with squared error on patches of upsampled CIFAR images, aberrated with `strength` (0: none),
