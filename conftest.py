@@ -23,7 +23,7 @@ def pytest_runtest_setup(item):
     if type(item).__name__ != "IPyNbCell":
         yield
         return
-    from sslcourse.nbtools.run import kernel_env
+    from sslcourse.instructor.nbtools.run import kernel_env
 
     saved = dict(os.environ)
     os.environ.update(kernel_env())
@@ -37,7 +37,7 @@ def pytest_runtest_setup(item):
 def pytest_configure(config):
     """Find the sanitizer file from any working directory (addopts name it relative to the repository)."""
     if config.pluginmanager.hasplugin("nbval"):
-        from sslcourse.nbtools.approx import install
+        from sslcourse.instructor.nbtools.approx import install
 
         install()  # cells tagged nbval-approx-<T>: numbers within T of the stored ones
     sanitize = getattr(config.option, "nbval_sanitize_with", None)

@@ -23,8 +23,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per cell before giving up")
     args = parser.parse_args()
 
-    from sslcourse import course
-    from sslcourse.nbtools.run import execute_file
+    from sslcourse.instructor import course
+    from sslcourse.instructor.nbtools.run import execute_file
     notebooks = course.course_notebooks()
     if args.students:
         notebooks += sorted((course.ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))

@@ -24,7 +24,7 @@ def demo_submission(folder: Path) -> tuple[Path, Path]:
     """The demo's student notebook with the solution put back, and its course source."""
     import nbformat
 
-    from sslcourse.nbtools import assign, pairs
+    from sslcourse.instructor.nbtools import assign, pairs
 
     (folder / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "fixtures" / "99_demo.py", folder / "notebooks" / "99_demo.py")
@@ -51,7 +51,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=600)
     args = p.parse_args()
 
-    from sslcourse.grading import batch, classroom, sheet
+    from sslcourse.instructor.grading import batch, classroom, sheet
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

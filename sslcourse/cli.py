@@ -168,6 +168,7 @@ def _eval(args) -> int:
 
 def _data(args) -> int:
     from sslcourse import data, pack
+    from sslcourse.instructor import datapack
 
     if args.action == "pack":
         root = data.jpeg_root()
@@ -180,7 +181,7 @@ def _data(args) -> int:
             print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
             return 2
         t = time.perf_counter()
-        header = pack.write_pack(root, out)
+        header = datapack.write_pack(root, out)
         print(f"packed {len(header['entries'])} JPEGs from {root} into {out} "
               f"({out.stat().st_size / 1e6:.1f} MB, shared prefix {len(header['prefix']) * 3 // 4} bytes) "
               f"in {time.perf_counter() - t:.1f} s; tree sha256 {header['tree_sha256']}")
@@ -204,9 +205,9 @@ def _ship(args) -> int:
 
 
 def _course(args) -> int:
-    from sslcourse import course
+    from sslcourse.instructor.nbtools import run
 
-    return course.run_course(out_dir=Path(args.out), timeout=args.timeout)
+    return run.run_course(out_dir=Path(args.out), timeout=args.timeout)
 
 
 def _list(args) -> int:
@@ -223,7 +224,7 @@ def _list(args) -> int:
 
 
 def _readme(args) -> int:
-    from sslcourse import course
+    from sslcourse.instructor import course
 
     changed = course.update_readme()
     print("README.md course map " + ("rewritten" if changed else "already up to date"))
@@ -231,7 +232,7 @@ def _readme(args) -> int:
 
 
 def _notebooks(args) -> int:
-    from sslcourse.nbtools import sync
+    from sslcourse.instructor.nbtools import sync
 
     if args.action == "sync":
         return sync.sync(args.names, force=args.force, timeout=args.timeout)
@@ -239,19 +240,19 @@ def _notebooks(args) -> int:
 
 
 def _assign(args) -> int:
-    from sslcourse.nbtools import assign
+    from sslcourse.instructor.nbtools import assign
 
     return assign.assign(args.names, force=args.force, execute=not args.no_execute, timeout=args.timeout)
 
 
 def _grade(args) -> int:
-    from sslcourse.grading import classroom
+    from sslcourse.instructor.grading import classroom
 
     return classroom.cli(args)
 
 
 def _slides(args) -> int:
-    from sslcourse.nbtools import slides
+    from sslcourse.instructor.nbtools import slides
 
     return slides.build_slides(args.names, out_dir=args.out)
 
@@ -339,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade student notebooks into a sheet (each in its own sandboxed kernel)",
                        description="Grade submitted notebooks into a CSV sheet: one row per submission (student, "
                        "points per exercise, total, max_total, status ok/error/timeout, notes). Points come from the "
-                       "course's own checkers, run outside the submission's reach; see sslcourse/grading/.")
+                       "course's own checkers, run outside the submission's reach; see sslcourse/instructor/grading/.")
     g.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them (graded in the order "
                    "given, a folder's notebooks sorted by name)")
     g.add_argument("--out", required=True, help="the grade sheet to write (CSV); never overwritten without --force")

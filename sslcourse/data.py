@@ -160,6 +160,14 @@ def jpeg_files(root: Path, split: str) -> list[tuple[Path, int]]:
     return out
 
 
+def _from_pack(path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split of a pack, decoded like the JPEG tree: images (N, 3, 32, 32) uint8, labels (N,)."""
+    header, files = pack.read_pack(path)
+    picked = [(e[1], b) for e, b in zip(header["entries"], files) if e[0] == split]
+    images = decode_jpegs([b for _, b in picked])
+    return images, torch.tensor([label for label, _ in picked], dtype=torch.int64)
+
+
 def _from_jpeg_tree(split: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     files = jpeg_files(root, split)
     images = decode_jpegs([p.read_bytes() for p, _ in files])
@@ -179,7 +187,7 @@ def _sources(split: str):
     if _official_present(root):
         yield f"torchvision's CIFAR-10 files in {root}", lambda: _from_official(split, root)
     if pack_path().is_file():
-        yield f"the pack {pack_path()}", lambda: pack.load_split(pack_path(), split)
+        yield f"the pack {pack_path()}", lambda: _from_pack(pack_path(), split)
     jroot = jpeg_root()
     if jroot is not None and jroot.is_dir():
         yield f"the JPEG tree {jroot}", lambda: _from_jpeg_tree(split, jroot)

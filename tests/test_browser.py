@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sslcourse.nbtools.run import kernel_env
+from sslcourse.instructor.nbtools.run import kernel_env
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACTS = ROOT / "build" / "browser"
@@ -271,7 +271,7 @@ def test_notebook_runs_in_the_browser(browser, lab, name):
 
 
 def test_slide_decks_step_through(browser, tmp_path):
-    from sslcourse.nbtools import slides
+    from sslcourse.instructor.nbtools import slides
 
     assert slides.build_slides((), out_dir=tmp_path) == 0
     decks = sorted(tmp_path.glob("[0-9][0-9]_*.html"))

@@ -6,8 +6,8 @@ import sys
 import textwrap
 
 import sslcourse
-from sslcourse import colab, course
-from sslcourse.nbtools.run import kernel_env
+from sslcourse.instructor import colab, course
+from sslcourse.instructor.nbtools.run import kernel_env
 
 # Runs the setup cell with `import sslcourse` failing until the fake pip "installs" it.
 HARNESS = textwrap.dedent('''

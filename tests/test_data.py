@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from sslcourse import data, pack
+from sslcourse.instructor import datapack
 from sslcourse.device import pick_device, seed_everything
 
 # The published checksum of the offline tree (../shared/data/README.md).
@@ -89,7 +90,7 @@ def test_bad_split_is_rejected():
 
 def test_pack_is_lossless_and_loads_like_the_tree(jpeg_root, cifar, tmp_path, isolated_cache, monkeypatch):
     out = tmp_path / "cifar10.pack"
-    header = pack.write_pack(jpeg_root, out)
+    header = datapack.write_pack(jpeg_root, out)
     assert header["tree_sha256"] == TREE_SHA256  # byte-identical to the published tree
     assert pack.verify_pack(out) == TREE_SHA256
     assert out.stat().st_size < 20e6  # the bodies alone, without 60,000 copies of the shared header
@@ -106,7 +107,7 @@ def test_pack_is_lossless_and_loads_like_the_tree(jpeg_root, cifar, tmp_path, is
 
 def test_corrupt_pack_is_detected(jpeg_root, tmp_path):
     out = tmp_path / "cifar10.pack"
-    pack.write_pack(jpeg_root, out)
+    datapack.write_pack(jpeg_root, out)
     raw = bytearray(out.read_bytes())
     raw[-10] ^= 0xFF
     out.write_bytes(bytes(raw))

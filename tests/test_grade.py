@@ -21,8 +21,8 @@ import nbformat
 import pytest
 import torch
 
-from sslcourse.grading import batch, exercises, guard, sandbox, sheet, wire
-from sslcourse.nbtools import assign, pairs
+from sslcourse.instructor.grading import batch, exercises, guard, sandbox, sheet, wire
+from sslcourse.instructor.nbtools import assign, pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "99_demo.py"
@@ -326,7 +326,7 @@ def test_without_metadata_the_points_are_what_most_submissions_say():
 
 def test_a_remote_function_behaves_like_the_local_one(tmp_path):
     """Gradients, inputs changed in place, generators, exceptions: as if the function ran in the checker."""
-    from sslcourse.grading import batch, remote
+    from sslcourse.instructor.grading import batch, remote
 
     code = {"square": "def square(z):\n    return (z ** 2).sum()",
             "double_in_place": "def double_in_place(x):\n    x.mul_(2)\n    return x.clone()",
@@ -355,7 +355,7 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
 
 
 def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
-    from sslcourse.grading import batch, kernel
+    from sslcourse.instructor.grading import batch, kernel
 
     def run(*sources, timeout=30):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])

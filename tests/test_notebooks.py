@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sslcourse import colab, course
-from sslcourse.nbtools import assign, pairs, run, sync
+from sslcourse.instructor import colab, course
+from sslcourse.instructor.nbtools import assign, pairs, run, sync
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "99_demo.py"

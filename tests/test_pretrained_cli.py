@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sslcourse import course, methods, pretrained
+from sslcourse import methods, pretrained
+from sslcourse.instructor import course
 
 ROOT = Path(__file__).resolve().parents[1]
 

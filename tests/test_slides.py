@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from sslcourse import course
-from sslcourse.nbtools import slides
+from sslcourse.instructor import course
+from sslcourse.instructor.nbtools import run, slides
 
 PIXEL = base64.b64encode(bytes.fromhex(  # a 1x1 PNG
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -114,12 +114,12 @@ def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch)
     nbformat.write(nb, tmp_path / "notebooks" / "07_run.ipynb")
     monkeypatch.setattr(course, "ROOT", tmp_path)
     monkeypatch.setattr(course, "course_notebooks", lambda root=tmp_path: [tmp_path / "notebooks" / "07_run.ipynb"])
-    assert course.run_course(out_dir=executed, timeout=60) == 0
+    assert run.run_course(out_dir=executed, timeout=60) == 0
     assert "<pre class=\"output\">42\n</pre>" in (tmp_path / "slides" / "07_run.html").read_text()
 
 
 def test_slides_folder_holds_only_its_readme_in_git():
-    root = Path(course.__file__).resolve().parents[1]
+    root = course.ROOT
     assert (root / "slides" / "README.md").is_file()
     ignored = subprocess.run(["git", "check-ignore", "-q", "slides/00_gelato_bet.html"], cwd=root)
     kept = subprocess.run(["git", "check-ignore", "-q", "slides/README.md"], cwd=root)

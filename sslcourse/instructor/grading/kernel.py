@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sslcourse.grading import sandbox
+from sslcourse.instructor.grading import sandbox
 
 _GRACE_S = 5.0  # after a cell's reply, how long to wait for its "idle" (its last outputs)
 

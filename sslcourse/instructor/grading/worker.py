@@ -1,6 +1,6 @@
 """The worker: defines a submission's functions from its exercise cells and calls them for a checker.
 
-`python -m sslcourse.grading.worker`, started by `remote.Worker` in its own namespaces, with a memory
+`python -m sslcourse.instructor.grading.worker`, started by `remote.Worker` in its own namespaces, with a memory
 limit. It runs the student's code and is trusted with nothing: it only answers "what does your
 function return on these inputs", and the checker, in another process, judges the answer. Its own
 prints go nowhere (stdout and stderr are /dev/null); it talks on copies of its original pipes.
@@ -23,7 +23,7 @@ from collections import Counter
 import torch
 
 from sslcourse.checks.sandbox import describe_error
-from sslcourse.grading import wire
+from sslcourse.instructor.grading import wire
 
 
 class _NoIPython:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sslcourse import course
+from sslcourse.instructor import course
 
 SOURCE_GLOB = "[0-9][0-9]_*.py"
 STUDENT_FOLDER = "student"
@@ -160,7 +160,7 @@ def normalize(nb, source_name: str):
 
 def build(pair: Pair, folder: str = "notebooks"):
     """The notebook `pair.source` describes, before execution, with its Colab cells (badge to `folder`)."""
-    from sslcourse.colab import ensure_colab_cells
+    from sslcourse.instructor.colab import ensure_colab_cells
 
     nb = read_source(pair.source)
     ensure_colab_cells(nb, pair.stem, folder)
@@ -178,3 +178,33 @@ def inputs_of(nb) -> list:
 
 def inputs_digest(nb) -> str:
     return hashlib.sha256(json.dumps(inputs_of(nb)).encode()).hexdigest()
+
+
+def read_notebook(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def write_notebook(nb, path: Path) -> bool:
+    """Write `nb` (nbformat's layout, one trailing newline); False when the file already said exactly that."""
+    import nbformat
+
+    text = nbformat.writes(nb).rstrip("\n") + "\n"
+    if path.is_file() and path.read_text() == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return True
+
+
+def edited_by_hand(path: Path, expected=None) -> bool:
+    """True when the notebook at `path` has cells that its last sync (or assign) did not write. A notebook
+    with no record counts as hand-made unless its cells equal `expected`'s."""
+    if not path.is_file():
+        return False
+    nb = read_notebook(path)
+    recorded = nb.metadata.get("sslcourse", {}).get("inputs_sha256")
+    if recorded is None:
+        return expected is None or inputs_of(nb) != inputs_of(expected)
+    return recorded != inputs_digest(nb)

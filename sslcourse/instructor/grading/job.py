@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import sslcourse
-from sslcourse.grading import exercises as ex
-from sslcourse.grading import remote, sandbox
+from sslcourse.instructor.grading import exercises as ex
+from sslcourse.instructor.grading import remote, sandbox
 
 PACKAGE = Path(sslcourse.__file__).resolve().parent
 _NOT_REFERENCES = {"checks", "grading", "nbtools"}  # packages whose functions are not the course's answers
@@ -130,7 +130,7 @@ def grade(task: dict, checkers: dict) -> dict:
     """The result of one submission (see the module's docstring)."""
     import nbformat
 
-    from sslcourse.grading import kernel
+    from sslcourse.instructor.grading import kernel
 
     folder, private = Path(task["folder"]), Path(task["private"])
     exercises = [ex.Exercise(**e) for e in task["exercises"]]
@@ -171,7 +171,7 @@ def preload() -> list[str]:
     """What the server imports before any submission runs: every checker, and what grading uses."""
     checks = PACKAGE / "checks"
     return ["torch", "nbformat", "jupyter_client.manager", "jupyter_client.blocking", "IPython.core.inputtransformer2",
-            "sslcourse.grading.job", "sslcourse.grading.kernel", "sslcourse.grading.worker",
+            "sslcourse.instructor.grading.job", "sslcourse.instructor.grading.kernel", "sslcourse.instructor.grading.worker",
             *[f"sslcourse.checks.{m.name}" for m in pkgutil.iter_modules([str(checks)])]]
 
 

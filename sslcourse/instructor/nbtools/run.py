@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 import sslcourse
-from sslcourse.nbtools.pairs import LANGUAGE_INFO
+from sslcourse.instructor import course
+from sslcourse.instructor.nbtools.pairs import LANGUAGE_INFO
+from sslcourse.instructor.nbtools.slides import build_slides
 
 PACKAGE_ROOT = Path(sslcourse.__file__).resolve().parents[1]  # the folder that holds the sslcourse package
 KERNEL_NAME = "sslcourse-current-env"
@@ -124,3 +126,27 @@ def tidy(nb) -> None:
                 data.pop("application/vnd.jupyter.widget-view+json")
                 data.setdefault("text/plain", "")
         cell.outputs = _coalesce(cell.outputs)
+
+
+def run_course(out_dir: Path = course.ROOT / "build" / "executed", timeout: int = 1200) -> int:
+    """Execute every notebook into out_dir (the notebooks themselves are never overwritten), then build
+    the slides from the executed copies into slides/."""
+    import nbformat
+
+    notebooks = course.course_notebooks()
+    if not notebooks:
+        print("There are no notebooks in notebooks/ yet: nothing to run.")
+        return 0
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for nb_path in notebooks:
+        nb, seconds, problem = execute_file(nb_path, timeout, cpu=False)  # a student's GPU, if any, is used
+        if problem:
+            failed.append(nb_path.name)
+        nbformat.write(nb, out_dir / nb_path.name)
+        print(f"{nb_path.name:40s} {seconds:6.1f} s  {'FAILED: ' + problem.splitlines()[-1] if problem else 'ok'}")
+    print(f"executed notebooks are in {out_dir}")
+    build_slides(out_dir=course.ROOT / "slides", source=out_dir)  # from the fresh outputs
+    print(f"slides are in {course.ROOT / 'slides'} (open the .html files in a browser; they work offline)")
+    return 1 if failed else 0

@@ -13,8 +13,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sslcourse import course
-from sslcourse.nbtools.pairs import STUDENT_FOLDER, Pair, build, find_pairs, inputs_digest, solution_regions, stable_ids
+from sslcourse.instructor import course
+from sslcourse.instructor.nbtools import run
+from sslcourse.instructor.nbtools.pairs import (STUDENT_FOLDER, Pair, build, edited_by_hand, find_pairs, inputs_digest,
+                                                 solution_regions, stable_ids, write_notebook)
 
 STUB = 'raise NotImplementedError("exercise {grade_id}: write your solution here")'
 MARKDOWN_ANSWER = "YOUR ANSWER HERE"
@@ -45,9 +47,6 @@ def student_notebook(pair: Pair):
 def assign_pair(pair: Pair, force: bool = False, execute: bool = True, timeout: int = 1200) -> str:
     """Write one student notebook; returns what happened. Raises ValueError when it would overwrite
     cells edited by hand (without `force`) or when a cell fails."""
-    from sslcourse.nbtools import run
-    from sslcourse.nbtools.sync import edited_by_hand, write_notebook
-
     nb = student_notebook(pair)
     if edited_by_hand(pair.student, expected=nb) and not force:
         raise ValueError(f"{pair.student} has cells edited since `assign` wrote it; pass --force to overwrite them "

@@ -5,7 +5,7 @@ A cell is on the slides when its metadata says `slideshow: {slide_type: ...}` (j
 vertical one under it, `fragment` appears on the next key press, `-` continues the current slide,
 `notes` becomes speaker notes (press S); untagged and `skip` cells are left out. A code cell tagged
 `hide-input` shows only its outputs. The decks work offline: reveal.js is copied next to them from the
-package (sslcourse/_vendor/revealjs), and nothing is loaded from the internet (math stays as TeX text).
+package (sslcourse/instructor/_vendor/revealjs), and nothing is loaded from the internet (math stays as TeX text).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from sslcourse import course
+from sslcourse.instructor import course
 
 VENDOR = Path(__file__).resolve().parents[1] / "_vendor" / "revealjs"
 ASSETS = "reveal.js"  # the folder next to the decks
@@ -178,7 +178,7 @@ def build_deck(notebook: Path, out_dir: Path) -> Path:
 def build_slides(names=(), root: Path = course.ROOT, out_dir: Path | None = None, source: Path | None = None) -> int:
     """Decks for the named notebooks (all when none), from the executed notebooks in `source`
     (default: notebooks/, whose .ipynb are executed by `notebooks sync`), into `out_dir` (default slides/)."""
-    from sslcourse.nbtools.pairs import find_pairs
+    from sslcourse.instructor.nbtools.pairs import find_pairs
 
     root = Path(root)
     out_dir = Path(out_dir) if out_dir else root / "slides"

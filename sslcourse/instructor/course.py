@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: sslcourse/instructor/course.py
 BRANCH = "main"
 
 # The six notebooks of the course design, in order (file stem, title, one line).
@@ -64,31 +64,3 @@ def update_readme(readme: Path = ROOT / "README.md") -> bool:
 def course_notebooks(root: Path = ROOT) -> list[Path]:
     """The course's notebooks in order (notebooks/NN_topic.ipynb), student versions excluded."""
     return sorted(p for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def run_course(out_dir: Path = ROOT / "build" / "executed", timeout: int = 1200) -> int:
-    """Execute every notebook into out_dir (the notebooks themselves are never overwritten), then build
-    the slides from the executed copies into slides/."""
-    import nbformat
-
-    from sslcourse.nbtools.run import execute_file
-
-    notebooks = course_notebooks()
-    if not notebooks:
-        print("There are no notebooks in notebooks/ yet: nothing to run.")
-        return 0
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    failed = []
-    for nb_path in notebooks:
-        nb, seconds, problem = execute_file(nb_path, timeout, cpu=False)  # a student's GPU, if any, is used
-        if problem:
-            failed.append(nb_path.name)
-        nbformat.write(nb, out_dir / nb_path.name)
-        print(f"{nb_path.name:40s} {seconds:6.1f} s  {'FAILED: ' + problem.splitlines()[-1] if problem else 'ok'}")
-    print(f"executed notebooks are in {out_dir}")
-    from sslcourse.nbtools.slides import build_slides
-
-    build_slides(out_dir=ROOT / "slides", source=out_dir)  # from the fresh outputs
-    print(f"slides are in {ROOT / 'slides'} (open the .html files in a browser; they work offline)")
-    return 1 if failed else 0

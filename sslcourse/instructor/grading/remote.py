@@ -1,6 +1,6 @@
 """A student's function, standing in the checker's process while it runs in a worker process.
 
-`Worker` starts `python -m sslcourse.grading.worker` (in its own namespaces, with the memory limit),
+`Worker` starts `python -m sslcourse.instructor.grading.worker` (in its own namespaces, with the memory limit),
 sends it the submission's exercise cells, and learns which functions they define. `RemoteFunction` is
 what the genuine checker receives as the student's function: calling it sends the inputs to the
 worker and returns the answer, rebuilt from plain data; the student's exceptions come back as
@@ -22,7 +22,7 @@ from collections import Counter
 
 import torch
 
-from sslcourse.grading import sandbox, wire
+from sslcourse.instructor.grading import sandbox, wire
 
 
 class Worker:
@@ -33,7 +33,7 @@ class Worker:
         """Start the worker and hand it the code; it defines the functions while the caller does other
         things (the notebook's run); `wait` collects what it defined."""
         self.lock = threading.Lock()
-        self.proc = sandbox.spawn([sys.executable, "-m", "sslcourse.grading.worker"], memory=memory, isolate=isolate,
+        self.proc = sandbox.spawn([sys.executable, "-m", "sslcourse.instructor.grading.worker"], memory=memory, isolate=isolate,
                                   cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
         self.to_worker, self.from_worker = self.proc.stdin.fileno(), self.proc.stdout.fileno()

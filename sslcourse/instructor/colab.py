@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from sslcourse import course
+from sslcourse.instructor import course
 
 BADGE_TAG = "colab-badge"  # the markdown cell at the top: the badge
 SETUP_TAG = "colab-setup"  # the first code cell: install on Colab, pick the device

@@ -40,7 +40,7 @@ def read_notebook(path: Path):
 
     path = Path(path)
     if path.suffix == ".py":
-        from sslcourse.nbtools.pairs import read_source
+        from sslcourse.instructor.nbtools.pairs import read_source
 
         return read_source(path)
     return nbformat.read(path, as_version=4)

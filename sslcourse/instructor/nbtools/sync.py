@@ -11,39 +11,11 @@ import re
 import time
 from pathlib import Path
 
-from sslcourse import course
-from sslcourse.colab import ensure_colab_cells, widget_problems
-from sslcourse.nbtools.pairs import Pair, build, find_pairs, inputs_digest, inputs_of, read_source
-
-
-def read_notebook(path: Path):
-    import nbformat
-
-    return nbformat.read(path, as_version=4)
-
-
-def write_notebook(nb, path: Path) -> bool:
-    """Write `nb` (nbformat's layout, one trailing newline); False when the file already said exactly that."""
-    import nbformat
-
-    text = nbformat.writes(nb).rstrip("\n") + "\n"
-    if path.is_file() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return True
-
-
-def edited_by_hand(path: Path, expected=None) -> bool:
-    """True when the notebook at `path` has cells that its last sync (or assign) did not write. A notebook
-    with no record counts as hand-made unless its cells equal `expected`'s."""
-    if not path.is_file():
-        return False
-    nb = read_notebook(path)
-    recorded = nb.metadata.get("sslcourse", {}).get("inputs_sha256")
-    if recorded is None:
-        return expected is None or inputs_of(nb) != inputs_of(expected)
-    return recorded != inputs_digest(nb)
+from sslcourse.instructor import course
+from sslcourse.instructor.colab import ensure_colab_cells, widget_problems
+from sslcourse.instructor.nbtools.assign import student_notebook
+from sslcourse.instructor.nbtools.pairs import (Pair, build, edited_by_hand, find_pairs, inputs_digest, inputs_of,
+                                                 read_notebook, read_source, write_notebook)
 
 
 def _layout(text: str) -> str:
@@ -68,7 +40,7 @@ def refresh_source(pair: Pair) -> list[str]:
     if _layout(same) != _layout(text):  # jupytext would reformat more than the generated cells: leave the file alone
         raise ValueError(f"{pair.source.name}: its Colab cells need an update ({', '.join(changes)}), but rewriting "
                          "the file would also change its layout; run `jupytext --to py:percent` on it once, or "
-                         "paste the cells from `python -c \"from sslcourse import colab; "
+                         "paste the cells from `python -c \"from sslcourse.instructor import colab; "
                          "print(colab.setup_cell_source())\"`")
     pair.source.write_text(jupytext.writes(nb, fmt="py:percent"))
     return changes
@@ -77,7 +49,7 @@ def refresh_source(pair: Pair) -> list[str]:
 def sync_pair(pair: Pair, force: bool = False, timeout: int = 1200) -> str:
     """Rebuild and execute one pair; returns what happened, in words. Raises ValueError (with what to do)
     when the .ipynb was edited by hand, the exercise markup is wrong, or a cell fails."""
-    from sslcourse.nbtools.run import NotebookFailed, execute
+    from sslcourse.instructor.nbtools.run import NotebookFailed, execute
 
     changes = refresh_source(pair)
     nb = build(pair)
@@ -118,7 +90,6 @@ def sync(names=(), root: Path = course.ROOT, force: bool = False, timeout: int =
 
 def pair_problems(pair: Pair) -> list[str]:
     """Why `pair` is out of sync, in words (empty when it is in sync); executes nothing."""
-    from sslcourse.nbtools.assign import student_notebook
 
     try:
         expected = build(pair)

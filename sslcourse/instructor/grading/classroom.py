@@ -15,8 +15,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sslcourse.grading import batch, sandbox, sheet
-from sslcourse.grading.guard import Guard
+from sslcourse.instructor.grading import batch, sandbox, sheet
+from sslcourse.instructor.grading.guard import Guard
 
 
 def _refuse(out: Path, opts: batch.Options) -> str | None:

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sslcourse import course
-from sslcourse.grading import exercises as ex
+from sslcourse.instructor import course
+from sslcourse.instructor.grading import exercises as ex
 
 CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
 _ENV_KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
@@ -134,7 +134,7 @@ def plan(paths: list[Path], assignment: Path | None) -> tuple[list[Submission], 
 def sandbox_env(private: Path, threads: int) -> dict:
     """What a submission's processes see of the environment: the kernels' usual one, less anything else
     the instructor's shell holds (tokens, credentials), and nothing shared between submissions."""
-    from sslcourse.nbtools.run import kernel_env
+    from sslcourse.instructor.nbtools.run import kernel_env
 
     env = {k: v for k, v in kernel_env().items() if k in _ENV_KEEP or k.startswith("LC_")}
     (private / "ipython").mkdir(parents=True, exist_ok=True)
@@ -154,7 +154,7 @@ def _context():
     if _CONTEXT is None:
         import multiprocessing
 
-        from sslcourse.grading import job
+        from sslcourse.instructor.grading import job
 
         _CONTEXT = multiprocessing.get_context("forkserver")
         _CONTEXT.set_forkserver_preload(job.preload())
@@ -171,7 +171,7 @@ def start_server() -> None:
 
 def run_job(sub: Submission, scratch: Path, opts: Options, isolate: bool, threads: int) -> dict:
     """Grade one submission in its own `job` process; never raises, never outlives the backstop."""
-    from sslcourse.grading import job
+    from sslcourse.instructor.grading import job
 
     folder, private = scratch / "submission", scratch / "private"
     folder.mkdir(parents=True)
