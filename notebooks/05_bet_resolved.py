@@ -28,8 +28,11 @@ try:
 except ImportError:
     if "google.colab" not in sys.modules:
         raise ImportError("sslcourse is not installed: run `bash scripts/setup.sh` in the repository") from None
-    url = "git+https://github.com/sslcourse/sslcourse"  # pyproject.toml's repository URL
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], check=True)
+    url = "git+https://github.com/sslcourse/sslcourse@v0.1.0"  # the course's repository, at the release this notebook was executed with
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
+    if pip.returncode != 0:
+        print(pip.stdout[-2000:] + pip.stderr[-4000:])
+        raise RuntimeError(f"pip could not install {url} (its messages are above): is the runtime online?")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")
 
@@ -119,6 +122,29 @@ for metric in ("knn_top1", "linear_top1"):
 # Read these shares with the `source` column: a short CPU stand-in that closes a few percent says little
 # about its method, only that minutes of CPU training are not enough for it. The GPU rows are the
 # measurements to compare.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### What the features look like
+#
+# Numbers hide the picture. t-SNE places 1,000 test images on a plane so that images with similar
+# features land close together, without ever seeing a label; colour shows the true class afterwards.
+# Compare an untrained network, SimCLR (trained without a label) and the supervised network (trained
+# with all 50,000): which maps show islands of one colour, and which classes share an island? (t-SNE
+# keeps neighbourhoods, not distances: the size of an island and the gaps between islands mean little.)
+
+# %% tags=["hide-input"]
+import torch
+
+from sslcourse import data, evaluate, pretrained, viz
+from sslcourse.models import resnet18
+
+test_images, test_labels = data.load_cifar10("test")
+show = data.balanced_subset(test_labels, 1000)
+torch.manual_seed(0)
+nets = {"untrained": resnet18().to(device).eval(), "SimCLR (no labels)": pretrained.load("simclr_resnet18", device=device),
+        "supervised (all labels)": pretrained.load("supervised_resnet18", device=device)}
+viz.tsne({name: evaluate.extract_features(net, test_images[show]) for name, net in nets.items()}, test_labels[show])
+plt.show()
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The papers' findings beside ours

@@ -52,3 +52,45 @@ def plot_curves(curves: dict, xlabel: str = "labelled examples per class", ylabe
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, classes=None, ax=None, title: str | None = None):
+    """Which classes are taken for which: rows the true class, columns the predicted one, each row as
+    fractions of that class (scikit-learn's ConfusionMatrixDisplay). Returns the axes."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    from sslcourse.data import CLASSES
+
+    classes = list(classes or CLASSES)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.2, 5.4))
+    ConfusionMatrixDisplay.from_predictions(labels.cpu().numpy(), pred.cpu().numpy(), labels=range(len(classes)),
+                                            display_labels=classes, normalize="true", values_format=".2f",
+                                            cmap="Blues", ax=ax, colorbar=True, xticks_rotation=45)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title or "")
+    for text in ax.texts:
+        text.set_fontsize(7)
+    return ax
+
+
+def tsne(features: dict, labels: torch.Tensor, classes=None, seed: int = 0, size: float = 4.0):
+    """One t-SNE map per set of features (scikit-learn's TSNE, PCA initialisation, perplexity 30), points
+    coloured by their true class: which features already group the classes without being told them?
+    `features`: {name: (N, D)}. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+
+    from sslcourse.data import CLASSES
+
+    classes = list(classes or CLASSES)
+    fig, axes = plt.subplots(1, len(features), figsize=(size * len(features), size + 0.6), squeeze=False)
+    y = labels.cpu().numpy()
+    for ax, (name, f) in zip(axes[0], features.items()):
+        xy = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(f.float().cpu().numpy())
+        for c, cls in enumerate(classes):
+            ax.scatter(*xy[y == c].T, s=4, color=plt.cm.tab10(c), label=cls)
+        ax.set(title=name, xticks=[], yticks=[])
+    axes[0][0].legend(loc="upper left", bbox_to_anchor=(0, -0.02), ncol=5, fontsize=7, markerscale=3, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -7,6 +7,7 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from sslcourse import evaluate, viz
 from sslcourse.evaluate import (classifier_accuracy, evaluate_backbone, extract_features, few_label_finetune,
                                 knn_accuracy, knn_classify, linear_probe)
 from sslcourse.models import resnet18
@@ -236,3 +237,30 @@ def test_label_efficiency_curve_rises_with_labels():
         assert curve[1] < curve[100] and curve[100] > 60
     with pytest.raises(ValueError, match="probe"):
         label_efficiency(ftr, ytr, fte, yte, probe="svm")
+
+
+def test_the_sklearn_cross_check_agrees_with_our_linear_probe():
+    """Two separable-ish Gaussian classes: scikit-learn's logistic regression and ours land together."""
+    g = torch.Generator().manual_seed(0)
+    centers = torch.randn(4, 16, generator=g) * 2
+    y_train, y_test = torch.arange(800) % 4, torch.arange(400) % 4
+    x_train = centers[y_train] + torch.randn(800, 16, generator=g) * 4
+    x_test = centers[y_test] + torch.randn(400, 16, generator=g) * 4
+    ours = evaluate.linear_probe(x_train, y_train, x_test, y_test)["linear_top1"]
+    theirs = evaluate.sklearn_linear_probe(x_train, y_train, x_test, y_test)
+    assert theirs["pred"].shape == (400,) and 40 < theirs["linear_top1"] < 95
+    assert abs(ours - theirs["linear_top1"]) <= 3.0  # 400 test points: 3 points is about 1.3 standard errors
+
+
+def test_confusion_matrix_and_tsne_draw(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    labels = torch.arange(200) % 10
+    pred = torch.where(torch.arange(200) % 3 == 0, (labels + 1) % 10, labels)
+    ax = viz.confusion_matrix(pred, labels, title="t")
+    rows = ax.images[0].get_array()
+    assert rows.shape == (10, 10) and np.allclose(rows.sum(axis=1), 1.0)  # each true class sums to 1
+    g = torch.Generator().manual_seed(0)
+    fig = viz.tsne({"a": torch.randn(200, 8, generator=g), "b": torch.randn(200, 8, generator=g)}, labels)
+    assert len(fig.axes) == 2 and all(len(a.collections) == 10 for a in fig.axes)
