@@ -65,7 +65,7 @@ def is_notebook(path: Path) -> bool:
 # LMS exports: Moodle puts each student in "First Last_123456_assignsubmission_file_/", Canvas names each file
 # "lastfirst[_LATE]_12345_678901_original-name.ipynb".
 _MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_[a-z]+_?$")
-_CANVAS = re.compile(r"^(?P<name>[a-z]+)(?:_late)?_\d+_\d+_.+$")
+_CANVAS = re.compile(r"^(?P<name>[a-z]+)(?:_late)?_\d+_\d+_.+$", re.IGNORECASE)
 
 
 def student_name(name: str) -> str:
