@@ -10,6 +10,7 @@ hierarchies, writable by root).
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -33,8 +34,10 @@ def _own(hierarchy: str) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def _v2_parent() -> Path | None:
-    """A v2 cgroup whose children get the memory and pids controllers, or None."""
+    """A v2 cgroup whose children get the memory and pids controllers, or None. Decided once: it may move this
+    process into a leaf below it (a cgroup with processes of its own cannot hand controllers down)."""
     if not (ROOT / "cgroup.controllers").is_file():
         return None
     own = _own("")
