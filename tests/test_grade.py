@@ -666,3 +666,23 @@ def test_shared_memory_counts_against_the_submissions_memory(tmp_path):
     finally:
         group.end()
         group.remove()
+
+
+def test_the_data_cache_is_prepared_once_outside_the_sandbox_when_an_assignment_uses_cifar(tmp_path, monkeypatch):
+    """In the sandbox the course is read-only: without a cache every submission would decode the JPEGs again."""
+    from sslcourse import data
+    from sslcourse.grading import classroom
+
+    calls = []
+    monkeypatch.setattr(data, "cache_path", lambda split: tmp_path / f"cifar10-{split}.npz")
+    monkeypatch.setattr(data, "load_cifar10", lambda split: calls.append(split))
+    uses, other = tmp_path / "uses.py", tmp_path / "other.py"
+    uses.write_text("images, labels = load_cifar10('train')  # CIFAR-10")
+    other.write_text("x = 1")
+    assert classroom.warm_data_cache([batch.Submission(other, "a", b"", "", assignment=other)]) == []
+    said = classroom.warm_data_cache([batch.Submission(uses, "a", b"", "", assignment=uses)])
+    assert calls == ["train", "test"] and len(said) == 2
+    (tmp_path / "cifar10-train.npz").write_bytes(b"cached")
+    (tmp_path / "cifar10-test.npz").write_bytes(b"cached")
+    calls.clear()
+    assert classroom.warm_data_cache([batch.Submission(uses, "a", b"", "", assignment=uses)]) == [] and calls == []

@@ -44,6 +44,25 @@ def _box(opts: batch.Options, scratch_root: Path, subs: list, hide: list[Path]) 
             "scratch_root": str(scratch_root), "hide": [str(p) for p in hide], "group": None}
 
 
+def warm_data_cache(subs: list) -> list[str]:
+    """Write the CIFAR-10 cache once, here, when an assignment uses CIFAR-10 and the cache is missing: in the
+    sandbox the course is read-only, so each submission would otherwise decode every JPEG again (minutes)."""
+    from sslcourse import data
+
+    sources = {s.assignment for s in subs if s.assignment}
+    if not any("cifar" in Path(a).read_text(errors="replace").lower() for a in sources):
+        return []
+    done = []
+    for split in data.SPLIT_SIZES:
+        if not data.cache_path(split).is_file():
+            try:
+                data.load_cifar10(split)  # writes the cache where it can
+                done.append(f"prepared the CIFAR-10 {split} cache in {data.cache_path(split).parent}")
+            except Exception as err:  # noqa: BLE001 (no data here: the notebooks will say so themselves)
+                done.append(f"could not prepare the CIFAR-10 {split} cache ({type(err).__name__}: {err})")
+    return done
+
+
 def grade(paths, out: Path, opts: batch.Options) -> int:
     """Grade the submissions in `paths` into the sheet `out`; 0 when the sheet was written, 2 if refused."""
     out = Path(out).absolute()
@@ -71,6 +90,8 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
     print(f"grading {len(subs)} submission{'s' * (len(subs) != 1)} into {out} ({where}, {opts.timeout:g} s and "
           f"{sandbox.describe_memory(opts.memory)} each, {opts.jobs} at a time)")
+    if opts.isolation != "none":
+        remarks += warm_data_cache(subs)
     for remark in remarks:
         print(f"  {remark}")
     for path, why in skipped:
