@@ -71,6 +71,7 @@ def main() -> None:
         seconds = time.perf_counter() - t
         rows = sheet.read_sheet(tmp / "grades.csv") if code == 0 else []
     statuses = {s: sum(r["status"] == s for r in rows) for s in ("ok", "error", "timeout")}
+    statuses["points"] = f"{sum(float(r['total'] or 0) for r in rows):g}/{sum(float(r['max_total'] or 0) for r in rows):g}"
     print(f"{args.n} notebooks ({original.name}) in {seconds:.1f} s with {args.jobs} at a time on "
           f"{len(os.sched_getaffinity(0))} cores: {seconds / args.n:.2f} s per notebook; {statuses}")
     print(json.dumps({"notebooks": args.n, "jobs": args.jobs, "seconds": round(seconds, 1),
