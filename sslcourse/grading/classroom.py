@@ -2,6 +2,7 @@
 
     python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
                                                              [--resume] [--force] [--assignment NB]
+                                                             [--isolation bwrap|none]
 """
 from __future__ import annotations
 
