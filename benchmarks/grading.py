@@ -1,6 +1,6 @@
 """Grading time: a fabricated classroom of N copies of one submission, graded like `python -m sslcourse grade`.
 
-    PYTHONPATH=. python benchmarks/grading.py --n 30 [--jobs 2] [--submission NB --assignment NB]
+    PYTHONPATH=. python benchmarks/grading.py --n 30 [--jobs 2] [--isolation none] [--submission NB --assignment NB]
 
 By default the submission is the demo notebook (tests/fixtures/99_demo.py) with its exercise solved,
 made in a scratch course as the tests make it; name a real one with --submission (and its course
@@ -49,6 +49,8 @@ def main() -> None:
     p.add_argument("--submission", help="the notebook to copy (default: the solved demo)")
     p.add_argument("--assignment", help="its course notebook (default: found from its metadata)")
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--isolation", choices=["bwrap", "none"], default="bwrap",
+                   help="bwrap (default, as graded for real) or none (to see what the sandbox costs)")
     args = p.parse_args()
 
     from sslcourse.instructor.grading import batch, classroom, sheet
@@ -62,12 +64,14 @@ def main() -> None:
         (tmp / "class").mkdir()
         for i in range(args.n):
             shutil.copy(original, tmp / "class" / f"student{i:03d}.ipynb")
-        opts = batch.Options(timeout=args.timeout, jobs=args.jobs, assignment=assignment, progress_bar=False)
+        opts = batch.Options(timeout=args.timeout, jobs=args.jobs, assignment=assignment, progress_bar=False,
+                             isolation=args.isolation)
         t = time.perf_counter()
         code = classroom.grade([tmp / "class"], tmp / "grades.csv", opts)
         seconds = time.perf_counter() - t
         rows = sheet.read_sheet(tmp / "grades.csv") if code == 0 else []
     statuses = {s: sum(r["status"] == s for r in rows) for s in ("ok", "error", "timeout")}
+    statuses["points"] = f"{sum(float(r['total'] or 0) for r in rows):g}/{sum(float(r['max_total'] or 0) for r in rows):g}"
     print(f"{args.n} notebooks ({original.name}) in {seconds:.1f} s with {args.jobs} at a time on "
           f"{len(os.sched_getaffinity(0))} cores: {seconds / args.n:.2f} s per notebook; {statuses}")
     print(json.dumps({"notebooks": args.n, "jobs": args.jobs, "seconds": round(seconds, 1),

@@ -341,22 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Grade submitted notebooks into a CSV sheet: one row per submission (student, "
                        "points per exercise, total, max_total, status ok/error/timeout, notes). Points come from the "
                        "course's own checkers, run outside the submission's reach; see sslcourse/instructor/grading/.")
-    g.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them (graded in the order "
-                   "given, a folder's notebooks sorted by name)")
-    g.add_argument("--out", required=True, help="the grade sheet to write (CSV); never overwritten without --force")
-    g.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default: 600)")
-    g.add_argument("--memory", default="4G", help="memory per process, e.g. 4G or 1500M; at least 1G (importing "
-                   "torch needs about 700M); 0 for no limit (default: 4G)")
-    g.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default: 1)")
-    g.add_argument("--assignment", help="the course notebook the submissions answer, .ipynb or .py (default: the "
-                   "one each submission's metadata names, from notebooks/)")
-    g.add_argument("--isolation", choices=["auto", "namespaces", "none"], default="auto",
-                   help="run submissions in their own user, PID and network namespaces (default: auto, i.e. "
-                   "where Linux allows it)")
-    g.add_argument("--resume", action="store_true", help="go on with an interrupted run: submissions it graded "
-                   "(same file, same bytes) are not graded again")
-    g.add_argument("--force", action="store_true", help="replace an existing sheet (and forget an interrupted run)")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    from sslcourse.instructor.grading import options as grade_options
+
+    grade_options.add_to(g)
     g.set_defaults(func=_grade)
     return p
 

@@ -40,16 +40,16 @@ def soft_encode_softmax(ab, centers, k=5, sigma=5.0):
     return torch.zeros_like(d2).scatter(1, idx, w)
 
 
-@pytest.mark.parametrize("fn", [ref.soft_encode, soft_encode_loops, soft_encode_softmax])
-def test_soft_encode_right_answers_pass(fn):
-    passes(checks.check_soft_encode, fn)
-
-
-def soft_naive(ab, centers, k=5, sigma=5.0):
+def soft_naive(ab, centers, k=5, sigma=5.0):  # the paper's formula as written (no shift): right on real colours
     d2 = torch.cdist(ab, centers).pow(2)
     near, idx = d2.topk(k, largest=False)
     w = torch.exp(-near / (2 * sigma**2))
     return torch.zeros_like(d2).scatter(1, idx, w / w.sum(1, keepdim=True))
+
+
+@pytest.mark.parametrize("fn", [ref.soft_encode, soft_encode_loops, soft_encode_softmax, soft_naive])
+def test_soft_encode_right_answers_pass(fn):
+    passes(checks.check_soft_encode, fn)
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -61,7 +61,6 @@ def soft_naive(ab, centers, k=5, sigma=5.0):
     (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 1, s), "one-hot"),
     (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 5, s), "ignores the `k`"),
     (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, 5.0), "ignores the `sigma`"),
-    (soft_naive, "underflows"),
 ])
 def test_soft_encode_mistakes_are_named(wrong, hint):
     fails_with(checks.check_soft_encode, wrong, hint)
@@ -166,3 +165,32 @@ def test_checkers_never_raise(check):
     assert not check(lambda *a, **k: "colour").passed
     assert not check(lambda *a, **k: torch.full((3,), float("nan"))).passed
     assert not check(42).passed
+
+
+# --------------------------------------------------------------------------- points only for substance
+DEGENERATE = [
+    (checks.check_soft_encode, lambda ab, c, k=5, sigma=5.0: torch.zeros(len(ab), len(c))),
+    (checks.check_soft_encode, lambda ab, c, k=5, sigma=5.0: torch.full((len(ab), len(c)), 1 / len(c))),
+    (checks.check_rebalance_weights, lambda prior, lam=0.5: torch.ones_like(prior)),
+    (checks.check_rebalance_weights, lambda prior, lam=0.5: torch.zeros_like(prior)),
+    (checks.check_annealed_mean, lambda p, c, T=0.38: torch.zeros(len(p), 2)),
+    (checks.check_annealed_mean, lambda p, c, T=0.38: c.mean(0).expand(len(p), 2).clone()),
+    (checks.check_rebalanced_cross_entropy, lambda logits, target, w: (logits * 0).sum()),
+]
+
+
+@pytest.mark.parametrize("check, fn", DEGENERATE)
+def test_a_degenerate_answer_earns_nothing(check, fn):
+    """A constant, zeros or the input unchanged passes some cases (every weight is 1 when lam = 1), never for points."""
+    result = check(fn)
+    assert not result.passed and result.score == 0, result
+
+
+def test_a_trivial_case_counts_beside_a_right_value():
+    """Ones are right for lam = 1 only: with the lam = 1 case trivial, they score 0; a function right on every lam
+    but one scores the trivial case too."""
+    def right_but_lam_02(prior, lam=0.5):
+        return torch.ones_like(prior) if lam == 0.2 else ref.rebalance_weights(prior, lam)
+
+    result = checks.check_rebalance_weights(right_but_lam_02)
+    assert result.score == result.max_score - 1

@@ -167,3 +167,19 @@ def test_projection_in_place_is_caught():
         return image
 
     assert "in place" in check_remove_green_magenta(in_place).message
+
+
+@pytest.mark.parametrize("fn", [lambda image: image.clone(), lambda image: torch.zeros_like(image)])
+def test_remove_green_magenta_unchanged_or_zeros_earns_nothing(fn):
+    """Grey stays as it is and a pure green-magenta pixel becomes 0: cases that the input unchanged, or zeros, pass."""
+    result = check_remove_green_magenta(fn)
+    assert not result.passed and result.score == 0, result
+
+
+@pytest.mark.parametrize("fn", [
+    lambda image, patch, gap, jitter, generator: (image[:, :patch, :patch].clone(), image[:, :patch, :patch].clone(), 0),
+    lambda image, patch, gap, jitter, generator: (_ for _ in ()).throw(ValueError("the image is too small")),
+])
+def test_sample_patch_pair_constant_or_always_raising_earns_nothing(fn):
+    result = check_sample_patch_pair(fn)
+    assert not result.passed and result.score == 0, result

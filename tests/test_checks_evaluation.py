@@ -207,3 +207,13 @@ def test_discriminating_cases_really_discriminate():
                      (order, _top(-1, tie="first seen")), (order, _top(1, skip=1)), (order, one_nearest)]:
         inputs = case.inputs()
         assert case.judge(case.inputs(), fn(*inputs.values())) is not None, (case.name, fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda tf, tl, qf, k=20: torch.zeros(len(qf), dtype=torch.long),
+    lambda tf, tl, qf, k=20: torch.full((len(qf),), int(tl.mode().values), dtype=torch.long),  # the majority label
+])
+def test_a_constant_answer_earns_nothing(fn):
+    """A constant label (the majority one too) is right when every point votes, or for a lone query: no points."""
+    result = check_knn_classify(fn)
+    assert not result.passed and result.score == 0, result

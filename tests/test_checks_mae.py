@@ -324,3 +324,25 @@ def test_hints_do_not_give_the_answer_away():
         message = check(fn).message
         for giveaway in ("permute(", "argsort(", "gather(", ".var(", "mask.sum()"):
             assert giveaway not in message, message
+
+
+def _first_k(tokens, mask_ratio, generator):  # not random at all: the first K tokens of every sample
+    B, L, _ = tokens.shape
+    K = int(L * (1 - mask_ratio))
+    mask = torch.cat([torch.zeros(B, K), torch.ones(B, L - K)], 1)
+    return tokens[:, :K].clone(), mask, torch.arange(L).expand(B, L).clone()
+
+
+@pytest.mark.parametrize("check, fn", [
+    (checks.check_patchify, lambda x, p: torch.zeros(x.shape[0], (x.shape[2] // p) * (x.shape[3] // p),
+                                                    p * p * x.shape[1])),
+    (checks.check_unpatchify, lambda x, p, channels=3: torch.zeros(x.shape[0], channels, int(x.shape[1] ** 0.5) * p,
+                                                                  int(x.shape[1] ** 0.5) * p)),
+    (checks.check_random_masking, _first_k),
+    (checks.check_masked_mse_loss, lambda pred, target, mask, norm_pix=True: (pred * 0).sum()),
+])
+def test_a_degenerate_answer_earns_nothing(check, fn):
+    """Keeping the first tokens is right when nothing is removed or for one sample; a zero loss is right when the
+    prediction is right on the hidden patches: such cases count only beside a right value."""
+    result = check(fn)
+    assert not result.passed and result.score == 0, result

@@ -158,3 +158,11 @@ def test_each_mistake_differs_from_the_reference_on_some_case():
                     checks.summed, checks.over_b):
         wrong = [c.name for c in CASES if c.judge(c.inputs(), _student(mistake)(*c.inputs().values()))]
         assert wrong, mistake.__name__
+
+
+@pytest.mark.parametrize("fn", [lambda z1, z2, t: (z1 * 0).sum(), lambda z1, z2, t: (z1 * 0).sum() + 1.0,
+                                lambda z1, z2, t: torch.tensor(0.0)])
+def test_a_constant_loss_earns_nothing(fn):
+    """Zero is right for B = 1 (no negatives): the constant zero passes that case, and earns 0 of its points."""
+    result = check_nt_xent_loss(fn)
+    assert not result.passed and result.score == 0, result

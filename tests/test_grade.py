@@ -1,11 +1,14 @@
 """Instructor grading, end to end: a fabricated classroom of the demo notebook (tests/fixtures/99_demo.py).
 
-One module-scoped run of `python -m sslcourse grade` over twelve submissions (~80 s on 2 cores): a
-correct one, the untouched stub, one that raises, one that never ends, one that patches the checkers,
-one whose checker cell was edited, one that writes a fake `sslcourse` package, one that deletes the
-other submissions and writes a fake sheet, a typical mistake, one that calls the library's reference,
-one that eats memory, and a file that is not a notebook. Then cheap checks of --resume and --force,
-and unit tests of the parts.
+One module-scoped run of `python -m sslcourse grade --jobs 2` over nineteen submissions (~2 min on 2
+cores): a correct one, the untouched stub, one that raises, one that never ends, one that patches the
+checkers, one whose checker cell was edited, one that writes a fake `sslcourse` package, one that deletes
+the other submissions and writes a fake sheet, a typical mistake, one that calls the library's reference,
+one that eats memory, a file that is not a notebook, and the attacks of issue #19: writing outside its
+scratch folder, reading the reference's source, patching the checkers on disk, a detached daemon that
+appends to the sheet later, a process flood, shared memory past the limit, and copying a sibling's
+answer; plus a text file, which is listed and not graded. Then cheap checks of the options, --resume,
+--force, --out, and unit tests of the parts (cgroup, sandbox, view, guard, collection).
 """
 import copy
 import csv
@@ -15,18 +18,23 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
 
-from sslcourse.instructor.grading import batch, exercises, guard, sandbox, sheet, wire
+from sslcourse.instructor.grading import batch, cgroup, exercises, guard, sandbox, sheet, view, wire
 from sslcourse.instructor.nbtools import assign, pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "99_demo.py"
-TIMEOUT = 15  # seconds per notebook: the demo runs in ~4
+TIMEOUT = 60  # seconds per notebook: the demo runs in ~4 alone, but two at a time on 2 busy cores take far longer
+NO_SANDBOX = sandbox.problem()
+needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None and not os.environ.get("SSLCOURSE_REQUIRE_SANDBOX"),
+                                   reason=f"no sandbox here: {NO_SANDBOX}")
+MARK = f"sslcourse-test-attack-{os.getpid()}"  # in the command line of every process an attack leaves behind
 
 WRONG = '''import torch
 
@@ -94,6 +102,81 @@ def knn_classify(train_features, train_labels, query_features, k=20):
 '''
 
 
+def outside_cell(targets: list[Path]) -> str:
+    return f'''for path in {[str(p) for p in targets]!r}:
+    try:
+        open(path, "w").write("written by a submission")
+    except OSError:
+        pass
+'''
+
+
+READER = '''import sslcourse.evaluate
+import sslcourse.checks.evaluation
+
+_ns = {}
+exec(compile(open(sslcourse.evaluate.__file__).read(), "evaluate.py", "exec"), _ns)
+
+
+def knn_classify(train_features, train_labels, query_features, k=20):
+    return _ns["knn_classify"](train_features, train_labels, query_features, k)
+'''
+
+
+def disk_patch_cell() -> str:
+    import site
+
+    targets = [ROOT / "sslcourse" / "checks" / "evaluation.py", ROOT / "sslcourse" / "checks" / "__init__.py",
+               Path(site.getsitepackages()[0]) / f"{MARK}.pth"]
+    return outside_cell(targets)
+
+
+def daemon_cell(out: Path, flag: Path) -> str:
+    code = f"import time; time.sleep(8); open({str(out)!r}, 'a').write('daemon,2,2,2,ok,'); open({str(flag)!r}, 'w')"
+    return f'''import subprocess, sys
+subprocess.Popen([sys.executable, "-c", {code!r}, {MARK!r}], start_new_session=True,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+
+
+FLOOD = f'''import subprocess
+started = []
+for _ in range(2000):
+    try:
+        started.append(subprocess.Popen(["sh", "-c", "sleep 300; :", {MARK!r}], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+    except OSError:
+        break
+'''
+
+SHM = '''import mmap
+shared = mmap.mmap(-1, 3 << 30)  # shared memory: not the heap that RLIMIT_DATA counts
+for i in range(0, len(shared), 4096):
+    shared[i] = 1
+'''
+
+
+def sibling_solution(folders: list[Path]) -> str:
+    return f'''import glob, json, torch
+
+_found = None
+for _folder in {[str(f) for f in folders]!r} + ["/tmp"]:
+    for _path in glob.glob(_folder + "/**/*.ipynb", recursive=True):
+        try:
+            for _cell in json.load(open(_path))["cells"]:
+                _src = "".join(_cell["source"])
+                if "def knn_classify" in _src and "unit_train" in _src:
+                    _found = _src
+        except Exception:
+            pass
+if _found:
+    exec(_found)
+else:
+    def knn_classify(train_features, train_labels, query_features, k=20):
+        return -torch.ones(len(query_features), dtype=torch.long)
+'''
+
+
 def vandal_cell(others: list[Path], out: Path) -> str:
     return f'''import os
 for path in {[str(p) for p in others]!r}:
@@ -135,9 +218,23 @@ def _grade(*args, check=True):
     return done
 
 
+def _marked_processes() -> list[int]:
+    """Processes whose command line carries MARK: what an attack left running."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and MARK.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
-    """The demo assigned in a scratch course, twelve submissions made from its student notebook, graded once."""
+    """The demo assigned in a scratch course, nineteen submissions made from its student notebook, graded once."""
+    if NO_SANDBOX and not os.environ.get("SSLCOURSE_REQUIRE_SANDBOX"):
+        pytest.skip(f"grading needs a sandbox, and there is none here: {NO_SANDBOX}")
     base = tmp_path_factory.mktemp("classroom")
     (base / "notebooks").mkdir()
     shutil.copy(DEMO, base / "notebooks" / DEMO.name)
@@ -150,9 +247,11 @@ def classroom(tmp_path_factory):
 
     subs, out = base / "submitted", base / "grades.csv"
     subs.mkdir()
-    names = ["vandal", "correct", "stub", "raises", "loop", "patcher", "edited", "fakepkg", "euclid", "reference",
-             "memhog", "garbage"]
+    names = ["vandal", "correct", "sibling", "stub", "raises", "loop", "patcher", "edited", "fakepkg", "euclid",
+             "reference", "memhog", "garbage", "outside", "reader", "diskpatch", "daemon", "flood", "shm"]
     paths = [subs / f"{n}.ipynb" for n in names]
+    outside = [base / "OUTSIDE.txt", subs / "OUTSIDE.txt", ROOT / f"{MARK}.txt", Path.home() / f"{MARK}.txt"]
+    flag = base / "DAEMON-RAN"
     notebooks = {
         "vandal": _with(stub, WRONG, append=[vandal_cell(paths[1:], out)]),
         "correct": _with(stub, solution),
@@ -165,33 +264,55 @@ def classroom(tmp_path_factory):
         "euclid": _with(stub, euclid),
         "reference": _with(stub, REFERENCE),
         "memhog": _with(stub, solution, append=["hog = torch.ones(int(3e9), dtype=torch.uint8)"]),
+        "outside": _with(stub, WRONG + "\n" + outside_cell(outside), append=[outside_cell(outside)]),
+        "reader": _with(stub, READER),
+        "diskpatch": _with(stub, WRONG, append=[disk_patch_cell()]),
+        "daemon": _with(stub, WRONG, append=[daemon_cell(out, flag)]),
+        "flood": _with(stub, WRONG, append=[FLOOD]),
+        "shm": _with(stub, WRONG, append=[SHM]),
+        "sibling": _with(stub, sibling_solution([subs, base])),
     }
+    checkers = [ROOT / "sslcourse" / "checks" / "evaluation.py", ROOT / "sslcourse" / "checks" / "__init__.py"]
     for name, path in zip(names, paths):
         if name == "garbage":
             path.write_text("this is not a notebook")
         else:
             nbformat.write(notebooks[name], path)
-    before = {p: _sha(p) for p in paths}
-    done = _grade(*paths, "--out", out, "--assignment", pair.source, "--timeout", TIMEOUT, "--memory", "2G")
+    (subs / "carol.txt").write_text("my notebook is attached")
+    before = {p: _sha(p) for p in paths + checkers}
+    start = time.monotonic()
+    done = _grade(*paths, subs / "carol.txt", "--out", out, "--assignment", pair.source, "--timeout", TIMEOUT,
+                  "--memory", "2G", "--jobs", "2")
+    left_running = _marked_processes()  # right after grading: nothing of any submission may run
+    time.sleep(max(0.0, 10 - (time.monotonic() - start)))  # the daemon, had it lived, would have written by now
     rows = sheet.read_sheet(out)
     return {"rows": {r["student"]: r for r in rows}, "order": [r["student"] for r in rows], "out": out,
             "paths": paths, "before": before, "log": done.stdout + done.stderr, "assignment": pair.source,
-            "base": base}
+            "base": base, "outside": outside, "flag": flag, "left_running": left_running, "subs": subs}
 
 
 def _row(classroom, name):
     return classroom["rows"][name]
 
 
+@pytest.mark.slow
 def test_one_row_per_submission_in_input_order_with_the_exercise_columns(classroom):
-    assert classroom["order"] == [p.stem for p in classroom["paths"]]
+    assert classroom["order"] == [p.stem for p in classroom["paths"]] + ["carol.txt"]
     with open(classroom["out"], newline="") as f:
         header = next(csv.reader(f))
     assert header == ["student", "knn_classify", "total", "max_total", "status", "notes"]
-    assert all(r["max_total"] == "2" for r in classroom["rows"].values())
-    assert "graded 12 of 12 submissions" in classroom["log"] and "1 timeout" in classroom["log"]
+    assert all(r["max_total"] == "2" for n, r in classroom["rows"].items() if n != "carol.txt")
+    assert "graded 19 of 19 submissions" in classroom["log"] and "1 timeout" in classroom["log"]
 
 
+@pytest.mark.slow
+def test_a_file_that_is_not_a_notebook_is_listed_not_dropped(classroom):
+    carol = _row(classroom, "carol.txt")
+    assert carol["status"] == "skipped" and "not a notebook (.ipynb)" in carol["notes"]
+    assert f"not graded: {classroom['subs'] / 'carol.txt'}" in classroom["log"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name, points, status, said", [
     ("correct", "2", "ok", ""),
     ("stub", "0", "ok", "not implemented yet"),
@@ -209,42 +330,77 @@ def test_points_status_and_notes(classroom, name, points, status, said):
         assert row["notes"] == ""
 
 
+@pytest.mark.slow
 def test_a_failing_cell_is_named_in_the_notes(classroom):
     notes = _row(classroom, "raises")["notes"]
     assert "notebook: cell" in notes and "ZeroDivisionError" in notes
 
 
-@pytest.mark.parametrize("name", ["patcher", "edited", "fakepkg", "vandal"])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["patcher", "edited", "fakepkg", "vandal", "outside", "diskpatch", "daemon", "sibling"])
 def test_faked_checkers_results_and_packages_earn_nothing(classroom, name):
     row = _row(classroom, name)
     assert row["total"] == "0", row
     assert "none of the training labels" in row["notes"], row  # the genuine checker's words
 
 
+@pytest.mark.slow
 def test_an_edited_checker_cell_is_found_by_its_code_and_noted(classroom):
     notes = _row(classroom, "edited")["notes"]
     assert "checker cell was found by its code" in notes and "checker cell was edited" in notes
     assert "found by the function's name" in notes
 
 
-def test_calling_the_reference_keeps_the_points_and_is_flagged(classroom):
+@pytest.mark.slow
+def test_delegating_to_the_reference_scores_nothing_and_says_why(classroom):
     row = _row(classroom, "reference")
-    assert row["total"] == "2" and row["status"] == "ok"
+    assert row["total"] == "0" and row["status"] == "ok"
     assert "flagged" in row["notes"] and "from sslcourse.evaluate import knn_classify" in row["notes"]
-    assert "sslcourse.evaluate.knn_classify (7 times)" in row["notes"]
+    assert "0 points: it delegates to the library's reference sslcourse.evaluate.knn_classify" in row["notes"]
 
 
+@pytest.mark.slow
+def test_reading_and_running_the_references_source_scores_nothing(classroom):
+    row = _row(classroom, "reader")
+    assert row["total"] == "0", row
+    assert "not available while your function is checked" in row["notes"], row
+
+
+@pytest.mark.slow
+def test_nothing_is_written_outside_the_scratch_folders_and_checkers_stay_as_they_were(classroom):
+    assert not [p for p in classroom["outside"] if p.exists()]
+    import site
+
+    assert not (Path(site.getsitepackages()[0]) / f"{MARK}.pth").exists()
+    for path, sha in classroom["before"].items():  # the checkers' sources included
+        assert _sha(path) == sha, path
+
+
+@pytest.mark.slow
+def test_no_process_of_a_submission_outlives_its_grading_and_the_sheet_is_the_graders(classroom):
+    assert classroom["left_running"] == [] and _marked_processes() == []
+    assert not classroom["flag"].exists()
+    assert "daemon,2,2,2,ok" not in classroom["out"].read_text()
+
+
+@pytest.mark.slow
+def test_shared_memory_past_the_limit_ends_the_kernel_not_the_grading(classroom):
+    row = _row(classroom, "shm")
+    assert row["status"] == "error" and "the kernel died" in row["notes"] and "2G" in row["notes"], row
+
+
+@pytest.mark.slow
 def test_every_input_survives_byte_identical_and_the_sheet_is_not_the_fake(classroom):
     for path, sha in classroom["before"].items():
         assert path.is_file() and _sha(path) == sha, path
     assert "vandal,2,2,2,ok" not in classroom["out"].read_text()
     assert not sheet.progress_path(classroom["out"]).exists()  # removed once the sheet is written
-    notes = _row(classroom, "vandal")["notes"]
-    assert "grader: restored" in notes and "which it deleted" in notes and "which it changed" in notes
-    assert "kept as correct.ipynb.changed-1" in notes  # the vandal's "{}", set aside rather than destroyed
-    assert all("grader:" not in r["notes"] for n, r in classroom["rows"].items() if n != "vandal")
+    vandal = _row(classroom, "vandal")
+    assert vandal["status"] == "error" and "cell" in vandal["notes"]  # it could not delete, so its cell raised
+    assert all("grader:" not in r["notes"] for r in classroom["rows"].values())  # nothing to repair
 
 
+@pytest.mark.slow
 def test_an_existing_sheet_is_never_overwritten_without_force(classroom):
     out = classroom["out"]
     before = out.read_bytes()
@@ -253,18 +409,24 @@ def test_an_existing_sheet_is_never_overwritten_without_force(classroom):
     assert out.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_resume_grades_only_what_the_interrupted_run_did_not(classroom, tmp_path):
-    correct, stub = classroom["paths"][1], classroom["paths"][2]
+    by_name = {p.stem: p for p in classroom["paths"]}
+    correct, stub = by_name["correct"], by_name["stub"]
     out = tmp_path / "grades.csv"
     kept = {**_row(classroom, "correct"), "notes": "FROM THE INTERRUPTED RUN"}
     sheet.progress_path(out).write_text(json.dumps({"student": "correct", "sha256": _sha(correct), "row": kept}) + "\n")
     refused = _grade(correct, stub, "--out", out, check=False)
     assert refused.returncode == 2 and "--resume" in refused.stderr
-    done = _grade(correct, stub, "--out", out, "--assignment", classroom["assignment"], "--resume", "--quiet")
+    done = _grade(correct, stub, "--out", out, "--assignment", classroom["assignment"], "--resume", "--quiet",
+                  "--isolation", "none")
     rows = {r["student"]: r for r in sheet.read_sheet(out)}
     assert rows["correct"]["notes"] == "FROM THE INTERRUPTED RUN"  # not graded again
     assert rows["stub"]["total"] == "0" and "not implemented" in rows["stub"]["notes"]
     assert "graded 1 of 2" in done.stdout and "1 kept from the interrupted run" in done.stdout
+    # unisolated only when asked, and said where the instructor will see it: the terminal and the sheet
+    assert "warning: NOT ISOLATED (--isolation none)" in done.stderr and "NOT ISOLATED" in done.stdout
+    assert "grader: NOT ISOLATED (--isolation none)" in rows["stub"]["notes"]
 
 
 # --------------------------------------------------------------------------- the parts, without kernels
@@ -279,15 +441,17 @@ def test_the_guard_restores_changed_and_deleted_files_and_removes_fakes(tmp_path
     assert g.repair() == []
     a.write_text("changed")
     b.unlink()
-    sheet_path.mkdir()  # something where the sheet will go
+    (sheet_path / "2025").mkdir(parents=True)  # a folder where the sheet will go, with someone's work in it
+    (sheet_path / "2025" / "midterm.csv").write_text("alice,17")
     repaired = g.repair()
     assert a.read_text() == "A" and b.read_text() == "B" and not sheet_path.exists()
     assert (tmp_path / "a.ipynb.changed-1").read_text() == "changed"  # set aside, not destroyed
+    assert (tmp_path / "grades.csv.changed-1" / "2025" / "midterm.csv").read_text() == "alice,17"  # moved, not removed
     assert len(repaired) == 3 and any("which it deleted" in r for r in repaired)
     g.keep(sheet_path, b"the grader's own text", owned=True)
     sheet_path.write_text("fake")
     assert g.repair() and sheet_path.read_text() == "the grader's own text"
-    assert not (tmp_path / "grades.csv.changed-1").exists()  # the grader's own file: simply overwritten
+    assert not (tmp_path / "grades.csv.changed-2").exists()  # the grader's own file: simply overwritten
 
 
 def test_memory_sizes():
@@ -334,8 +498,8 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
             "stub": "def stub(x):\n    raise NotImplementedError('exercise stub')",
             "odd": "def odd(x):\n    return object()"}
     steps = [{"cell": i, "name": name, "source": source} for i, (name, source) in enumerate(code.items())]
-    worker = remote.Worker(steps, {}, memory=None, isolate=False, cwd=str(tmp_path),
-                           env=batch.sandbox_env(tmp_path, 1)).wait()
+    worker = remote.Worker(steps, {}, memory=None, box=None, cwd=str(tmp_path),
+                           env=batch.sandbox_env(tmp_path, 1, False)).wait()
     try:
         fn = {name: remote.RemoteFunction(worker, name) for name in code}
         z = torch.randn(5, requires_grad=True)
@@ -359,8 +523,8 @@ def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
 
     def run(*sources, timeout=30):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-        return kernel.run(nb, tmp_path, tmp_path / "private", timeout=timeout, memory=None, isolate=False,
-                          env=batch.sandbox_env(tmp_path, 1))
+        return kernel.run(nb, tmp_path, tmp_path / "private", timeout=timeout, memory=None, box=None,
+                          env=batch.sandbox_env(tmp_path, 1, False))
 
     died = run("import os", "os.kill(os.getpid(), 9)")
     assert (died.status, died.note) == ("error", "the kernel died in cell 2")
@@ -372,3 +536,153 @@ def test_a_relative_assignment_path_still_names_the_file_from_the_scratch_folder
     monkeypatch.chdir(tmp_path)
     opts = batch.Options(assignment=Path("notebooks") / "00_gelato_bet.py")
     assert opts.assignment == tmp_path / "notebooks" / "00_gelato_bet.py" and opts.assignment.is_absolute()
+
+
+# --------------------------------------------------------------------------- issue #19: nothing lost, fail closed
+def test_a_folder_as_out_is_refused_before_anything_runs_and_nothing_in_it_is_lost(tmp_path):
+    """The bug: `--out grades_dir --force` on an existing folder removed it, someone's 2025/midterm.csv with it."""
+    folder = tmp_path / "grades_dir"
+    (folder / "2025").mkdir(parents=True)
+    (folder / "2025" / "midterm.csv").write_text("alice,17\n")
+    notebook = tmp_path / "alice.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    done = _grade(notebook, "--out", folder, "--force", check=False)
+    assert done.returncode == 2 and "--out" in done.stderr and "a folder" in done.stderr, done.stderr
+    assert "grading" not in done.stdout
+    assert (folder / "2025" / "midterm.csv").read_text() == "alice,17\n"
+    with pytest.raises(IsADirectoryError):  # the grader's own guard refuses to keep (and later remove) a folder
+        guard.Guard().keep(folder, owned=True)
+    assert (folder / "2025" / "midterm.csv").is_file()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--timeout", "-5"], "--timeout -5: expected a number of seconds greater than 0"),
+    (["--timeout", "soon"], "--timeout soon"),
+    (["--memory", "100M"], "--memory 100M: at least 1G"),
+    (["--memory", "lots"], "--memory lots: expected a size"),
+    (["--jobs", "0"], "--jobs 0: expected a whole number of at least 1"),
+    (["--isolation", "auto"], "--isolation"),
+    (["--out", "sheets/"], "a folder; --out names the sheet"),
+])
+def test_bad_options_are_refused_as_they_are_parsed(args, said, capsys):
+    from sslcourse.cli import build_parser
+
+    argv = ["grade", "alice.ipynb", "--out", "grades.csv", *args]
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(argv)
+    assert stop.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_good_options_parse_to_values():
+    from sslcourse.cli import build_parser
+
+    args = build_parser().parse_args(["grade", "a.ipynb", "--out", "g.csv", "--timeout", "30", "--memory", "1500M",
+                                      "--jobs", "2"])
+    assert (args.timeout, args.memory, args.jobs, args.isolation) == (30.0, 1500 << 20, 2, "bwrap")
+    assert build_parser().parse_args(["grade", "a.ipynb", "--out", "g.csv", "--memory", "0"]).memory is None
+
+
+def test_without_the_sandbox_tool_grading_refuses_to_start(tmp_path):
+    notebook = tmp_path / "alice.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    env_path = str(Path(sys.executable).parent)  # python, no bwrap
+    done = subprocess.run([sys.executable, "-m", "sslcourse", "grade", str(notebook), "--out", str(tmp_path / "g.csv")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": env_path, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "bubblewrap is not installed" in done.stderr and "--isolation none" in done.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_off_linux_the_refusal_says_so(monkeypatch):
+    monkeypatch.setattr(sandbox, "LINUX", False)
+    sandbox.problem.cache_clear()
+    try:
+        assert "needs Linux" in sandbox.problem() and "--isolation none" in sandbox.problem()
+    finally:
+        sandbox.problem.cache_clear()
+
+
+def test_submissions_as_instructors_receive_them(tmp_path):
+    """Any letter case, one folder per student (named after the folder), LMS names; every other file listed."""
+    def nb(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+        return path
+
+    nb(tmp_path / "alice.ipynb")
+    nb(tmp_path / "BOB.IPYNB")
+    (tmp_path / "carol.txt").write_text("see attachment")
+    nb(tmp_path / "dave" / "dave.ipynb")
+    nb(tmp_path / "Eve Adams_12345_assignsubmission_file_" / "03_simclr.ipynb")
+    nb(tmp_path / "frankfrank_LATE_1234_56789_03_simclr.ipynb")
+    nb(tmp_path / "gina" / ".ipynb_checkpoints" / "gina-checkpoint.ipynb")
+    nb(tmp_path / "gina" / "work" / "gina.ipynb")
+    (tmp_path / "gina" / "notes.md").write_text("notes")
+    found, skipped = batch.collect([tmp_path])
+    assert [name for _, name in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
+    why = {p.name: reason for p, reason in skipped}
+    assert why == {"carol.txt": "not a notebook (.ipynb)", "gina-checkpoint.ipynb": "a Jupyter checkpoint copy, "
+                   "not the submission", "notes.md": "not a notebook (.ipynb)"}
+
+
+# --------------------------------------------------------------------------- the sandbox's parts
+def test_the_workers_package_view_has_no_answers(tmp_path):
+    package = view.build(tmp_path / "sslcourse", {"knn_classify", "nt_xent_loss"})
+    evaluate = (package / "evaluate.py").read_text()
+    assert "def knn_classify" in evaluate and "raise ReferenceUnavailable" in evaluate
+    assert "topk" not in evaluate.split("def knn_classify")[1].split("\ndef ")[0]  # the body is gone
+    checker = (package / "checks" / "evaluation.py").read_text()
+    assert "def check_knn_classify" in checker and "_clusters" not in checker  # no naive reference either
+    assert (package / "checks" / "sandbox.py").read_text() == (view.PACKAGE / "checks" / "sandbox.py").read_text()
+    assert not list(package.rglob("__pycache__"))
+
+
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
+def test_a_process_flood_is_bounded_and_every_process_ended(tmp_path):
+    group = cgroup.Group(f"sslcourse-test-{os.getpid()}", 1 << 30)
+    code = (f"import subprocess\nn = 0\nfor _ in range(2000):\n    try:\n        subprocess.Popen(['sh', '-c', 'sleep 300; :', "
+            f"{MARK!r}], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n        n += 1\n    except OSError:\n        break\nprint(n)")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              preexec_fn=group.enter)
+        assert int(done.stdout) < cgroup.PIDS_MAX  # the flood stopped at the limit
+        assert len(group.members()) > 100  # its sleepers outlived it, detached
+        assert group.end() and group.members() == [] and _marked_processes() == []
+    finally:
+        group.end()
+        group.remove()
+
+
+@pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
+def test_shared_memory_counts_against_the_submissions_memory(tmp_path):
+    group = cgroup.Group(f"sslcourse-test-shm-{os.getpid()}", 1 << 30)
+    box = {"memory": 1 << 30, "package": str(view.PACKAGE), "view": str(view.build(tmp_path / "v" / "sslcourse", set())),
+           "scratch_root": str(tmp_path), "hide": [], "group": group}
+    code = "import mmap\nm = mmap.mmap(-1, 2 << 30)\nfor i in range(0, len(m), 4096):\n    m[i] = 1\nprint('survived')"
+    try:
+        proc = sandbox.spawn([sys.executable, "-c", code], memory=1 << 30, box=box, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode in (-9, 128 + 9) and b"survived" not in out  # killed at 1G, though the heap stayed small
+    finally:
+        group.end()
+        group.remove()
+
+
+def test_the_data_cache_is_prepared_once_outside_the_sandbox_when_an_assignment_uses_cifar(tmp_path, monkeypatch):
+    """In the sandbox the course is read-only: without a cache every submission would decode the JPEGs again."""
+    from sslcourse import data
+    from sslcourse.instructor.grading import classroom
+
+    calls = []
+    monkeypatch.setattr(data, "cache_path", lambda split: tmp_path / f"cifar10-{split}.npz")
+    monkeypatch.setattr(data, "load_cifar10", lambda split: calls.append(split))
+    uses, other = tmp_path / "uses.py", tmp_path / "other.py"
+    uses.write_text("images, labels = load_cifar10('train')  # CIFAR-10")
+    other.write_text("x = 1")
+    assert classroom.warm_data_cache([batch.Submission(other, "a", b"", "", assignment=other)]) == []
+    said = classroom.warm_data_cache([batch.Submission(uses, "a", b"", "", assignment=uses)])
+    assert calls == ["train", "test"] and len(said) == 2
+    (tmp_path / "cifar10-train.npz").write_bytes(b"cached")
+    (tmp_path / "cifar10-test.npz").write_bytes(b"cached")
+    calls.clear()
+    assert classroom.warm_data_cache([batch.Submission(uses, "a", b"", "", assignment=uses)]) == [] and calls == []

@@ -60,12 +60,15 @@ class CheckResult:
 class Case:
     """One situation to try: `inputs()` makes fresh positional arguments (a dict, in signature order, so a
     student who renamed a parameter is not penalised); `judge(inputs, output)` returns None when the output
-    is right, else a short statement of what is wrong. `hint` is added when no `Mistake` explains it."""
+    is right, else a short statement of what is wrong. `hint` is added when no `Mistake` explains it.
+    `trivial`: a degenerate answer (a constant, zeros, the input returned unchanged) passes it too, so it
+    earns its point only when a case that is not trivial passes as well: points for substance only."""
 
     name: str
     inputs: Callable[[], dict]
     judge: Callable[[dict, Any], str | None]
     hint: str = ""
+    trivial: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ def run_check(name: str, fn, cases: list[Case], mistakes: list[Mistake] = (), ti
                 break
         failed = [t for t in trials if t.problem]
         failed += [_Trial(c, {}, problem="not run") for c in cases[len(trials):]]
-        passed = total - len(failed)
+        passed = _score(cases, failed)
         if not failed:
             return _finish(CheckResult(name, True, passed, total, f"✓ {name}: all {total} checks passed."), verbose)
         diagnosis = _diagnose(trials, mistakes)
@@ -180,7 +183,10 @@ def run_check(name: str, fn, cases: list[Case], mistakes: list[Mistake] = (), ti
         else:
             trial = next((t for t in failed if not t.returned), failed[0])
             problem = trial.problem + (f"; {trial.case.hint}" if trial.returned and trial.case.hint else "")
-        message = f"✗ {name}: {passed}/{total} checks passed. On {trial.case.name}: {problem}."
+        trivial = total - len(failed) - passed
+        aside = (f" ({trivial} more that a constant or the input unchanged would pass too: they count once a value "
+                 "is right)" if trivial else "")
+        message = f"✗ {name}: {passed}/{total} checks passed{aside}. On {trial.case.name}: {problem}."
         return _finish(CheckResult(name, False, passed, total, message,
                                    [f"{t.case.name}: {t.problem}" for t in failed]), verbose)
     except _NotImplementedYet:
@@ -189,6 +195,14 @@ def run_check(name: str, fn, cases: list[Case], mistakes: list[Mistake] = (), ti
     except Exception as err:  # a bug in the checker must not look like the student's fault, nor stop the notebook
         return _finish(CheckResult(name, False, 0, total, f"✗ {name}: the checker itself failed "
                                    f"({type(err).__name__}: {err}); this is not your fault, please report it"), verbose)
+
+
+def _score(cases: list[Case], failed: list[_Trial]) -> int:
+    """Cases passed, where a trivial case counts only beside a passed case that is not trivial."""
+    wrong = {id(t.case) for t in failed}
+    substance = sum(not c.trivial and id(c) not in wrong for c in cases)
+    trivial = sum(c.trivial and id(c) not in wrong for c in cases)
+    return substance + trivial if substance else 0
 
 
 def _finish(result: CheckResult, verbose: bool) -> CheckResult:

@@ -279,8 +279,8 @@ def _masking_cases(fn) -> list[Case]:
         Case("64 tokens, mask_ratio 0.66 (L * (1 - mask_ratio) is not whole)", _tokens(3, 64, 4, 0.66, 2),
              _judge_masking, "K = int(L * (1 - mask_ratio))"),
         Case("10 tokens, mask_ratio 0.22", _tokens(5, 10, 3, 0.22, 3), _judge_masking),
-        Case("mask_ratio 0: nothing removed", _tokens(2, 16, 4, 0.0, 4), _judge_masking),
-        Case("a single sample, mask_ratio 0.9", _tokens(1, 64, 6, 0.9, 5), _judge_masking),
+        Case("mask_ratio 0: nothing removed", _tokens(2, 16, 4, 0.0, 4), _judge_masking, trivial=True),
+        Case("a single sample, mask_ratio 0.9", _tokens(1, 64, 6, 0.9, 5), _judge_masking, trivial=True),
         Case("the same seed twice, then another seed", _tokens(6, 16, 2, 0.75, 6), _reproducible(fn)),
     ]
 
@@ -385,7 +385,7 @@ LOSS_CASES = [
     Case("a random batch, 50% masked, norm_pix=False", _loss_inputs(3, 16, 12, 0.5, 1, norm_pix=False), _judge_loss),
     Case("right on the hidden patches, wrong on the visible ones, norm_pix=False",
          _loss_inputs(2, 16, 12, 0.75, 2, norm_pix=False, visible_error=True), _judge_loss,
-         "the visible patches must not count at all"),
+         "the visible patches must not count at all", trivial=True),
     Case("a hidden patch of one flat colour, norm_pix=True", _loss_inputs(2, 16, 48, 0.75, 3, flat=True), _judge_loss,
          "the flat patch's variance is 0"),
     Case("every patch hidden, norm_pix=True", _loss_inputs(2, 9, 27, 0.0, 4, all_masked=True), _judge_loss),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from sslcourse.instructor import course
 from sslcourse.instructor.grading import exercises as ex
+from sslcourse.instructor.grading import sandbox
 
 CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
 _ENV_KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
@@ -38,7 +40,7 @@ class Options:
     resume: bool = False
     force: bool = False
     assignment: Path | None = None
-    isolation: str = "auto"  # namespaces, none, or auto (namespaces where they work)
+    isolation: str = "bwrap"  # bwrap (refused where unavailable) or none (explicitly unisolated)
     progress_bar: bool = True
 
     def __post_init__(self):
@@ -57,25 +59,67 @@ class Submission:
     exercises: list[ex.Exercise] = field(default_factory=list)
 
 
-def collect(paths) -> list[Path]:
-    """The .ipynb files named, a folder standing for every .ipynb in it (sorted), in the order given."""
-    found = []
+def is_notebook(path: Path) -> bool:
+    return path.suffix.lower() == ".ipynb"
+
+
+# LMS exports: Moodle puts each student in "First Last_123456_assignsubmission_file_/", Canvas names each file
+# "lastfirst[_LATE]_12345_678901_original-name.ipynb".
+_MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_[a-z]+_?$")
+_CANVAS = re.compile(r"^(?P<name>[a-z]+)(?:_late)?_\d+_\d+_.+$", re.IGNORECASE)
+
+
+def student_name(name: str) -> str:
+    """The student's name in an LMS export's folder or file name (the name itself when it is none of those)."""
+    m = _MOODLE.match(name) or _CANVAS.match(name)
+    return m.group("name") if m else name
+
+
+def _skip_reason(path: Path) -> str:
+    if ".ipynb_checkpoints" in path.parts:
+        return "a Jupyter checkpoint copy, not the submission"
+    if path.name.startswith("."):
+        return "a hidden file"
+    return "not a notebook (.ipynb)"
+
+
+def collect(paths) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """(notebook, student) to grade, and (file, why not) for every file that is not graded, in the order
+    given. A folder stands for its notebooks (any letter case, sorted): one at its top is a student named
+    after the file; a subfolder is one student, named after the folder (as LMS exports do), with every
+    notebook in it (several: each graded, named folder/file)."""
+    found, skipped = [], []
     for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.glob("*.ipynb") if f.is_file())
+        if p.is_file() and is_notebook(p):
+            found.append((p, student_name(p.stem)))
         elif p.is_file():
-            found.append(p)
+            skipped.append((p, _skip_reason(p)))
+        elif p.is_dir():
+            for entry in sorted(p.iterdir()):
+                if entry.is_file():
+                    if is_notebook(entry):
+                        found.append((entry, student_name(entry.stem)))
+                    else:
+                        skipped.append((entry, _skip_reason(entry)))
+                elif entry.is_dir():
+                    files = sorted(f for f in entry.rglob("*") if f.is_file())
+                    graded = [f for f in files if is_notebook(f) and ".ipynb_checkpoints" not in f.parts]
+                    student = student_name(entry.name)
+                    for f in graded:
+                        found.append((f, student if len(graded) == 1 else f"{student}/{f.stem}"))
+                    skipped += [(f, _skip_reason(f)) for f in files if f not in graded]
         else:
             raise FileNotFoundError(f"{p}: no such submission file or folder")
-    unique = list(dict.fromkeys(f.resolve() for f in found))
+    unique = list({f.resolve(): (f.resolve(), name) for f, name in found}.values())
     if not unique:
-        raise ValueError(f"no .ipynb submissions in {', '.join(map(str, paths))}")
-    return unique
+        listed = "".join(f"\n  {f}: {why}" for f, why in skipped[:10])
+        raise ValueError(f"no .ipynb submissions in {', '.join(map(str, paths))}{listed}")
+    return unique, skipped
 
 
-def _students(paths: list[Path]) -> list[str]:
-    stems = Counter(p.stem for p in paths)
-    return [p.stem if stems[p.stem] == 1 else f"{p.parent.name}/{p.stem}" for p in paths]
+def _students(found: list[tuple[Path, str]]) -> list[str]:
+    names = Counter(name for _, name in found)
+    return [name if names[name] == 1 else f"{p.parent.name}/{p.stem}" for p, name in found]
 
 
 def _source_of(data: bytes) -> str | None:
@@ -95,10 +139,10 @@ def _course_notebook(source: str | None) -> Path | None:
     return None
 
 
-def plan(paths: list[Path], assignment: Path | None) -> tuple[list[Submission], list[str], list[str]]:
+def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[Submission], list[str], list[str]]:
     """The submissions with their assignment and exercises; the exercise columns; remarks on the way."""
     subs = []
-    for path, student in zip(paths, _students(paths)):
+    for (path, _), student in zip(found, _students(found)):
         data = path.read_bytes()
         subs.append(Submission(path, student, data, hashlib.sha256(data).hexdigest()))
     remarks = []
@@ -131,16 +175,18 @@ def plan(paths: list[Path], assignment: Path | None) -> tuple[list[Submission], 
     return subs, columns, remarks
 
 
-def sandbox_env(private: Path, threads: int) -> dict:
+def sandbox_env(private: Path, threads: int, isolated: bool) -> dict:
     """What a submission's processes see of the environment: the kernels' usual one, less anything else
-    the instructor's shell holds (tokens, credentials), and nothing shared between submissions."""
+    the instructor's shell holds (tokens, credentials), and nothing shared between submissions (in the
+    sandbox, its private /tmp)."""
     from sslcourse.instructor.nbtools.run import kernel_env
 
     env = {k: v for k, v in kernel_env().items() if k in _ENV_KEEP or k.startswith("LC_")}
-    (private / "ipython").mkdir(parents=True, exist_ok=True)
-    (private / "tmp").mkdir(parents=True, exist_ok=True)
-    env.update(IPYTHONDIR=str(private / "ipython"), TMPDIR=str(private / "tmp"), PYTHONDONTWRITEBYTECODE="1",
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    tmp = Path("/tmp") if isolated else private / "tmp"
+    if not isolated:
+        tmp.mkdir(parents=True, exist_ok=True)
+    env.update(IPYTHONDIR=str(tmp / "ipython"), MPLCONFIGDIR=str(tmp / "matplotlib"), TMPDIR=str(tmp),
+               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return env
 
 
@@ -169,7 +215,7 @@ def start_server() -> None:
     forkserver.ensure_running()
 
 
-def run_job(sub: Submission, scratch: Path, opts: Options, isolate: bool, threads: int) -> dict:
+def run_job(sub: Submission, scratch: Path, opts: Options, box: dict | None, threads: int) -> dict:
     """Grade one submission in its own `job` process; never raises, never outlives the backstop."""
     from sslcourse.instructor.grading import job
 
@@ -180,7 +226,8 @@ def run_job(sub: Submission, scratch: Path, opts: Options, isolate: bool, thread
     (folder / notebook).write_bytes(sub.data)
     task = {"folder": str(folder), "private": str(private), "notebook": notebook,
             "exercises": [e.__dict__ for e in sub.exercises], "assignment": str(sub.assignment or ""),
-            "timeout": opts.timeout, "memory": opts.memory, "isolate": isolate, "env": sandbox_env(private, threads)}
+            "timeout": opts.timeout, "memory": opts.memory, "box": box,
+            "env": sandbox_env(private, threads, box is not None)}
     backstop = opts.timeout + 60 + CHECK_BUDGET_S * max(1, len(sub.exercises))
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
@@ -215,7 +262,12 @@ def stop(proc) -> None:
     ACTIVE.discard(proc)
 
 
-def make_row(sub: Submission, result: dict, repaired: list[str]) -> dict:
+def skipped_row(path: Path, why: str) -> dict:
+    """A file that was not graded, at the end of the sheet (status `skipped`), so that none goes unnoticed."""
+    return {"student": path.name, "status": "skipped", "notes": f"not graded: {path} ({why})"}
+
+
+def make_row(sub: Submission, result: dict, repaired: list[str], unisolated: bool = False) -> dict:
     row = {"student": sub.student}
     notes, total = [], 0.0
     for e in sub.exercises:
@@ -228,6 +280,9 @@ def make_row(sub: Submission, result: dict, repaired: list[str]) -> dict:
     if result.get("note"):
         notes.append(f"notebook: {result['note']}")
     notes += [f"grader: {r}" for r in repaired]
+    if unisolated:
+
+        notes.append(f"grader: {sandbox.UNISOLATED}")
     row.update(total=round(total, 2), max_total=round(sum(e.points for e in sub.exercises), 2),
                status=result.get("status", "error"), notes=" | ".join(notes))
     return row

@@ -2,6 +2,7 @@
 
     python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
                                                              [--resume] [--force] [--assignment NB]
+                                                             [--isolation bwrap|none]
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sslcourse.instructor.grading import batch, sandbox, sheet
+from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view
 from sslcourse.instructor.grading.guard import Guard
-
 
 def _refuse(out: Path, opts: batch.Options) -> str | None:
     progress = sheet.progress_path(out)
+    if out.is_dir():
+        return f"--out {out} is a folder; --out names the sheet to write, a file such as {out / 'grades.csv'}"
     if out.exists() and not opts.force:
         return f"{out} exists; pass --force to replace it (or choose another --out)"
     if progress.exists() and not (opts.resume or opts.force):
@@ -29,14 +31,33 @@ def _refuse(out: Path, opts: batch.Options) -> str | None:
     return None
 
 
-def _isolation(choice: str) -> bool:
-    if choice == "none":
-        return False
-    available = sandbox.namespaces_available()
-    if choice == "namespaces" and not available:
-        raise RuntimeError("--isolation namespaces: unprivileged user namespaces are not available here "
-                           "(`unshare --user` fails); use --isolation none, or grade in a machine that allows them")
-    return available
+def _box(opts: batch.Options, scratch_root: Path, subs: list, hide: list[Path]) -> dict | None:
+    """The sandbox every submission runs in (see `sandbox.bwrap`), or None with --isolation none."""
+    if opts.isolation == "none":
+        return None
+    names = {e.name for s in subs for e in s.exercises}
+    package_view = view.build(scratch_root / "view" / view.PACKAGE.name, names)
+    return {"memory": opts.memory, "package": str(view.PACKAGE), "view": str(package_view),
+            "scratch_root": str(scratch_root), "hide": [str(p) for p in hide], "group": None}
+
+
+def warm_data_cache(subs: list) -> list[str]:
+    """Write the CIFAR-10 cache once, here, when an assignment uses CIFAR-10 and the cache is missing: in the
+    sandbox the course is read-only, so each submission would otherwise decode every JPEG again (minutes)."""
+    from sslcourse import data
+
+    sources = {s.assignment for s in subs if s.assignment}
+    if not any("cifar" in Path(a).read_text(errors="replace").lower() for a in sources):
+        return []
+    done = []
+    for split in data.SPLIT_SIZES:
+        if not data.cache_path(split).is_file():
+            try:
+                data.load_cifar10(split)  # writes the cache where it can
+                done.append(f"prepared the CIFAR-10 {split} cache in {data.cache_path(split).parent}")
+            except Exception as err:  # noqa: BLE001 (no data here: the notebooks will say so themselves)
+                done.append(f"could not prepare the CIFAR-10 {split} cache ({type(err).__name__}: {err})")
+    return done
 
 
 def grade(paths, out: Path, opts: batch.Options) -> int:
@@ -46,9 +67,14 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
-    isolate = _isolation(opts.isolation)
+    if opts.isolation == "none":
+        print(f"warning: {sandbox.UNISOLATED}", file=sys.stderr)
+    elif why := sandbox.problem():
+        print(f"error: grading runs each submission in a sandbox, and cannot here: {why}", file=sys.stderr)
+        return 2
+    found, skipped = batch.collect(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
-    subs, columns, remarks = batch.plan(batch.collect(paths), opts.assignment)
+    subs, columns, remarks = batch.plan(found, opts.assignment)
     done = sheet.read_progress(out) if opts.resume else {}
     progress = sheet.Progress(out, keep=opts.resume)
 
@@ -58,17 +84,23 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     guard.keep(out, owned=True)
     guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
 
-    where = "own namespaces" if isolate else "no namespaces"
+    where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
     print(f"grading {len(subs)} submission{'s' * (len(subs) != 1)} into {out} ({where}, {opts.timeout:g} s and "
           f"{sandbox.describe_memory(opts.memory)} each, {opts.jobs} at a time)")
+    if opts.isolation != "none":
+        remarks += warm_data_cache(subs)
     for remark in remarks:
         print(f"  {remark}")
+    for path, why in skipped:
+        print(f"  not graded: {path} ({why})")
     batch.start_server()
     rows: list[dict | None] = [None] * len(subs)
     counts = {"graded": 0, "resumed": 0, "ok": 0, "error": 0, "timeout": 0, "repaired": 0}
     lock, interrupted = threading.Lock(), threading.Event()
-    threads = max(1, len(os.sched_getaffinity(0)) // opts.jobs)  # compute threads per submission
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, cores // opts.jobs)  # compute threads per submission
     scratch_root = Path(tempfile.mkdtemp(prefix="sslcourse-grade-"))
+    box = _box(opts, scratch_root, subs, [s.path for s in subs] + [out, progress.path])
     bar = _bar(len(subs), opts.progress_bar)
     start = time.monotonic()
 
@@ -79,7 +111,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         if resumed:
             row, took = done[(s.student, s.sha256)], 0.0
         else:
-            result = batch.run_job(s, scratch_root / f"{i:04d}", opts, isolate, threads)
+            result, leftover = _run_boxed(s, i, scratch_root, opts, box, threads)
             _remove_tree(scratch_root / f"{i:04d}")
             if interrupted.is_set():  # stopped by Ctrl-C, not by itself: no row, --resume grades it
                 return
@@ -87,7 +119,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 repaired = guard.repair()
             if repaired and opts.jobs > 1:
                 repaired = [f"{r} (while {opts.jobs} submissions ran at once)" for r in repaired]
-            row = batch.make_row(s, result, repaired)
+            row = batch.make_row(s, result, repaired + leftover, unisolated=box is None)
             took = time.monotonic() - began
         with lock:
             rows[i] = row
@@ -117,10 +149,25 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         pool.shutdown(wait=True)
         bar.close()
         _remove_tree(scratch_root)
+    rows += [batch.skipped_row(path, why) for path, why in skipped]
     sheet.write_atomically(out, sheet.render(rows, columns))
     progress.remove()
     _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
     return 0
+
+
+def _run_boxed(sub, i: int, scratch_root: Path, opts: batch.Options, box: dict | None, threads: int):
+    """Grade one submission in its own cgroup; (result, notes), once every process it started is gone."""
+    if box is None:
+        return batch.run_job(sub, scratch_root / f"{i:04d}", opts, None, threads), []
+    group = cgroup.Group(f"sslcourse-{os.getpid()}-{i:04d}", opts.memory)
+    try:
+        result = batch.run_job(sub, scratch_root / f"{i:04d}", opts, {**box, "group": group}, threads)
+    finally:
+        ended = group.end()
+        left = group.members()
+        group.remove()
+    return result, [] if ended else [f"{len(left)} of its processes could not be ended (pids {left[:5]})"]
 
 
 def _remove_tree(folder: Path) -> None:
@@ -152,7 +199,7 @@ def cli(args) -> int:
     """The `grade` subcommand (see sslcourse/cli.py)."""
     sandbox.make_private()  # the grader's memory (the submissions' bytes, the rows) closed to the submissions
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: rows kept, tidy
-    opts = batch.Options(timeout=args.timeout, memory=sandbox.parse_memory(args.memory), jobs=max(1, args.jobs),
+    opts = batch.Options(timeout=args.timeout, memory=args.memory, jobs=args.jobs,
                          resume=args.resume, force=args.force,
                          assignment=Path(args.assignment).resolve() if args.assignment else None,
                          isolation=args.isolation, progress_bar=not args.quiet)

@@ -6,17 +6,16 @@ submission it compares the files with those bytes (a cheap size and modification
 then a hash), writes back any that changed or vanished, removes what appeared where nothing should
 be (a fake sheet), and says what it repaired: the note goes on the row of the submission that did it.
 
-Nothing is destroyed on a guess: a changed file the grader does not own (a submission: someone may
-have edited it on purpose during a long run) is set aside as `NAME.changed-N` before the original
-goes back. Only the grader's own files (the sheet, its progress file) are simply overwritten. The
-checkers' code is not guarded here: the process that grades loaded it before any submission ran
-(see `job`), and rewriting a source tree that people may be editing would undo their work.
+Nothing is ever removed: what stands where a kept file should be (a changed submission, a folder made
+in the sheet's place) is moved aside as `NAME.changed-N` before the original goes back, so nobody's
+work is lost, whoever made it. Only the grader's own regular files (the sheet, its progress file) are
+simply overwritten. The checkers' code is not guarded here: the process that grades loaded it before
+any submission ran (see `job`), and in the sandbox the course is read-only (see `sandbox`).
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,8 @@ class Guard:
     def keep(self, path: Path, data: bytes | None = None, owned: bool = False) -> None:
         """Remember `path` as it is now (or as `data`, when given); a missing file must stay missing."""
         path = Path(path).absolute()
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder: the guard keeps files (and never removes a folder)")
         if data is None and path.is_file():
             data = path.read_bytes()
         self.files[path] = _Kept(data, hashlib.sha256(data or b"").hexdigest(),
@@ -77,10 +78,11 @@ class Guard:
 
     @staticmethod
     def _put_aside(path: Path, kept: _Kept, what: str) -> str:
-        """Remove what is at `path` (the grader's own file) or move it to NAME.changed-N (anyone else's)."""
+        """Move what is at `path` out of the way: the grader's own regular file is dropped (it is about to be
+        written again), anything else (someone's file, a folder) goes to NAME.changed-N, never deleted."""
         verb = "restored" if kept.data is not None else "removed"
-        if kept.owned:
-            _remove(path)
+        if kept.owned and path.is_file() and not path.is_symlink():
+            path.unlink()
             return f"{verb} {path}, which it {what}"
         n = 1
         while os.path.lexists(path.with_name(f"{path.name}.changed-{n}")):
@@ -88,13 +90,3 @@ class Guard:
         aside = path.with_name(f"{path.name}.changed-{n}")
         os.replace(path, aside)
         return f"{verb} {path}, which it {what} (what it found there is kept as {aside.name})"
-
-
-def _remove(path: Path) -> None:
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif os.path.lexists(path):
-            path.unlink()
-    except OSError:
-        pass

@@ -22,12 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-import sslcourse
 from sslcourse.instructor.grading import exercises as ex
 from sslcourse.instructor.grading import remote, sandbox
 
-PACKAGE = Path(sslcourse.__file__).resolve().parent
-_NOT_REFERENCES = {"checks", "grading", "nbtools"}  # packages whose functions are not the course's answers
+from sslcourse.instructor.grading.view import _NOT_REFERENCES, PACKAGE
 
 
 def load_checkers() -> dict:
@@ -76,7 +74,8 @@ def _flags(submitted: list[str], original: list[str], calls: dict) -> list[str]:
                      f"({'; '.join(sorted(set(extra)))})")
     if calls:
         counts = ", ".join(f"{k} ({v} times)" for k, v in calls.items())
-        flags.append(f"flagged: it called the library's reference {counts} while being checked")
+        flags.append(f"0 points: it delegates to the library's reference {counts}, which is not available while "
+                     "it is checked (an exercise is graded on the student's own code)")
     return flags
 
 
@@ -134,7 +133,7 @@ def grade(task: dict, checkers: dict) -> dict:
 
     folder, private = Path(task["folder"]), Path(task["private"])
     exercises = [ex.Exercise(**e) for e in task["exercises"]]
-    memory, isolate, env = task["memory"], task["isolate"], task["env"]
+    memory, box, env = task["memory"], task["box"], task["env"]
     try:
         nb = nbformat.read(folder / task["notebook"], as_version=4)
         answers = [ex.locate(nb, e) for e in exercises]
@@ -146,18 +145,20 @@ def grade(task: dict, checkers: dict) -> dict:
     (private / "worker").mkdir(parents=True, exist_ok=True)
 
     def start_worker():  # it defines the functions while the kernel runs the notebook
-        return remote.Worker(steps, {e.name: references(e.name) for e in exercises}, memory=memory, isolate=isolate,
+        return remote.Worker(steps, {e.name: references(e.name) for e in exercises}, memory=memory, box=box,
                              cwd=str(private / "worker"), env=remote.worker_env(env, 1))
 
     worker = start_worker()
     t = time.monotonic()
     outcome = kernel.run(_kernel_copy(nb, answers), folder, private / "kernel", timeout=task["timeout"], memory=memory,
-                         isolate=isolate, env=env)
+                         box=box, env=env)
     results, t_check = {}, time.monotonic()
     for answer in answers:
         if worker.death:  # an earlier check stopped it (a time limit): a fresh one for this exercise
             worker = start_worker()
         results[answer.exercise.name], calls = check(answer, worker.wait(), checkers)
+        if calls:  # no free points: whatever the checker made of it, the course's work earns nothing
+            results[answer.exercise.name].update(score=0.0, passed=False)
         mine = _uses(nb, answers, answer)
         course = _uses(assignment, list(original.values()), original[answer.exercise.name]) if original else []
         results[answer.exercise.name]["notes"] += _flags(mine, course, calls)

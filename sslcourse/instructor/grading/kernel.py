@@ -1,7 +1,7 @@
 """Running a submission notebook from top to bottom in a fresh kernel, for its status only.
 
-The kernel is `sandbox`ed (memory limit, its own namespaces where possible, dies with its parent) and
-talks to us over Unix sockets in a private folder (its network namespace has no network). The notebook
+The kernel is `sandbox`ed (bubblewrap, its submission's cgroup, dies with its parent) and talks to us
+over Unix sockets in a private folder, the one folder of ours it may write to (it has no network). The notebook
 gets one time limit as a whole. Nothing the kernel prints or returns is used to score: this run only
 says whether the notebook runs to its end (`ok`), stops on an error (`error`: a cell raised, or the
 kernel died) or runs out of time (`timeout`).
@@ -34,13 +34,15 @@ class Run:
     seconds: float = 0.0
 
 
-def _kernel_manager(folder: Path, isolate: bool):
+def _kernel_manager(folder: Path, box: dict | None, cwd: Path):
     from jupyter_client.manager import KernelManager
 
     class Sandboxed(KernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
-            return sandbox.command(cmd, isolate)
+            if box is None:
+                return cmd
+            return sandbox.bwrap(cmd, box, role="kernel", chdir=str(cwd), writable=(str(folder),))
 
     folder.mkdir(parents=True, exist_ok=True)
     return Sandboxed(transport="ipc", ip=str(folder / "kernel"), connection_file=str(folder / "kernel.json"))
@@ -93,21 +95,21 @@ def _run_cell(km, kc, source: str, deadline: float) -> tuple[str, dict | None]:
             return "died", None
 
 
-def run(nb, cwd: Path, private: Path, *, timeout: float, memory: int | None, isolate: bool, env: dict) -> Run:
+def run(nb, cwd: Path, private: Path, *, timeout: float, memory: int | None, box: dict | None, env: dict) -> Run:
     """Execute the code cells of `nb` (those tagged skip-execution excepted) in folder `cwd`, within
     `timeout` seconds in all; an error in a cell tagged raises-exception is expected and goes on."""
     start = time.monotonic()
-    result = _run(nb, cwd, private, start + timeout, timeout, memory, isolate, env)
+    result = _run(nb, cwd, private, start + timeout, timeout, memory, box, env)
     result.seconds = time.monotonic() - start
     return result
 
 
-def _run(nb, cwd: Path, private: Path, deadline: float, timeout: float, memory: int | None, isolate: bool,
+def _run(nb, cwd: Path, private: Path, deadline: float, timeout: float, memory: int | None, box: dict | None,
          env: dict) -> Run:
-    km, kc, number = _kernel_manager(private, isolate), None, 0
+    km, kc, number = _kernel_manager(private, box, cwd), None, 0
     try:
         km.start_kernel(cwd=str(cwd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        **sandbox.popen_options(memory))
+                        **sandbox.popen_options(box, memory))
         kc = km.client()
         kc.start_channels()
         try:

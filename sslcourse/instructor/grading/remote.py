@@ -1,6 +1,6 @@
 """A student's function, standing in the checker's process while it runs in a worker process.
 
-`Worker` starts `python -m sslcourse.instructor.grading.worker` (in its own namespaces, with the memory limit),
+`Worker` starts `python -m sslcourse.instructor.grading.worker` (sandboxed: see `sandbox` and `view`),
 sends it the submission's exercise cells, and learns which functions they define. `RemoteFunction` is
 what the genuine checker receives as the student's function: calling it sends the inputs to the
 worker and returns the answer, rebuilt from plain data; the student's exceptions come back as
@@ -28,12 +28,12 @@ from sslcourse.instructor.grading import sandbox, wire
 class Worker:
     """One worker process and its pipes; `ready` maps each defined function to its parameters."""
 
-    def __init__(self, steps: list[dict], references: dict, *, memory: int | None, isolate: bool, cwd: str,
+    def __init__(self, steps: list[dict], references: dict, *, memory: int | None, box: dict | None, cwd: str,
                  env: dict, cell_time_limit: float = 60.0):
         """Start the worker and hand it the code; it defines the functions while the caller does other
         things (the notebook's run); `wait` collects what it defined."""
         self.lock = threading.Lock()
-        self.proc = sandbox.spawn([sys.executable, "-m", "sslcourse.instructor.grading.worker"], memory=memory, isolate=isolate,
+        self.proc = sandbox.spawn([sys.executable, "-m", "sslcourse.instructor.grading.worker"], memory=memory, box=box,
                                   cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL)
         self.to_worker, self.from_worker = self.proc.stdin.fileno(), self.proc.stdout.fileno()
@@ -166,9 +166,9 @@ class RemoteFunction:
 
         answer = self.worker.ask({"call": self.__name__, "args": [encode(a) for a in args],
                                   "kwargs": {k: encode(v) for k, v in kwargs.items()}})
+        self.reference_calls.update(answer.get("reference_calls", {}))
         if not answer.get("ok"):
             raise _exception(answer)
-        self.reference_calls.update(answer.get("reference_calls", {}))
         inputs = {**dict(enumerate(args)), **kwargs}
         with torch.no_grad():
             for key, new in answer.get("changed", {}).items():  # the student changed an input in place
