@@ -4,8 +4,8 @@ While a submission's functions are checked, the library's own implementations of
 must be out of their reach: a function that calls (or reads and runs) `sslcourse.methods.simclr.nt_xent_loss`
 would otherwise pass on the course's work. The worker's sandbox shows, in place of the package, this
 copy of its Python files, where
-- each graded exercise's reference (a top-level function of that name outside checks/ and instructor/
-  ) keeps its signature and loses its body: calling it raises `ReferenceUnavailable`, and the
+- each graded exercise's reference (a top-level function of that name outside checks/ and instructor/)
+  keeps its signature and loses its body: calling it raises `ReferenceUnavailable`, and the
   worker counts the call (a submission that delegates scores 0 for that exercise, with a note);
 - each checker module (`checks/<topic>.py`, which holds naive references to compare with) is reduced
   to its `check_*` names, stubs too;
