@@ -67,7 +67,9 @@ def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, classes=None, ax=
         _, ax = plt.subplots(figsize=(6.2, 5.4))
     ConfusionMatrixDisplay.from_predictions(labels.cpu().numpy(), pred.cpu().numpy(), labels=range(len(classes)),
                                             display_labels=classes, normalize="true", values_format=".2f",
-                                            cmap="Blues", ax=ax, colorbar=True, xticks_rotation=45)
+                                            cmap="Blues", ax=ax, colorbar=True, xticks_rotation=45,
+                                            im_kw={"vmin": 0, "vmax": 1})  # one scale for every matrix
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
     ax.set(xlabel="predicted class", ylabel="true class", title=title or "")
     for text in ax.texts:
         text.set_fontsize(7)
