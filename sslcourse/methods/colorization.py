@@ -154,7 +154,8 @@ class Colorizer(nn.Module):
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = x.float() / 255
-        flip = torch.rand(len(x), generator=generator, device=generator.device).to(x.device) < 0.5
+        device = x.device if generator is None else generator.device  # None: the default generator (compiled step)
+        flip = torch.rand(len(x), generator=generator, device=device).to(x.device) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)  # random horizontal flips
         lab = rgb_to_lab(x)
         out = self(lab[:, :1])  # (B, Q or 2, H/2, W/2)
