@@ -153,3 +153,18 @@ def test_resume_loads_checkpoints_as_data_only(tmp_path):
     with pytest.raises(Exception, match="[Ww]eights only|weights_only"):
         train(small_supervised(), x, y, TrainConfig(epochs=2, batch_size=32), device="cpu", checkpoint=ckpt,
               resume=True, progress=False)
+
+
+def test_train_checks_its_out_folder_before_training(tmp_path, capsys):
+    from sslcourse.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["train", "supervised", "--device", "cpu", "--subset", "100", "--out", str(blocker / "run")]) == 2
+    assert "cannot write into" in capsys.readouterr().err
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "checkpoint.pt").write_bytes(b"a run in progress")
+    assert main(["train", "supervised", "--device", "cpu", "--subset", "100", "--out", str(unfinished)]) == 2
+    assert "unfinished run" in capsys.readouterr().err
+    assert (unfinished / "checkpoint.pt").read_bytes() == b"a run in progress"
