@@ -60,7 +60,9 @@ MAE = f"{PY} -m sslcourse.experiments.mae {{}} --device cuda --compile --quiet"
 COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
 STEPS: tuple[Step, ...] = (
     Step("calibration", 16, "views/s per model, eager and compiled, and 1/2/4 trainings side by side", (
-        f"{PY} benchmarks/calibrate.py --device cuda --out {{step}}/calibration.json",), fixed_s=75,
+        f"{PY} benchmarks/calibrate.py --device cuda --seconds 3 --out {{step}}/calibration.json",),
+        fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
+        # for the steps after it) and 7 side-by-side processes
         land=("cp {step}/calibration.json results/gpu/calibration.json",)),
     Step("throughput", 3, "engine vs conventional vs compute bound, compiled step, MFU, half and full width", (
         f"{PY} benchmarks/throughput.py --device cuda --compile --width 0.5 --json {{step}}/half.json",

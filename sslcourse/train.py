@@ -83,7 +83,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+    # compiled on a GPU: the step counters live on the device too, so the compiled step never reads a host scalar
+    capturable = cfg.compile and any(p.is_cuda for p in decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, capturable=capturable)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

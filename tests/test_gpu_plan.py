@@ -106,7 +106,7 @@ def run_plan(*args, timeout=600):
 def test_every_step_runs_shrunk_to_the_cpu_and_comes_back_bundled(tmp_path, jpeg_root):
     results, out = tmp_path / "results", tmp_path / "out"
     weights = {p.name: p.read_bytes() for p in (ROOT / "sslcourse" / "weights").iterdir()}
-    r = run_plan("--smoke", "--results", str(results), "--bundle", str(out))
+    r = run_plan("--smoke", "--results", str(results), "--bundle", str(out), timeout=1800)  # ~10 min on 2 idle cores
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     state = json.loads((results / "plan.json").read_text())
     assert {n: s["status"] for n, s in state["steps"].items()} == {s.name: "ok" for s in plan.STEPS}
