@@ -106,7 +106,7 @@ def run_plan(*args, timeout=600):
 def test_every_step_runs_shrunk_to_the_cpu_and_comes_back_bundled(tmp_path, jpeg_root):
     results, out = tmp_path / "results", tmp_path / "out"
     weights = {p.name: p.read_bytes() for p in (ROOT / "sslcourse" / "weights").iterdir()}
-    r = run_plan("--smoke", "--results", str(results), "--bundle", str(out), timeout=1800)  # ~10 min on 2 idle cores
+    r = run_plan("--smoke", "--results", str(results), "--bundle", str(out), timeout=3600)  # the whole plan, shrunk
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     state = json.loads((results / "plan.json").read_text())
     assert {n: s["status"] for n, s in state["steps"].items()} == {s.name: "ok" for s in plan.STEPS}
@@ -136,8 +136,8 @@ def test_the_budget_skips_what_does_not_fit_and_a_second_call_goes_on(tmp_path, 
     assert r.returncode == 0, r.stderr[-2000:]
     assert "[throughput] needs ~70 s, 60 s left: skipped" in r.stdout
     assert json.loads((results / "plan.json").read_text())["steps"]["mae_cost"]["status"] == "ok"
-    r = run_plan("--smoke", "--results", str(results), "--only", "mae_cost,simclr_head", "--budget-s", "200")
-    assert "[mae_cost] done before" in r.stdout and "[simclr_head] ok" in r.stdout
+    r = run_plan("--smoke", "--results", str(results), "--only", "mae_cost,airbench", "--budget-s", "600")
+    assert "[mae_cost] done before" in r.stdout and "[airbench] ok" in r.stdout
 
 
 def test_unknown_steps_are_refused_with_the_list():
