@@ -96,7 +96,7 @@ def schedule(steps, per_model: dict, speedup: dict) -> list[tuple[list[Step], in
         serial = sum(step_seconds(s, per_model) for s in members)
         best = (1, serial)
         for k, gain in speedup.items():
-            if 1 < k <= len(members) and gain > 1.05:  # pays only where the calibration measured a gain
+            if 1 < k <= len(members) and gain > 1.05 and not any(s.alone for s in members):  # where it pays
                 # k at a time, each with gain/k of the device; the wave ends with its slowest batch of k
                 batches = [members[i:i + k] for i in range(0, len(members), k)]
                 t = sum(max(step_seconds(s, per_model, gain / k) for s in b) for b in batches)

@@ -25,6 +25,7 @@ class Step:
     wave: int = 0  # steps of one wave run side by side (separate processes) when the calibration says it pays
     study: tuple[float, float] | None = None  # (the difference in points it must resolve, the accuracy level)
     needs: tuple[str, ...] = ()
+    alone: bool = False  # a measurement: never side by side with anything
     resumable: bool = False  # may start with less than its estimate left and go on in a later call
     land: tuple[str, ...] = field(default=())  # what to run here once the results are back
 
@@ -61,12 +62,13 @@ COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
 STEPS: tuple[Step, ...] = (
     Step("calibration", 16, "views/s per model, eager and compiled, and 1/2/4 trainings side by side", (
         f"{PY} benchmarks/calibrate.py --device cuda --seconds 3 --out {{step}}/calibration.json",),
-        fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
+        alone=True, fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
         # for the steps after it) and 7 side-by-side processes
         land=("cp {step}/calibration.json results/gpu/calibration.json",)),
     Step("throughput", 3, "engine vs conventional vs compute bound, compiled step, MFU, half and full width", (
         f"{PY} benchmarks/throughput.py --device cuda --compile --width 0.5 --json {{step}}/half.json",
         f"{PY} benchmarks/throughput.py --device cuda --compile --width 1.0 --json {{step}}/full.json"), fixed_s=70,
+        alone=True,
         land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",)),
     Step("supervised", 3, "supervised baseline, 60 epochs with Cutout (target 93%); protocol row", (
         f"{PY} -m sslcourse train supervised --epochs 60 --device cuda --compile "

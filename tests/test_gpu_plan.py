@@ -77,6 +77,7 @@ def test_the_plan_is_sized_from_the_calibration_and_runs_side_by_side_only_where
     assert per_model["simclr"] == 150_000 and "calibration" in source
     waves = plan.schedule(plan.STEPS, per_model, speedup)
     assert any(k > 1 for _, k, _ in waves)
+    assert all(k == 1 for members, k, _ in waves if any(s.alone for s in members))  # measurements run alone
     fast = sum(t for *_, t in waves)
     per_model, speedup, _ = plan.rates(_calibration({1: 1.0, 2: 0.9, 4: 0.8}))
     assert all(k == 1 for _, k, _ in plan.schedule(plan.STEPS, per_model, speedup))  # no gain: one at a time
