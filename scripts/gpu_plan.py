@@ -72,19 +72,24 @@ def load_calibration(results: Path | None = None) -> dict | None:
 
 
 def rates(calibration: dict | None) -> tuple[dict, dict, str]:
-    """Views/s per model (the faster of eager and compiled) and the side-by-side speed-up per number of
-    processes, from a calibration or, before one, the prior rates with no gain assumed from running side by side."""
+    """Views/s per model and mode (eager, compiled) and the side-by-side speed-up per number of processes,
+    from a calibration or, before one, the prior (eager) rates for both modes, with no gain assumed from
+    compiling or from running side by side."""
     if calibration is None:
-        return dict(PRIOR_VIEWS_PER_S), {1: 1.0}, "recipe estimates (no calibration yet)"
-    per_model = {m: e[e["best"]]["views_per_s"] for m, e in calibration["models"].items()}
+        return ({m: {"eager": v, "compiled": v} for m, v in PRIOR_VIEWS_PER_S.items()}, {1: 1.0},
+                "recipe estimates (no calibration yet)")
+    per_model = {m: {mode: e[mode]["views_per_s"] for mode in ("eager", "compiled") if mode in e}
+                 for m, e in calibration["models"].items()}
     speedup = {r["processes"]: r["speedup"] for r in calibration["side_by_side"]["rows"]}
     return per_model, speedup, f"calibration of {calibration.get('created', '?')} on {calibration.get('device', '?')}"
 
 
 def step_seconds(step: Step, per_model: dict, share: float = 1.0) -> float:
-    """Device seconds of a step that gets `share` of the device's throughput."""
-    train = step.views / (per_model[step.model] * share) if step.model else 0.0
-    return step.fixed_s + train
+    """Device seconds of a step that gets `share` of the device's throughput, at its mode's rate."""
+    if not step.model:
+        return float(step.fixed_s)
+    rate = per_model[step.model]
+    return step.fixed_s + step.views / (rate.get(step.mode) or max(rate.values())) / share
 
 
 def schedule(steps, per_model: dict, speedup: dict) -> list[tuple[list[Step], int, float]]:
@@ -274,7 +279,8 @@ def list_plan(results: Path | None = None) -> None:
                 print(f"    {noise_line(step)}")
             for command in step.gpu:
                 print("    " + command.format(step=RESULTS / step.name))
-    print(f"sized from {source}: {', '.join(f'{m} {v:,.0f} views/s' for m, v in per_model.items())}; side by side "
+    print(f"sized from {source}: " + "; ".join(f"{m} " + ", ".join(f"{mode} {v:,.0f}" for mode, v in r.items())
+                                              + " views/s" for m, r in per_model.items()) + "; side by side "
           + ", ".join(f"{k}: {g}x" for k, g in sorted(speedup.items())))
     print(f"about {total / 60:.0f} minutes in all")
 

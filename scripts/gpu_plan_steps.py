@@ -29,6 +29,11 @@ class Step:
     resumable: bool = False  # may start with less than its estimate left and go on in a later call
     land: tuple[str, ...] = field(default=())  # what to run here once the results are back
 
+    @property
+    def mode(self) -> str:
+        """Which of the calibration's rates applies: its commands compile the step or not."""
+        return "compiled" if any("--compile" in c.split() for c in self.gpu) else "eager"
+
 
 PROTOCOL = "sslcourse/results/protocol"
 
@@ -56,7 +61,8 @@ def _flagship(name: str) -> tuple[str, ...]:
             f"{PY} -m sslcourse eval {name} --device cuda --few-label 1,10,100 --out {{step}}/{name}.json")
 
 
-SIMCLR_STUDY = f"{PY} -m sslcourse.experiments.simclr {{}} --device cuda --scale gpu --compile"
+# Studies of many short runs stay eager: each run is a new model, which torch.compile would compile again.
+SIMCLR_STUDY = f"{PY} -m sslcourse.experiments.simclr {{}} --device cuda --scale gpu"
 MAE = f"{PY} -m sslcourse.experiments.mae {{}} --device cuda --compile --quiet"
 COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
 STEPS: tuple[Step, ...] = (

@@ -51,7 +51,7 @@ def test_every_gpu_command_and_its_derived_smoke_command_parse(step):
         parsed = parser.parse_args(rest)
         if hasattr(parsed, "device"):
             assert parsed.device == "cpu" and not getattr(parsed, "compile", False) or "mae pretrain" in command
-    assert plan.step_seconds(step, plan.PRIOR_VIEWS_PER_S) <= 600 or step.resumable, "a call runs at most 10 minutes"
+    assert plan.step_seconds(step, plan.rates(None)[0]) <= 600 or step.resumable, "a call runs at most 10 minutes"
     waves = {s.name: s.wave for s in plan.STEPS}
     assert all(n in plan.BY_NAME and waves[n] < step.wave for n in step.needs)  # what it needs finished before
 
@@ -67,14 +67,18 @@ def test_smoke_commands_are_derived_from_the_gpu_commands():
 
 def _calibration(speedups, simclr=150_000):
     return {"computed_on": "GPU", "tiny": False, "device": "cuda (NVIDIA H200)", "created": "today",
-            "models": {m: {"eager": {"views_per_s": 1.0}, "compiled": {"views_per_s": v}, "best": "compiled"}
+            "models": {m: {"eager": {"views_per_s": v / 1.5}, "compiled": {"views_per_s": v}, "best": "compiled"}
                        for m, v in (("simclr", simclr), ("supervised", 120_000), ("mae", 80_000))},
             "side_by_side": {"rows": [{"processes": k, "speedup": g} for k, g in speedups.items()]}}
 
 
 def test_the_plan_is_sized_from_the_calibration_and_runs_side_by_side_only_where_it_pays():
     per_model, speedup, source = plan.rates(_calibration({1: 1.0, 2: 1.6, 4: 2.2}))
-    assert per_model["simclr"] == 150_000 and "calibration" in source
+    assert per_model["simclr"] == {"eager": 100_000, "compiled": 150_000} and "calibration" in source
+    flagship, study = plan.BY_NAME["simclr_flagship"], plan.BY_NAME["simclr_head"]
+    assert flagship.mode == "compiled" and study.mode == "eager"  # each step is sized at the rate it runs at
+    assert plan.step_seconds(study, per_model) == pytest.approx(study.fixed_s + study.views / 100_000)
+    assert plan.step_seconds(flagship, per_model) == pytest.approx(flagship.fixed_s + flagship.views / 150_000)
     waves = plan.schedule(plan.STEPS, per_model, speedup)
     assert any(k > 1 for _, k, _ in waves)
     assert all(k == 1 for members, k, _ in waves if any(s.alone for s in members))  # measurements run alone
