@@ -7,8 +7,11 @@ Same model, batch and loss in all three; only the way the images reach the model
   bound         images already on the device as floats, no augmentation at all (engine's precision):
                 the most the model itself allows.
 Sizes shrink on a CPU so the run takes about a minute. The last line printed is JSON.
+With --compile the engine runs the library's compiled whole step (`sslcourse.train.make_step`: augmentation
+inside the graph, tensor learning rate) and the bound a compiled model. The model FLOP utilisation (MFU) is
+the FLOPs of one step (counted by torch's FlopCounterMode) times steps/s over the chip's dense bf16 peak.
 
-    python benchmarks/throughput.py --device cuda
+    python benchmarks/throughput.py --device cuda --compile --width 0.5 --json half.json
 """
 from __future__ import annotations
 
@@ -70,12 +73,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, help="image pairs per step (default 512 on CUDA, 64 on CPU)")
     p.add_argument("--steps", type=int, help="timed steps per pipeline (default 50 on CUDA, 4 on CPU)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="DataLoader workers (default: one per core)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model for engine and bound")
+    p.add_argument("--compile", action="store_true", help="the engine's whole step compiled; the bound's model compiled")
+    p.add_argument("--peak-tflops", type=float, help="dense bf16 peak for MFU (default: 989 on an H100/H200)")
+    p.add_argument("--json", help="also write the JSON result to this file")
     return p
 
 
-def main() -> None:
-    args = parser().parse_args()
+def step_flops(width: float, batch: int, device: torch.device) -> int:
+    """FLOPs of one training step's model work (forward and backward of 2 x batch views)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = SimCLR(resnet18(width=width)).to(device)
+    x = torch.rand(2 * batch, 3, 32, 32, device=device)
+    with FlopCounterMode(display=False) as counter:
+        z = model(x)
+        nt_xent_loss(*z.float().chunk(2), 0.2).backward()
+    return counter.get_total_flops()
+
+
+def peak_flops(args, device) -> float | None:
+    if args.peak_tflops:
+        return args.peak_tflops * 1e12
+    name = describe(device)
+    return 989e12 if device.type == "cuda" and ("H100" in name or "H200" in name) else None
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
 
     device = pick_device(args.device)
     cuda = device.type == "cuda"
@@ -103,14 +127,25 @@ def main() -> None:
     # (NHWC feeds the tensor cores; on a CPU it is slower, so the engine keeps NCHW there, as train() does)
     fmt = torch.channels_last if cuda else torch.contiguous_format
     model.to(memory_format=fmt)
-    if args.compile:
-        model.compile()
     resident = images.to(device)
     pipeline = augment.simclr_pipeline()
+    if args.compile:  # the library's compiled whole step, on its own copy of the model
+        from sslcourse.train import TrainConfig, make_step, setup
+
+        method = SimCLR(resnet18(width=width))
+        cfg = TrainConfig(batch_size=batch, lr=0.01, compile=True)
+        run = setup(method, images[: batch * 4], torch.zeros(batch * 4, dtype=torch.long), cfg, device, None, False)
+        library_step = make_step(run)
+        unused_labels = torch.zeros(batch, dtype=torch.long, device=device)
+        method.train()
+        model.compile()
 
     def engine_step():
         idx = torch.randint(len(resident), (batch,), device=device, generator=gen)
         x = resident[idx]
+        if args.compile:
+            library_step(x, unused_labels, 0.01)  # SimCLR ignores labels
+            return
         optimise(pipeline(x, gen).contiguous(memory_format=fmt), pipeline(x, gen).contiguous(memory_format=fmt),
                  autocast=True)
 
@@ -141,11 +176,15 @@ def main() -> None:
     results["conventional"] = timed(conventional_step, warmup, steps, device)
 
     views = {k: 2 * batch / s for k, s in results.items()}
+    flops, peak = step_flops(width, batch, device), peak_flops(args, device)
+    mfu = {k: round(flops / results[k] / peak, 3) if peak else None for k in ("engine", "bound")}
     print(f"device {describe(device)}; ResNet-18 width {width}, {batch} pairs a step, {steps} timed steps, "
           f"{args.workers} loader workers, compile={args.compile}")
     for k, v in views.items():
         print(f"  {k:13s} {v:10.0f} views/s")
-    print(json.dumps({
+    print(f"  model FLOPs a step {flops / 1e9:.1f} GFLOP; MFU engine {mfu['engine']}, bound {mfu['bound']}"
+          + (f" of {peak / 1e12:.0f} TFLOP/s" if peak else " (no peak known for this device)"))
+    record = {
         "device": describe(device),
         "width": width,
         "batch_pairs": batch,
@@ -156,7 +195,18 @@ def main() -> None:
         "compute_bound_views_per_s": round(views["bound"]),
         "ratio_vs_conventional": round(views["engine"] / views["conventional"], 2),
         "ratio_vs_bound": round(views["engine"] / views["bound"], 2),
-    }))
+        "step_gflops": round(flops / 1e9, 2),
+        "peak_tflops": peak / 1e12 if peak else None,
+        "mfu_engine": mfu["engine"],
+        "mfu_bound": mfu["bound"],
+        "torch": torch.__version__,
+    }
+    print(json.dumps(record))
+    if args.json:
+        from pathlib import Path
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The GPU runs the course still needs, in priority order, fitted to a time budget.
+"""The GPU runs the course still needs, in waves by priority, fitted to a time budget.
 
-First the open issues' runs (supervised baseline, SimCLR, throughput, MAE, the SimCLR and MAE studies), then
-the GPU versions of results that ship today as labelled CPU stand-ins (context prediction, colorization).
+The calibration and the throughput benchmark first, then the flagships with their protocol rows (supervised,
+context, colorization, SimCLR, MAE) and airbench, then the studies (SimCLR temperature, head, colour strength
+and the one-branch augmentation grid; MAE fine-tuning, cost and masking ratio; context's aberration).
 
 A lent GPU machine gives a session about 15 minutes in all (its start included), commands of at most
 10 minutes, no network, and at most 8 files of 16 MiB back. This script turns that into one repeatable
@@ -15,14 +16,19 @@ Here, before the GPU call:
     python scripts/gpu_plan.py --list                    # the steps, their estimates and exact commands
     python scripts/gpu_plan.py --smoke                   # every step, tiny, on the CPU, in a scratch copy
 
-On the GPU machine (the repository's root; $OUT is the folder whose files come back):
+On the GPU machine (the repository's root; $OUT is the folder whose files come back; carry data/cifar10.pack
+and .whl, the airbench wheel made here by `pip wheel --no-deps airbench==0.1.8 -w .whl`), in two calls of the
+same command (a command runs at most 10 minutes; the second goes on where the first stopped):
     python scripts/gpu_plan.py --budget-s 540 --results runs/gpu_plan --bundle "$OUT"
 
 Back here, with the returned files in a folder F:
     python scripts/gpu_plan.py --land F                  # unpacks into runs/gpu_plan/, prints what to land
 
-Estimates are seconds on one H100/H200 including evaluation, from the runs in results/gpu/ and the recipes'
-own budgets; a step that overruns is stopped when the budget runs out, and a resumable one continues later.
+Its first step, the calibration, measures views/s per model (eager and compiled) and what running trainings side
+by side gains; every later estimate is computed from it (before one exists, from the shipped GPU runs' rates),
+and the steps of a wave run side by side where the calibration measured a gain. Studies state the difference
+they must resolve and its noise (sslcourse.experiments.noise). A step that overruns is stopped when the budget
+runs out, and a resumable one continues later. The CPU smoke commands are derived from the GPU ones (SMOKE).
 """
 from __future__ import annotations
 
@@ -35,167 +41,80 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path("runs") / "gpu_plan"  # under the repository's root
-PY = "python"  # written in the commands; run with the interpreter running this script
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    issue: int
-    purpose: str
-    estimate_s: int
-    gpu: tuple[str, ...]  # shell-free commands, run in order; {step} is this step's folder
-    smoke: tuple[str, ...]  # the same commands, tiny and on the CPU
-    needs: tuple[str, ...] = ()
-    resumable: bool = False  # may start with less than its estimate left and go on in a later call
-    land: tuple[str, ...] = field(default=())  # what to run here once the results are back
-
-
-TINY_TRAIN = "--device cpu --subset 200 --epochs 0.5 --batch-size 50 --width 0.125 --quiet"
-TINY_EVAL = "--device cpu --subset 200 --few-label 1"
-TINY_MAE = ("--device cpu --train-subset 200 --test-subset 100 --batch-size 50 --dim 32 --depth 1 --heads 2 "
-            "--decoder-dim 32 --decoder-depth 1 --decoder-heads 2 --quiet")
-PROTOCOL = "sslcourse/results/protocol"
-
-
-def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
-    """Landing a trained model: its weights and card into the registry, its protocol row beside the others."""
-    return (f"{PY} -m sslcourse ship {{step}}/{run} {name} --force", f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
-            *more)
-
-
-STEPS: tuple[Step, ...] = (
-    Step("supervised", 3, "supervised baseline, 2 minutes (target 93%), with Cutout; protocol row on the GPU", 240,
-         gpu=(f"{PY} -m sslcourse train supervised --minutes 2 --device cuda "
-              "--set augmentations=translate,flip,cutout --out {step}/run --quiet",
-              f"{PY} -m sslcourse ship {{step}}/run supervised_resnet18 --force",
-              f"{PY} -m sslcourse eval supervised_resnet18 --device cuda --few-label 1,10,100 "
-              "--out {step}/supervised_resnet18.json"),
-         smoke=(f"{PY} -m sslcourse train supervised {TINY_TRAIN} --set augmentations=translate,flip,cutout "
-                "--out {step}/run",
-                f"{PY} -m sslcourse ship {{step}}/run supervised_resnet18 --force",
-                f"{PY} -m sslcourse eval supervised_resnet18 {TINY_EVAL} --out {{step}}/supervised_resnet18.json"),
-         land=_shipped("supervised_resnet18")),
-    Step("simclr_flagship", 9, "SimCLR flagship, 6 minutes (target 85% linear); protocol row on the GPU", 480,
-         gpu=(f"{PY} -m sslcourse train simclr --minutes 6 --device cuda --out {{step}}/run --quiet",
-              f"{PY} -m sslcourse ship {{step}}/run simclr_resnet18 --force",
-              f"{PY} -m sslcourse eval simclr_resnet18 --device cuda --few-label 1,10,100 "
-              "--out {step}/simclr_resnet18.json"),
-         smoke=(f"{PY} -m sslcourse train simclr {TINY_TRAIN} --out {{step}}/run",
-                f"{PY} -m sslcourse ship {{step}}/run simclr_resnet18 --force",
-                f"{PY} -m sslcourse eval simclr_resnet18 {TINY_EVAL} --out {{step}}/simclr_resnet18.json"),
-         land=_shipped("simclr_resnet18", "refresh sslcourse/results/simclr/simclr_resnet18_history.json from "
-                       "{step}/run/history.json (notebook 03 plots it)")),
-    Step("throughput", 3, "engine vs conventional vs compute bound, full-width ResNet-18, torch.compile", 150,
-         gpu=(f"{PY} benchmarks/throughput.py --device cuda --compile",),
-         smoke=(f"{PY} benchmarks/throughput.py --device cpu --width 0.125 --batch 8 --steps 1 --workers 0",),
-         land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",)),
-    Step("mae_pretrain", 10, "MAE at 75% on ViT-Tiny, 5 minutes; protocol row on the GPU", 420,
-         gpu=(f"{PY} -m sslcourse.experiments.mae pretrain --device cuda --compile --pretrain-minutes 5 "
-              "--pretrain-epochs 1000 --out {step}/run --quiet",
-              f"{PY} -m sslcourse ship {{step}}/run mae_vit_tiny --force",
-              f"{PY} -m sslcourse eval mae_vit_tiny --device cuda --few-label 1,10,100 --out {{step}}/mae_vit_tiny.json"),
-         smoke=(f"{PY} -m sslcourse.experiments.mae pretrain {TINY_MAE} --compile --pretrain-epochs 0.5 "
-                "--out {step}/run",  # --compile as on the GPU: inductor on the CPU takes about 20 s more
-                f"{PY} -m sslcourse ship {{step}}/run mae_vit_tiny --force",
-                f"{PY} -m sslcourse eval mae_vit_tiny {TINY_EVAL} --out {{step}}/mae_vit_tiny.json"),
-         land=_shipped("mae_vit_tiny")),
-    Step("mae_finetune", 10, "the 75% MAE fine-tuned vs the same ViT from scratch (target 85%)", 240,
-         needs=("mae_pretrain",),
-         gpu=(f"{PY} -m sslcourse.experiments.mae finetune --device cuda --compile --init mae_vit_tiny "
-              "--finetune-minutes 1.5 --finetune-epochs 1000 --out {step}/finetune.json --quiet",),
-         smoke=(f"{PY} -m sslcourse.experiments.mae finetune {TINY_MAE} --init mae_vit_tiny --finetune-epochs 0.5 "
-                "--out {step}/finetune.json",),
-         land=("cp {step}/finetune.json sslcourse/results/mae/finetune.json",)),
-    Step("mae_cost", 10, "encoder cost: visible tokens only vs all tokens with mask tokens", 60,
-         gpu=(f"{PY} -m sslcourse.experiments.mae cost --device cuda --out {{step}}/cost.json --quiet",),
-         smoke=(f"{PY} -m sslcourse.experiments.mae cost {TINY_MAE} --steps 1 --out {{step}}/cost.json",),
-         land=("cp {step}/cost.json sslcourse/results/mae/cost.json",)),
-    Step("simclr_temperature", 9, "SimCLR temperature study, 5 runs of 15 epochs", 150,
-         gpu=(f"{PY} -m sslcourse.experiments.simclr temperature --device cuda --scale gpu "
-              "--out {step}/temperature.json",),
-         smoke=(f"{PY} -m sslcourse.experiments.simclr temperature --device cpu --scale cpu --epochs 0.03 "
-                "--temperatures 0.1,0.5 --out {step}/temperature.json",),
-         land=("cp {step}/temperature.json sslcourse/results/simclr/temperature.json",)),
-    Step("simclr_head", 9, "SimCLR features before vs after the projection head", 90,
-         gpu=(f"{PY} -m sslcourse.experiments.simclr head --device cuda --scale gpu --out {{step}}/head.json",),
-         smoke=(f"{PY} -m sslcourse.experiments.simclr head --device cpu --scale cpu --epochs 0.03 "
-                "--out {step}/head.json",),
-         land=("cp {step}/head.json sslcourse/results/simclr/head.json",)),
-    Step("simclr_grid", 9, "SimCLR augmentation-pair grid, 49 runs of 15 epochs (resumable across calls)", 1000,
-         resumable=True,
-         gpu=(f"{PY} -m sslcourse.experiments.simclr grid --device cuda --scale gpu --resume "
-              "--out {step}/augmentation_grid.json",),
-         smoke=(f"{PY} -m sslcourse.experiments.simclr grid --device cpu --scale cpu --epochs 0.03 --augs crop,color "
-                "--resume --out {step}/augmentation_grid.json",),
-         land=("cp {step}/augmentation_grid.json sslcourse/results/simclr/augmentation_grid.json "
-               "(once its \"complete\" is true)",)),
-    Step("mae_sweep", 10, "MAE masking-ratio sweep, 5 ratios, 1 + 0.5 minutes each", 540,
-         gpu=(f"{PY} -m sslcourse.experiments.mae sweep --device cuda --compile --ratios 0.1,0.25,0.5,0.75,0.9 "
-              "--pretrain-minutes 1 --pretrain-epochs 1000 --finetune-minutes 0.5 --finetune-epochs 1000 "
-              "--out {step}/sweep.json --quiet",),
-         smoke=(f"{PY} -m sslcourse.experiments.mae sweep {TINY_MAE} --ratios 0.5,0.75 --pretrain-epochs 0.5 "
-                "--finetune-epochs 0.5 --out {step}/sweep.json",),
-         land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",)),
-)
-# Closed issues whose results are CPU stand-ins today (their notebooks and cards say so): the GPU versions, last.
-TINY_CONTEXT = "--device cpu --train-subset 200 --probe-train 200 --test-subset 100 --epochs 0.5 --width 0.125 " \
-               "--batch-size 50 --quiet"
-TINY_COLOR = "--device cpu --train-subset 200 --epochs 0.5 --width 0.125 --batch-size 50 --quiet"
-COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
-STEPS += (
-    Step("context_gapjitter", 7, "context prediction with and without gap + jitter, 2.5 minutes each; protocol row",
-         480,
-         gpu=(f"{PY} -m sslcourse.experiments.context gapjitter --device cuda --minutes 2.5 --epochs 1000 "
-              "--width 0.5 --batch-size 512 --probe-train 50000 --test-subset 10000 --out {step}/gap_jitter.json "
-              "--run {step}/run --quiet",
-              f"{PY} -m sslcourse ship {{step}}/run context_resnet18 --force",
-              f"{PY} -m sslcourse eval context_resnet18 --device cuda --few-label 1,10,100 "
-              "--out {step}/context_resnet18.json"),
-         smoke=(f"{PY} -m sslcourse.experiments.context gapjitter {TINY_CONTEXT} --out {{step}}/gap_jitter.json "
-                "--run {step}/run",
-                f"{PY} -m sslcourse ship {{step}}/run context_resnet18 --force",
-                f"{PY} -m sslcourse eval context_resnet18 {TINY_EVAL} --out {{step}}/context_resnet18.json"),
-         land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json")),
-    Step("context_aberration", 7, "the chromatic-aberration shortcut: four position regressors, 1 minute each", 330,
-         gpu=(f"{PY} -m sslcourse.experiments.context aberration --device cuda --minutes 1 --epochs 1000 --width 0.5 "
-              "--batch-size 512 --test-subset 10000 --out {step}/aberration.json --quiet",),
-         smoke=(f"{PY} -m sslcourse.experiments.context aberration {TINY_CONTEXT} --out {{step}}/aberration.json",),
-         land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",)),
-    Step("colorization", 8, "colorization: L2 vs classification vs rebalanced, 2 minutes each; protocol row", 540,
-         gpu=(*(f"{PY} -m sslcourse.experiments.colorization train --loss {loss} --device cuda --minutes 2 "
-                f"--epochs 1000 --width 0.5 --batch-size 256 --out {{step}}/{loss} --quiet"
-                for loss in ("l2", "classification", "rebalanced")),
-              f"{PY} -m sslcourse.experiments.colorization measure --device cuda --runs {COLOR_RUNS} "
-              "--sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out {step}/losses.json",
-              f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
-              f"{PY} -m sslcourse eval colorization_resnet18 --device cuda --few-label 1,10,100 "
-              "--out {step}/colorization_resnet18.json"),
-         smoke=(*(f"{PY} -m sslcourse.experiments.colorization train --loss {loss} {TINY_COLOR} --out {{step}}/{loss}"
-                  for loss in ("l2", "classification", "rebalanced")),
-                f"{PY} -m sslcourse.experiments.colorization measure --device cpu --test-subset 100 --runs {COLOR_RUNS} "
-                "--sample-indices 0,1 --out {step}/losses.json",
-                f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
-                f"{PY} -m sslcourse eval colorization_resnet18 {TINY_EVAL} --out {{step}}/colorization_resnet18.json"),
-         land=_shipped("colorization_resnet18", "cp {step}/losses.json sslcourse/results/colorization/losses.json",
-                       run="rebalanced")),
-)
-BY_NAME = {s.name: s for s in STEPS}
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_plan_steps, also when loaded by path (tests)
+from gpu_plan_steps import (BY_NAME, PRIOR_VIEWS_PER_S, PY, RESULTS, ROOT, SMOKE, STEPS, Step,  # noqa: E402,F401
+                            smoke_args)
 
 
 def _commands(step: Step, smoke: bool, step_dir: Path) -> list[list[str]]:
     out = []
-    for command in (step.smoke if smoke else step.gpu):
+    for command in step.gpu:
         args = shlex.split(command.format(step=step_dir))
+        args = smoke_args(args) if smoke else args
         out.append([sys.executable if args[0] == PY else args[0], *args[1:]])
     return out
+
+
+# --------------------------------------------------------------------------- sizing: calibration and noise
+def load_calibration(results: Path | None = None) -> dict | None:
+    """The last calibration: this plan's own, else the one landed in results/gpu/; None before any."""
+    for path in ((results or ROOT / RESULTS) / "calibration" / "calibration.json", ROOT / "results/gpu/calibration.json"):
+        if path.is_file():
+            record = json.loads(path.read_text())
+            if not record.get("tiny") and record.get("computed_on") == "GPU":
+                return record
+    return None
+
+
+def rates(calibration: dict | None) -> tuple[dict, dict, str]:
+    """Views/s per model and mode (eager, compiled) and the side-by-side speed-up per number of processes,
+    from a calibration or, before one, the prior (eager) rates for both modes, with no gain assumed from
+    compiling or from running side by side."""
+    if calibration is None:
+        return ({m: {"eager": v, "compiled": v} for m, v in PRIOR_VIEWS_PER_S.items()}, {1: 1.0},
+                "recipe estimates (no calibration yet)")
+    per_model = {m: {mode: e[mode]["views_per_s"] for mode in ("eager", "compiled") if mode in e}
+                 for m, e in calibration["models"].items()}
+    speedup = {r["processes"]: r["speedup"] for r in calibration["side_by_side"]["rows"]}
+    return per_model, speedup, f"calibration of {calibration.get('created', '?')} on {calibration.get('device', '?')}"
+
+
+def step_seconds(step: Step, per_model: dict, share: float = 1.0) -> float:
+    """Device seconds of a step that gets `share` of the device's throughput, at its mode's rate."""
+    if not step.model:
+        return float(step.fixed_s)
+    rate = per_model[step.model]
+    return step.fixed_s + step.views / (rate.get(step.mode) or max(rate.values())) / share
+
+
+def schedule(steps, per_model: dict, speedup: dict) -> list[tuple[list[Step], int, float]]:
+    """Waves in order: (steps, processes side by side, seconds). A wave runs side by side with the number of
+    processes whose measured aggregate speed-up beats running them one after the other."""
+    waves = []
+    for w in sorted({s.wave for s in steps}):
+        members = [s for s in steps if s.wave == w]
+        serial = sum(step_seconds(s, per_model) for s in members)
+        best = (1, serial)
+        for k, gain in speedup.items():
+            if 1 < k <= len(members) and gain > 1.05 and not any(s.alone for s in members):  # where it pays
+                # k at a time, each with gain/k of the device; the wave ends with its slowest batch of k
+                batches = [members[i:i + k] for i in range(0, len(members), k)]
+                t = sum(max(step_seconds(s, per_model, gain / k) for s in b) for b in batches)
+                best = min(best, (k, t), key=lambda kt: kt[1])
+        waves.append((members, *best))
+    return waves
+
+
+def noise_line(step: Step) -> str:
+    from sslcourse.experiments.noise import size_study
+
+    effect, accuracy = step.study
+    return "noise: " + str(size_study(effect, accuracy))
 
 
 def _load_state(results: Path) -> dict:
@@ -233,35 +152,69 @@ def _tail(path: Path, lines: int = 4) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
 
 
+def _launch(step: Step, smoke: bool, results: Path, cwd: Path, deadline: float, env: dict, state: dict) -> None:
+    step_dir = results / step.name
+    commands = _commands(step, smoke, step_dir)
+    outcome = _run_step(step, commands, step_dir, cwd, deadline, env)
+    outcome["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    outcome["commands"] = [shlex.join(c) for c in commands]  # provenance: exactly what ran (the call's own in
+    # plan.json's "provenance": device, commit, torch)
+    state["steps"][step.name] = outcome
+    print(f"[{step.name}] {outcome['status']} in {outcome['seconds']} s\n{_tail(step_dir / 'log.txt')}", flush=True)
+
+
 def run_plan(results: Path, budget_s: float, only: list[str] | None, smoke: bool, force: bool, cwd: Path) -> dict:
+    """Run the steps wave by wave; a wave's steps side by side when the calibration says it pays. Each step's
+    estimate comes from the latest calibration, which the first step of a session writes."""
     results.mkdir(parents=True, exist_ok=True)
     state = _load_state(results)
+    state["provenance"] = _provenance(smoke)
     env = {**os.environ, "PYTHONPATH": f"{cwd}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep),
            "PYTHONUNBUFFERED": "1", "SSLCOURSE_OFFLINE": "1"}
     deadline = time.monotonic() + budget_s
-    for step in STEPS:
-        if only and step.name not in only:
+    for wave in sorted({s.wave for s in STEPS}):
+        per_model, speedup, source = rates(None if smoke else load_calibration(results))
+        todo = []
+        for step in (s for s in STEPS if s.wave == wave and (not only or s.name in only)):
+            record = state["steps"].get(step.name, {})
+            missing = [n for n in step.needs if state["steps"].get(n, {}).get("status") != "ok"]
+            estimate = step_seconds(step, per_model)
+            left = deadline - time.monotonic()
+            if record.get("status") == "ok" and not force:
+                print(f"[{step.name}] done before ({record.get('seconds')} s): skipped")
+            elif missing:
+                print(f"[{step.name}] needs {', '.join(missing)} first: skipped")
+            elif left < (60 if step.resumable else estimate):
+                print(f"[{step.name}] needs ~{estimate:.0f} s, {left:.0f} s left: skipped")
+            else:
+                todo.append(step)
+        if not todo:
             continue
-        record = state["steps"].get(step.name, {})
-        if record.get("status") == "ok" and not force:
-            print(f"[{step.name}] done before ({record.get('seconds')} s): skipped")
-            continue
-        missing = [n for n in step.needs if state["steps"].get(n, {}).get("status") != "ok"]
-        left = deadline - time.monotonic()
-        if missing:
-            print(f"[{step.name}] needs {', '.join(missing)} first: skipped")
-            continue
-        if left < (60 if step.resumable else step.estimate_s):
-            print(f"[{step.name}] needs ~{step.estimate_s} s, {left:.0f} s left: skipped")
-            continue
-        step_dir = results / step.name
-        print(f"[{step.name}] issue #{step.issue}: {step.purpose} (~{step.estimate_s} s, {left:.0f} s left)", flush=True)
-        outcome = _run_step(step, _commands(step, smoke, step_dir), step_dir, cwd, deadline, env)
-        outcome["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        state["steps"][step.name] = outcome
-        _save_state(results, state)
-        print(f"[{step.name}] {outcome['status']} in {outcome['seconds']} s\n{_tail(step_dir / 'log.txt')}", flush=True)
+        (_, k, seconds), = schedule(todo, per_model, speedup)
+        print(f"wave {wave}: {', '.join(s.name for s in todo)}; {k} side by side, ~{seconds:.0f} s ({source})",
+              flush=True)
+        for i in range(0, len(todo), k):
+            threads = [threading.Thread(target=_launch, args=(s, smoke, results, cwd, deadline, env, state))
+                       for s in todo[i:i + k]]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            _save_state(results, state)
     return state
+
+
+def _provenance(smoke: bool) -> dict:
+    """Where and by what code this call ran: every step's results travel with it in plan.json."""
+    import torch
+
+    from sslcourse.device import describe, pick_device
+    from sslcourse.pretrained import code_version
+
+    device = torch.device("cpu") if smoke else pick_device("auto", verbose=False)
+    return {"device": describe(device), "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "code_version": code_version(), "torch": torch.__version__,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def bundle(results: Path, out: Path, part_bytes: int = 15 << 20, max_parts: int = 8) -> list[Path]:
@@ -312,15 +265,24 @@ def land(folder: Path, results: Path) -> int:
     return 0
 
 
-def list_plan() -> None:
-    total = 0
-    for step in STEPS:
-        total += step.estimate_s
-        print(f"{step.name} (issue #{step.issue}, ~{step.estimate_s} s{', resumable' if step.resumable else ''}"
-              f"{', after ' + ', '.join(step.needs) if step.needs else ''}): {step.purpose}")
-        for command in step.gpu:
-            print("    " + command.format(step=RESULTS / step.name))
-    print(f"about {total / 60:.0f} minutes in all: one GPU session (about 12 usable minutes) gets through the first steps")
+def list_plan(results: Path | None = None) -> None:
+    per_model, speedup, source = rates(load_calibration(results))
+    total = 0.0
+    for members, k, seconds in schedule(STEPS, per_model, speedup):
+        total += seconds
+        print(f"-- wave {members[0].wave}: {len(members)} step(s), {k} side by side, ~{seconds:.0f} s")
+        for step in members:
+            print(f"{step.name} (issue #{step.issue}, ~{step_seconds(step, per_model):.0f} s alone"
+                  f"{', resumable' if step.resumable else ''}{', after ' + ', '.join(step.needs) if step.needs else ''}"
+                  f"): {step.purpose}")
+            if step.study:
+                print(f"    {noise_line(step)}")
+            for command in step.gpu:
+                print("    " + command.format(step=RESULTS / step.name))
+    print(f"sized from {source}: " + "; ".join(f"{m} " + ", ".join(f"{mode} {v:,.0f}" for mode, v in r.items())
+                                              + " views/s" for m, r in per_model.items()) + "; side by side "
+          + ", ".join(f"{k}: {g}x" for k, g in sorted(speedup.items())))
+    print(f"about {total / 60:.0f} minutes in all")
 
 
 def _scratch_copy() -> Path:
@@ -353,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown step(s) {unknown}; the steps: {', '.join(BY_NAME)}", file=sys.stderr)
         return 2
     if args.list:
-        list_plan()
+        list_plan(args.results)
         return 0
     results = (args.results or ROOT / RESULTS).resolve()
     if args.land:

@@ -34,22 +34,38 @@ def to_float(x: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
     return x.to(dtype) / 255
 
 
-def _device(generator: torch.Generator | None) -> torch.device:
+class DeviceDefault:
+    """Draw from `device`'s default generator (the one `torch.manual_seed` seeds) instead of a `torch.Generator`.
+
+    torch.compile cannot trace draws from a Generator object, but it traces these into its graph (as random
+    kernels a CUDA graph can replay), so a compiled training step keeps its augmentation inside the graph.
+    `Augment(x, None)` uses this for x's device."""
+
+    def __init__(self, device: torch.device | str):
+        self.device = torch.device(device)
+
+
+def _device(generator) -> torch.device:
     # A generator fills tensors on its own device only; None means torch's default CPU generator.
     return generator.device if generator is not None else torch.device("cpu")
 
 
+def _gen(generator) -> torch.Generator | None:
+    """The `generator=` argument for torch's random functions: None for a device's default generator."""
+    return None if isinstance(generator, DeviceDefault) else generator
+
+
 def _uniform(generator, n: int, low: float, high: float) -> Tensor:
-    return low + (high - low) * torch.rand(n, generator=generator, device=_device(generator))
+    return low + (high - low) * torch.rand(n, generator=_gen(generator), device=_device(generator))
 
 
 def _bernoulli(generator, n: int, p: float) -> Tensor:
-    return torch.rand(n, generator=generator, device=_device(generator)) < p
+    return torch.rand(n, generator=_gen(generator), device=_device(generator)) < p
 
 
 def _randint(generator, n: int, high: int) -> Tensor:
     """n integers uniform in 0..high-1."""
-    return torch.randint(high, (n,), generator=generator, device=_device(generator))
+    return torch.randint(high, (n,), generator=_gen(generator), device=_device(generator))
 
 
 def _per_image(values: Tensor, x: Tensor) -> Tensor:
@@ -315,7 +331,7 @@ def sample_noise_params(batch_size: int, generator, image_shape, max_std: float 
     Gaussian noise without giving its level).
     Shape: -> stds (batch_size,), noise (batch_size, *image_shape)."""
     stds = _uniform(generator, batch_size, 0, max_std)
-    normal = torch.randn((batch_size, *image_shape), generator=generator, device=_device(generator))
+    normal = torch.randn((batch_size, *image_shape), generator=_gen(generator), device=_device(generator))
     return stds, stds.view(-1, *[1] * len(image_shape)) * normal
 
 
@@ -436,13 +452,25 @@ AUGMENTATIONS: dict[str, Callable[..., Tensor]] = {
 
 
 class Augment:
-    """A chain of named augmentations, called as augment(x, generator); uint8 input becomes float first."""
+    """A chain of named augmentations, called as augment(x, generator); uint8 input becomes float first.
+
+    With a `torch.Generator` the chain runs eagerly even inside torch.compile (draws from a Generator object
+    cannot be traced); with `generator=None` it draws from the default generator of x's device and compiles
+    into the caller's graph (the whole-step compilation of `sslcourse.train`)."""
 
     def __init__(self, steps: list[tuple[str, dict]]):
         self.steps = steps  # (name, keyword arguments) pairs, applied in order
+        self._eager = None  # the chain behind torch.compiler.disable, made at first use (importing torch._dynamo
+        # costs a second: `python -m sslcourse list` should not pay it)
 
-    @torch.compiler.disable  # random draws from a Generator cannot be traced: augmentation stays eager
     def __call__(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        if generator is None or isinstance(generator, DeviceDefault):
+            return self._apply(x, generator if generator is not None else DeviceDefault(x.device))
+        if self._eager is None:
+            self._eager = torch.compiler.disable(self._apply)
+        return self._eager(x, generator)
+
+    def _apply(self, x: Tensor, generator) -> Tensor:
         if x.dtype == torch.uint8:
             x = to_float(x)
         for name, kwargs in self.steps:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -76,6 +77,18 @@ def _train(args) -> int:
     if (out / "card.json").exists() and not (args.resume or args.force):
         print(f"error: {out} already holds a trained model; pass --resume to continue it, --force to replace "
               "it, or choose another --out", file=sys.stderr)
+        return 2
+    if (out / "checkpoint.pt").exists() and not (args.resume or args.force):
+        print(f"error: {out} holds an unfinished run (checkpoint.pt); pass --resume to continue it, --force to "
+              "replace it, or choose another --out", file=sys.stderr)
+        return 2
+    try:  # before training, not after: a run of minutes must not be lost to a folder it cannot write
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        print(f"error: cannot write into {out} ({e.strerror or e}); choose another --out", file=sys.stderr)
         return 2
     device = pick_device(args.device)
     seed_everything(cfg.seed)

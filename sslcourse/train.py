@@ -83,7 +83,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
+    # compiled on a GPU: the step counters live on the device too, so the compiled step never reads a host scalar
+    capturable = cfg.compile and any(p.is_cuda for p in decay)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, capturable=capturable)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -93,6 +95,115 @@ def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+@dataclass
+class _Run:
+    """What a training run carries between its stages: the data on the device, the optimizer, the randomness
+    and the progress made (all of it restored on resume)."""
+
+    method: nn.Module
+    cfg: TrainConfig
+    device: torch.device
+    x: torch.Tensor
+    y: torch.Tensor
+    opt: torch.optim.Optimizer
+    gen: torch.Generator
+    order: torch.Tensor
+    steps_per_epoch: int
+    total_steps: int
+    step: int = 0
+    elapsed_before: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+    def snapshot(self, elapsed: float) -> dict:
+        state = {"model": self.method.state_dict(), "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
+                 "order": self.order, "step": self.step, "elapsed_s": elapsed, "history": self.history,
+                 "config": asdict(self.cfg), "cpu_rng": torch.get_rng_state()}
+        if self.device.type == "cuda":  # a compiled step draws from the device's default generator
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+
+def _check_inputs(images, labels, cfg, checkpoint, resume, overwrite) -> None:
+    if images.dtype != torch.uint8 or images.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {list(images.shape)}")
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    if len(images) < cfg.batch_size:
+        raise ValueError(f"batch_size {cfg.batch_size} is larger than the dataset ({len(images)} images)")
+    if checkpoint and checkpoint.exists() and not (resume or overwrite):
+        raise FileExistsError(
+            f"{checkpoint} already exists; pass resume=True to continue that run or overwrite=True to replace it"
+        )
+
+
+def setup(method, images, labels, cfg: TrainConfig, device: torch.device, checkpoint: Path | None,
+          resume: bool) -> _Run:
+    """Stage 1: the method, data and optimizer on the device; with `resume`, the state of `checkpoint` restored
+    (loaded with weights_only=True: a checkpoint is data, never code)."""
+    torch.manual_seed(cfg.seed)
+    method.to(device)
+    if device.type == "cuda":
+        method.to(memory_format=torch.channels_last)  # NHWC convolutions run on the tensor cores
+        torch.backends.cudnn.benchmark = True  # shapes are constant (drop_last), so autotuning pays off
+    opt = make_optimizer(method, cfg)
+    if cfg.compile:  # a tensor learning rate: changing it does not recompile the compiled optimizer step
+        for group in opt.param_groups:
+            group["lr"] = torch.tensor(cfg.lr, device=device)
+    gen = torch.Generator(device).manual_seed(cfg.seed)
+    x, y = images.to(device), labels.to(device)  # resident for the whole run: 184 MB at most
+    steps_per_epoch = len(x) // cfg.batch_size  # drop the last partial batch: constant shapes, no recompiles
+    run = _Run(method, cfg, device, x, y, opt, gen, torch.randperm(len(x), device=device, generator=gen),
+               steps_per_epoch, max(1, int(cfg.epochs * steps_per_epoch)))
+    if resume and checkpoint and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        method.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"].cpu())  # map_location moved it; generator states live on the host
+        torch.set_rng_state(state["cpu_rng"].cpu())
+        if "cuda_rng" in state and device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
+        run.step, run.elapsed_before, run.history = state["step"], state["elapsed_s"], state["history"]
+        run.order = state["order"].to(device)
+    return run
+
+
+def make_step(run: _Run) -> Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]:
+    """Stage 2: one optimisation step, step(x, y, lr) -> the loss (detached, on the device).
+
+    Eager: the method draws its randomness from the run's Generator. With `cfg.compile` the whole step is
+    compiled, augmentation included: the method draws from the device's default generator (`generator=None`,
+    seeded by `cfg.seed`), which torch.compile traces into its graph, and the learning rate is a tensor that
+    the compiled optimizer step reads, so neither a draw nor a new rate recompiles or breaks a CUDA graph."""
+    method, opt, cfg = run.method, run.opt, run.cfg
+    autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.device.type == "cuda")
+    loss_fn = torch.compile(method.training_loss) if cfg.compile else method.training_loss
+    opt_step = torch.compile(opt.step) if cfg.compile else opt.step
+
+    def step(x: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
+        for group in opt.param_groups:
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        with autocast:
+            loss = loss_fn(x, y, None if cfg.compile else run.gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_step()
+        return loss.detach().float()
+
+    return step
+
+
+def _check_finite(loss: float, run: _Run, lr: float) -> None:
+    if not math.isfinite(loss):
+        raise TrainingDiverged(
+            f"the loss became {loss} around step {run.step} (epoch {run.step / run.steps_per_epoch:.2f}, "
+            f"learning rate {lr:.3g}). Lower the learning rate, or check that the loss function "
+            "returns a finite scalar on this batch."
+        )
 
 
 def train(
@@ -115,116 +226,69 @@ def train(
     continues from it. `on_log(record)` is called with each history record (every `cfg.nan_check_every`
     steps), e.g. to probe the features during a run; its own time is not counted as training time.
     An existing checkpoint is never overwritten unless `overwrite=True`.
+    The stages, as MAE's engine_pretrain reads: `setup` (and resume), `make_step`, then this loop, which
+    sets the rate, steps, and every `nan_check_every` steps logs and checkpoints.
     """
     from tqdm.auto import tqdm
 
     from sslcourse.device import pick_device
 
-    if images.dtype != torch.uint8 or images.ndim != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {images.dtype} {list(images.shape)}")
-    if len(labels) != len(images):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    if len(images) < cfg.batch_size:
-        raise ValueError(f"batch_size {cfg.batch_size} is larger than the dataset ({len(images)} images)")
-    device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
     checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint and checkpoint.exists() and not (resume or overwrite):
-        raise FileExistsError(
-            f"{checkpoint} already exists; pass resume=True to continue that run or overwrite=True to replace it"
-        )
-
-    torch.manual_seed(cfg.seed)
-    method.to(device)
-    if device.type == "cuda":
-        method.to(memory_format=torch.channels_last)  # NHWC convolutions run on the tensor cores
-        torch.backends.cudnn.benchmark = True  # shapes are constant (drop_last), so autotuning pays off
-    opt = make_optimizer(method, cfg)
-    gen = torch.Generator(device).manual_seed(cfg.seed)
-    x_all, y_all = images.to(device), labels.to(device)  # resident for the whole run: 184 MB at most
-
-    n = len(x_all)
-    steps_per_epoch = n // cfg.batch_size  # drop the last partial batch: constant shapes, no recompiles
-    total_steps = max(1, int(cfg.epochs * steps_per_epoch))
-    budget_s = cfg.minutes * 60 if cfg.minutes else None
-    step, elapsed_before, history = 0, 0.0, []
-    order = torch.randperm(n, device=device, generator=gen)  # this epoch's visiting order
-    if resume and checkpoint and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        method.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"].cpu())  # map_location moved it; generator states live on the host
-        step, elapsed_before, history = state["step"], state["elapsed_s"], state["history"]
-        order = state["order"].to(device)
-
-    run = torch.compile(method.training_loss) if cfg.compile else method.training_loss
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    _check_inputs(images, labels, cfg, checkpoint, resume, overwrite)
+    device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
+    run = setup(method, images, labels, cfg, device, checkpoint, resume)
+    step_fn = make_step(run)
     method.train()
 
-    def snapshot(elapsed: float) -> dict:
-        return {"model": method.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                "order": order, "step": step, "elapsed_s": elapsed, "history": history, "config": asdict(cfg)}
-
-    start_step = step
-    t0 = time.perf_counter() - elapsed_before
+    budget_s = cfg.minutes * 60 if cfg.minutes else None
+    start_step, n, bs = run.step, len(run.x), cfg.batch_size
+    t0 = time.perf_counter() - run.elapsed_before
     last_save = time.perf_counter()
     loss_sum = torch.zeros((), device=device)
-    since_check, stopped_by, last_loss = 0, "epochs", float("nan")
-    bar = tqdm(total=total_steps, initial=step, disable=not progress, desc=type(method).__name__, unit="step")
-    while step < total_steps:
+    since_check, stopped_by, last_loss, lr_now = 0, "epochs", float("nan"), cfg.lr
+    bar = tqdm(total=run.total_steps, initial=run.step, disable=not progress, desc=type(method).__name__, unit="step")
+    while run.step < run.total_steps:
         elapsed = time.perf_counter() - t0
         if budget_s is not None and elapsed >= budget_s:
             stopped_by = "time"
             break
-        frac = step / total_steps if budget_s is None else max(step / total_steps, elapsed / budget_s)
+        frac = run.step / run.total_steps if budget_s is None else max(run.step / run.total_steps, elapsed / budget_s)
         lr_now = cfg.lr * lr_factor(frac, cfg.warmup)
-        for group in opt.param_groups:
-            group["lr"] = lr_now
-
-        i = step % steps_per_epoch
-        if i == 0 and step > 0:
-            order = torch.randperm(n, device=device, generator=gen)
-        idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-        with autocast:
-            loss = run(x_all[idx], y_all[idx], gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_sum += loss.detach().float()
+        i = run.step % run.steps_per_epoch
+        if i == 0 and run.step > 0:
+            run.order = torch.randperm(n, device=device, generator=run.gen)
+        idx = run.order[i * bs:(i + 1) * bs]
+        loss_sum += step_fn(run.x[idx], run.y[idx], lr_now)
         since_check += 1
-        step += 1
+        run.step += 1
 
-        if since_check == cfg.nan_check_every or step == total_steps:
+        if since_check == cfg.nan_check_every or run.step == run.total_steps:  # stage 3: log and checkpoint
             last_loss = loss_sum.item() / since_check  # the only host sync in the loop
-            if not math.isfinite(last_loss):
-                raise TrainingDiverged(
-                    f"the loss became {last_loss} around step {step} (epoch {step / steps_per_epoch:.2f}, "
-                    f"learning rate {lr_now:.3g}). Lower the learning rate, or check that the loss function "
-                    "returns a finite scalar on this batch."
-                )
+            _check_finite(last_loss, run, lr_now)
             elapsed = time.perf_counter() - t0
-            history.append({"step": step, "epoch": step / steps_per_epoch, "loss": last_loss,
-                            "lr": lr_now, "elapsed_s": elapsed})
+            run.history.append({"step": run.step, "epoch": run.step / run.steps_per_epoch, "loss": last_loss,
+                                "lr": lr_now, "elapsed_s": elapsed})
             if on_log is not None:
                 t_log = time.perf_counter()
-                on_log(history[-1])
+                on_log(run.history[-1])
                 method.train()  # a probe may have switched modes
                 t0 += time.perf_counter() - t_log  # the budget and the schedule count training time only
             bar.update(since_check)
-            bar.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{step * cfg.batch_size / max(elapsed, 1e-9):.0f}")
+            bar.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{run.step * bs / max(elapsed, 1e-9):.0f}")
             loss_sum.zero_()
             since_check = 0
             if checkpoint and time.perf_counter() - last_save > checkpoint_every_s:
-                save_checkpoint(checkpoint, snapshot(elapsed))
+                save_checkpoint(checkpoint, run.snapshot(elapsed))
                 last_save = time.perf_counter()
     bar.close()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
     if checkpoint:
-        save_checkpoint(checkpoint, snapshot(seconds))
+        save_checkpoint(checkpoint, run.snapshot(seconds))
     method.eval()
     return TrainResult(
-        steps=step, epochs=step / steps_per_epoch, seconds=seconds,
-        samples_per_s=(step - start_step) * cfg.batch_size / max(seconds - elapsed_before, 1e-9),
-        final_loss=last_loss, stopped_by=stopped_by, history=history,
+        steps=run.step, epochs=run.step / run.steps_per_epoch, seconds=seconds,
+        samples_per_s=(run.step - start_step) * bs / max(seconds - run.elapsed_before, 1e-9),
+        final_loss=last_loss, stopped_by=stopped_by, history=run.history,
     )

@@ -355,3 +355,23 @@ def test_pipelines():
     supervised = A.supervised_pipeline()
     assert repr(supervised) == "Augment(translate -> flip)"
     assert supervised(x, g).shape == x.shape
+
+
+def test_a_pipeline_without_a_generator_compiles_into_one_graph_and_imports_dynamo_lazily():
+    """generator=None draws from x's device default generator: torch.compile traces the whole chain
+    (fullgraph=True fails on any graph break), and seeding the default generator repeats it."""
+    import subprocess
+    import sys
+
+    pipeline = A.simclr_pipeline()
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    compiled = torch.compile(lambda batch: pipeline(batch, None), fullgraph=True)
+    out = compiled(x)
+    assert out.shape == (4, 3, 32, 32) and out.dtype == torch.float32 and 0 <= out.min() and out.max() <= 1
+    torch.manual_seed(5)
+    a = pipeline(x, None)
+    torch.manual_seed(5)
+    assert torch.equal(a, pipeline(x, None))
+    code = "import sys, sslcourse.augment; print('torch._dynamo' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"  # `python -m sslcourse list` does not pay for it

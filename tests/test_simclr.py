@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
-from sslcourse import methods
+from sslcourse import augment, methods
 from sslcourse.experiments import simclr as experiments
 from sslcourse.methods.simclr import HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
@@ -167,3 +167,50 @@ def test_compiled_training_traces_the_model_once_and_leaves_augmentation_eager()
     for _ in range(4):
         run(x, None, gen).backward()
     assert graphs >= 1 and counters["stats"]["unique_graphs"] == graphs
+
+
+def test_one_branch_leaves_the_other_view_the_identity():
+    torch.manual_seed(0)
+    seen = []
+
+    def spy(aug):
+        def call(x, generator):
+            out = aug(x, generator)
+            seen.append(out)
+            return out
+        return call
+
+    x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    model = SimCLR(build_model("resnet18", width=0.125), hidden_dim=32,
+                   augmentation=spy(pair_augmentation("crop", "color")), second_view=spy(augment.compose([])))
+    model.training_loss(x, None, torch.Generator().manual_seed(0))
+    assert torch.equal(seen[1], x.float() / 255) and not torch.equal(seen[0], seen[1])
+
+
+def test_the_one_branch_grid_and_the_colour_sweep_run_tiny_and_say_their_protocol(tmp_path, monkeypatch):
+    scale = experiments.Scale(n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50,
+                              epochs=0.5, lr=0.1)
+    monkeypatch.setitem(experiments.SCALES, "cpu", scale)
+    grid = tmp_path / "grid.json"
+    assert experiments.main(["grid", "--augs", "crop,color", "--device", "cpu", "--out", str(grid)]) == 0
+    result = json.loads(grid.read_text())
+    assert result["protocol"] == "one_branch" and result["ordered"] and len(result["cells"]) == 4
+    assert [(c["first"], c["second"]) for c in result["cells"]][1:3] == [("crop", "color"), ("color", "crop")]
+    argv = ["grid", "--augs", "crop,color", "--protocol", "symmetric", "--device", "cpu", "--out", str(grid)]
+    assert experiments.main(argv + ["--resume"]) == 2  # a grid of one protocol is never completed with another
+    old = {k: v for k, v in result.items() if k != "protocol"}  # a file of the old protocol stays readable
+    assert experiments.grid_matrix(old).shape == (2, 2)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert "old protocol" in experiments.plot_grid(old).get_title()
+
+    colour = tmp_path / "colour.json"
+    argv = ["colour", "--strengths", "1+blur", "--seeds", "0,1", "--device", "cpu", "--out", str(colour)]
+    assert experiments.main(argv) == 0
+    result = json.loads(colour.read_text())
+    assert [s["strength"] for s in result["strengths"]] == ["1+blur"]
+    assert [r["seed"] for r in result["strengths"][0]["runs"]] == [0, 1] and result["strengths"][0]["linear_top1_sd"] >= 0
+    assert "blur" in repr(experiments.colour_augmentation("1+blur", 16))
+    with pytest.raises(ValueError, match="colour strengths are numbers"):
+        experiments.colour_strength(scale, ("strong",))

@@ -123,3 +123,48 @@ def test_bad_inputs_are_explained():
         TrainConfig(optimizer="lion")
     with pytest.raises(ValueError, match="unknown method 'byol'"):
         methods.build("byol")
+
+
+def test_the_compiled_step_trains_with_its_augmentation_inside_the_graph_and_a_tensor_rate():
+    """cfg.compile: the whole step compiled, random draws from the default generator, the rate a tensor,
+    so a new rate at every step does not recompile (a few graphs in all, not one a step)."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    x, y = toy_data(n=64)
+    method = small_supervised()
+    result = train(method, x, y, TrainConfig(epochs=2, batch_size=16, lr=0.05, compile=True, nan_check_every=2),
+                   device="cpu", progress=False)
+    assert result.steps == 8 and math.isfinite(result.final_loss)
+    assert counters["stats"]["unique_graphs"] <= 6, dict(counters["stats"])  # fwd+loss, optimizer step, ...
+    assert not [r for r in counters["graph_break"] if "augment" in r.lower() or "generator" in r.lower()]
+
+
+def test_resume_loads_checkpoints_as_data_only(tmp_path):
+    """weights_only=True: a checkpoint holding anything but tensors and plain containers is refused."""
+    x, y = toy_data()
+    ckpt = tmp_path / "run.pt"
+    train(small_supervised(), x, y, TrainConfig(epochs=1, batch_size=32), device="cpu", checkpoint=ckpt,
+          progress=False)
+    state = torch.load(ckpt, weights_only=True)  # what resume reads loads as data
+    state["history"] = [object()]  # not data
+    torch.save(state, ckpt)
+    with pytest.raises(Exception, match="[Ww]eights only|weights_only"):
+        train(small_supervised(), x, y, TrainConfig(epochs=2, batch_size=32), device="cpu", checkpoint=ckpt,
+              resume=True, progress=False)
+
+
+def test_train_checks_its_out_folder_before_training(tmp_path, capsys):
+    from sslcourse.cli import main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["train", "supervised", "--device", "cpu", "--subset", "100", "--out", str(blocker / "run")]) == 2
+    assert "cannot write into" in capsys.readouterr().err
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "checkpoint.pt").write_bytes(b"a run in progress")
+    assert main(["train", "supervised", "--device", "cpu", "--subset", "100", "--out", str(unfinished)]) == 2
+    assert "unfinished run" in capsys.readouterr().err
+    assert (unfinished / "checkpoint.pt").read_bytes() == b"a run in progress"

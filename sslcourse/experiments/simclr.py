@@ -3,9 +3,12 @@
     python -m sslcourse.experiments.simclr grid --device cuda --scale gpu --out sslcourse/results/simclr/augmentation_grid.json --force
     python -m sslcourse.experiments.simclr temperature --device cuda --scale gpu --out sslcourse/results/simclr/temperature.json --force
     python -m sslcourse.experiments.simclr head --device cuda --scale gpu --out sslcourse/results/simclr/head.json --force
+    python -m sslcourse.experiments.simclr colour --device cuda --scale gpu --seeds 0,1,2 --out sslcourse/results/simclr/colour_strength.json --force
 
-The GPU grid is 49 runs of about 25 s on an H200: a session cut short keeps the cells it finished (the
-file is rewritten after each), and the same command with --resume instead of --force runs the others.
+The grid follows the paper's Figure 5 protocol: the targeted transformation(s) on one branch, the other branch
+the identity (`"protocol": "one_branch"`; grid files without that key are the old protocol, both views
+transformed). It is 49 runs: a session cut short keeps the cells it finished (the file is rewritten after
+each), and the same command with --resume instead of --force runs the others.
 
 Every run in a study is a short SimCLR training of the same budget (`Scale`), scored by a linear probe and
 kNN on frozen features; the JSON keeps every setting and where, when and by what code it was computed.
@@ -35,6 +38,8 @@ RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "simclr"
 # The seven augmentations of the paper's Figure 5 ("color" is jitter then drop, as there).
 GRID_AUGMENTATIONS = ("crop", "cutout", "color", "sobel", "noise", "blur", "rotate")
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)  # the paper's Table 5 tries 0.05 to 1.0
+COLOUR_STRENGTHS = ("0.125", "0.25", "0.5", "1", "1+blur")  # the paper's Table 1 (1/8 to 1, then 1 with blur)
+PROTOCOLS = ("one_branch", "symmetric")  # the paper's Figure 5; the grid this course ran before (both views)
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,16 @@ def load_data(scale: Scale):
 
 
 def short_run(augmentation, scale: Scale, train_data, device="cpu", temperature: float | None = None,
-              head: str = "mlp", loss_fn=nt_xent_loss, seed: int = 0, on_log=None):
-    """Train one SimCLR of `scale` with `augmentation` for both views; returns (model, TrainResult)."""
+              head: str = "mlp", loss_fn=nt_xent_loss, seed: int = 0, on_log=None, second_view=None,
+              compile: bool = False):
+    """Train one SimCLR of `scale` with `augmentation` for one view and `second_view` (default: the same) for
+    the other; returns (model, TrainResult). `compile`: the whole step compiled (GPU runs)."""
     torch.manual_seed(seed)
     model = SimCLR(build_model("resnet18", width=scale.width), temperature=temperature or scale.temperature,
-                   loss_fn=loss_fn, augmentation=augmentation, hidden_dim=scale.hidden_dim, head=head)
+                   loss_fn=loss_fn, augmentation=augmentation, hidden_dim=scale.hidden_dim, head=head,
+                   second_view=second_view)
     cfg = TrainConfig(epochs=scale.epochs, batch_size=scale.batch_size, lr=scale.lr, weight_decay=scale.weight_decay,
-                      warmup=0.05, seed=seed, nan_check_every=10)
+                      warmup=0.05, seed=seed, nan_check_every=10, compile=compile)
     result = train(model, *train_data, cfg, device=device, progress=False, on_log=on_log)
     return model, result
 
@@ -111,22 +119,29 @@ def _run_record(result, started: float) -> dict:
 
 # --------------------------------------------------------------------------- the three studies
 def augmentation_grid(scale: Scale, augmentations=GRID_AUGMENTATIONS, ordered: bool = True, device="cpu",
-                      log=print, done=(), on_cell=None) -> dict:
-    """SimCLR's Figure 5 at CIFAR scale: one run per pair (first, second) of augmentations, each view made by
-    `first` then `second` (the diagonal: one augmentation alone). `ordered=False` runs each unordered pair once.
-    Unlike the paper (which crops first everywhere because ImageNet images differ in size, then distorts one
-    branch only), both views here get the same composition and nothing else: CIFAR images all have one size.
+                      log=print, done=(), on_cell=None, protocol: str = "one_branch", compile: bool = False) -> dict:
+    """SimCLR's Figure 5 at CIFAR scale: one run per pair (first, second) of augmentations, composed in order
+    (row = first, column = second; the diagonal: one augmentation alone). `ordered=False` runs each unordered
+    pair once. protocol "one_branch" (the paper's): the composition makes one view and the other view is the
+    image itself, so a cell measures what that composition alone asks the network to ignore. (The paper crops
+    both branches first because ImageNet images differ in size; CIFAR images all have one size, so no crop is
+    forced here.) "symmetric": both views get the composition (the protocol of this course's first grid).
     `done`: cells measured before (skipped); `on_cell(partial_result)` after each cell, e.g. to save it."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    identity = augment.compose([]) if protocol == "one_branch" else None
     train_data, test_data = load_data(scale)
-    result = {"experiment": "augmentation_grid", "augmentations": list(augmentations), "ordered": ordered,
-              "cells": list(done), "random_init": _random_init(scale, train_data, test_data, device)}
+    result = {"experiment": "augmentation_grid", "protocol": protocol, "augmentations": list(augmentations),
+              "ordered": ordered, "cells": list(done),
+              "random_init": _random_init(scale, train_data, test_data, device)}
     measured = {(c["first"], c["second"]) for c in done}
     for i, first in enumerate(augmentations):
         for j, second in enumerate(augmentations):
             if (not ordered and j < i) or (first, second) in measured:
                 continue
             t = time.perf_counter()
-            model, run = short_run(pair_augmentation(first, second), scale, train_data, device)
+            model, run = short_run(pair_augmentation(first, second), scale, train_data, device,
+                                   second_view=identity, compile=compile)
             cell = {"first": first, "second": second, **probe(model.backbone, train_data, test_data, device),
                     **_run_record(run, t)}
             result["cells"].append(cell)
@@ -134,6 +149,53 @@ def augmentation_grid(scale: Scale, augmentations=GRID_AUGMENTATIONS, ordered: b
             if on_cell:
                 on_cell(result)
     return result
+
+
+def colour_augmentation(strength: str, size: int) -> augment.Augment:
+    """The default pipeline (crop, flip, colour) at a colour strength of the paper's Table 1: "0.5", "1+blur"."""
+    blur = strength.endswith("+blur")
+    s = float(strength.removesuffix("+blur"))
+    names = ["crop", "flip", "color"] + (["blur"] if blur else [])
+    overrides = dict(crop=dict(size=size, scale=(0.2, 1.0)), color=dict(strength=s, jitter_p=0.8, drop_p=0.2))
+    return augment.compose(names, **overrides)
+
+
+def _over_seeds(runs: list[dict], keys=("linear_top1", "knn_top1")) -> dict:
+    """Mean and sample standard deviation over a setting's seeds."""
+    out = {}
+    for k in keys:
+        values = torch.tensor([r[k] for r in runs], dtype=torch.float64)
+        out[k] = round(values.mean().item(), 2)
+        out[k + "_sd"] = round(values.std().item(), 2) if len(values) > 1 else None
+    return out
+
+
+def colour_strength(scale: Scale, strengths=COLOUR_STRENGTHS, seeds=(0,), device="cpu", log=print,
+                    compile: bool = False) -> dict:
+    """The paper's Table 1 at CIFAR scale: the default pipeline on both views at each colour strength, each
+    strength trained with every seed; the result keeps every run and the mean and spread per strength."""
+    def is_strength(s: str) -> bool:
+        try:
+            return float(s.removesuffix("+blur")) > 0
+        except ValueError:
+            return False
+
+    unknown = [s for s in strengths if not is_strength(s)]
+    if unknown:
+        raise ValueError(f"colour strengths are numbers, optionally with '+blur' (e.g. 0.5, 1+blur); got {unknown}")
+    train_data, test_data = load_data(scale)
+    per_strength = []
+    for strength in strengths:
+        runs = []
+        for seed in seeds:
+            t = time.perf_counter()
+            model, result = short_run(colour_augmentation(strength, scale.image_size), scale, train_data, device,
+                                      seed=seed, compile=compile)
+            runs.append({"seed": seed, **probe(model.backbone, train_data, test_data, device), **_run_record(result, t)})
+        per_strength.append({"strength": strength, **_over_seeds(runs), "runs": runs})
+        log(f"colour strength {strength:<7s} linear {per_strength[-1]['linear_top1']:5.1f}% over {len(runs)} seed(s)")
+    return {"experiment": "colour_strength", "seeds": list(seeds), "strengths": per_strength,
+            "random_init": _random_init(scale, train_data, test_data, device)}
 
 
 def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log=print) -> dict:
@@ -249,6 +311,8 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
     ax.set_ylabel("1st transformation")
     floor = result["random_init"][metric]
     order = "" if result["ordered"] else "\n(each pair run in one order, shown both ways)"
+    if result.get("protocol", "symmetric") == "symmetric":
+        order += "\n(old protocol: both views transformed; the paper transforms one branch only)"
     ax.set_title(f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}\n"
                  f"{label(result)}{order}", fontsize=9)
     plt.colorbar(im, ax=ax, fraction=0.046)
@@ -264,7 +328,7 @@ def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: s
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = parser("simclr", __doc__, ["grid", "temperature", "head"], "the JSON file to write",
+    p = parser("simclr", __doc__, ["grid", "temperature", "head", "colour"], "the JSON file to write",
                "replace --out if it exists")
     p.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     p.add_argument("--epochs", type=float, help="override the scale's epochs per run")
@@ -272,6 +336,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--unordered", action="store_true", help="grid: each unordered pair once")
     p.add_argument("--temperatures", help="temperature: comma-separated values")
     p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="one_branch",
+                   help="grid: transform one branch (the paper's Figure 5, default) or both")
+    p.add_argument("--strengths", help=f"colour: comma-separated strengths (default {','.join(COLOUR_STRENGTHS)})")
+    p.add_argument("--seeds", default="0", help="colour: comma-separated seeds, every strength trained with each")
+    p.add_argument("--compile", action="store_true", help="compile each run's whole training step (GPU)")
     return p
 
 
@@ -298,9 +367,18 @@ def main(argv=None) -> int:
         if previous["cells"] and previous["settings"] != asdict(scale):
             print(f"error: {out} was made with other settings ({previous['settings']}); not resuming", file=sys.stderr)
             return 2
+        if previous["cells"] and previous.get("protocol", "symmetric") != args.protocol:
+            print(f"error: {out} holds a {previous.get('protocol', 'symmetric')} grid, not {args.protocol}; "
+                  "not resuming", file=sys.stderr)
+            return 2
         done = previous["cells"]
         result = augmentation_grid(scale, augs, ordered=not args.unordered, device=device, done=done,
-                                   on_cell=lambda partial: save(partial, complete=False))  # cut off: cells kept
+                                   on_cell=lambda partial: save(partial, complete=False),  # cut off: cells kept
+                                   protocol=args.protocol, compile=args.compile)
+    elif args.experiment == "colour":
+        strengths = tuple(args.strengths.split(",")) if args.strengths else COLOUR_STRENGTHS
+        seeds = tuple(int(v) for v in args.seeds.split(","))
+        result = colour_strength(scale, strengths, seeds, device=device, compile=args.compile)
     elif args.experiment == "temperature":
         temps = tuple(float(v) for v in args.temperatures.split(",")) if args.temperatures else TEMPERATURES
         result = temperature_sweep(scale, temps, device=device)

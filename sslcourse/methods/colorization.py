@@ -157,7 +157,8 @@ class Colorizer(nn.Module):
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         x = x.float() / 255
-        x = augment.random_flip(x, generator)
+        # None: the default generator of x's device (the compiled step draws inside its graph)
+        x = augment.random_flip(x, augment.DeviceDefault(x.device) if generator is None else generator)
         lab = rgb_to_lab(x)
         out = self(lab[:, :1])  # (B, Q or 2, H/2, W/2)
         ab = F.avg_pool2d(lab[:, 1:], 2)  # (B, 2, H/2, W/2): the target at the prediction's resolution

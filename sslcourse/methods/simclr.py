@@ -61,11 +61,14 @@ class SimCLR(nn.Module):
     """Backbone + projection head, trained with `loss_fn(z1, z2, temperature)` on two views per image.
 
     `augmentation(x, generator)` makes one view of a batch (default: `augment.simclr_pipeline()`);
-    `loss_fn` is swappable, so a student's NT-Xent trains the model as it is.
+    `second_view` makes the other one (default: the same augmentation; `augment.compose([])` leaves that branch
+    the identity, the protocol of the paper's Figure 5). `loss_fn` is swappable, so a student's NT-Xent trains
+    the model as it is.
     """
 
     def __init__(self, backbone: nn.Module, proj_dim: int = 128, temperature: float = 0.2,
-                 loss_fn=nt_xent_loss, augmentation=None, hidden_dim: int = 2048, head: str = "mlp"):
+                 loss_fn=nt_xent_loss, augmentation=None, hidden_dim: int = 2048, head: str = "mlp",
+                 second_view=None):
         super().__init__()
         self.backbone = backbone
         # A wide hidden layer is nearly free at this size and helps short runs (solo-learn's CIFAR recipe
@@ -74,13 +77,14 @@ class SimCLR(nn.Module):
         self.temperature = temperature
         self.loss_fn = loss_fn
         self.augment = augmentation or augment.simclr_pipeline()
+        self.second_view = second_view or self.augment
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Shape: (B, 3, H, W) float in [0, 1] -> z (B, proj_dim)."""
         return self.projector(self.backbone.forward_features(x))
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        views = torch.cat([self.augment(x, generator), self.augment(x, generator)])  # (2B, C, H, W)
+        views = torch.cat([self.augment(x, generator), self.second_view(x, generator)])  # (2B, C, H, W)
         z = self(device_layout(views))
         z1, z2 = z.float().chunk(2)
         # The loss in full precision, whoever wrote it: under bf16 autocast `z @ z.T` would run in bf16 even on
