@@ -153,8 +153,7 @@ def architecture(method: str, method_kwargs: dict) -> str:
     grey = method == "colorization"  # the colorizer's encoder sees only lightness L
     if kw.get("arch", "resnet18").startswith("vit"):
         dim, depth = kw.get("dim", 192), kw.get("depth", 6)
-        return (f"ViT, width {dim}, depth {depth}, {kw.get('heads', 3)} heads, patch 4"
-                + ("" if (dim, depth) == (192, 12) else " (smaller than ViT-Tiny: 192 wide, 12 deep)"))
+        return f"ViT, width {dim}, depth {depth}" + ("" if (dim, depth) == (192, 12) else " (ViT-Tiny: 192, 12)")
     return f"ResNet-18, width {kw.get('width', 0.5):g}, {'grey (L) input' if grey else 'colour input'}"
 
 
