@@ -258,3 +258,30 @@ def gap_closed(metric: str = "linear_top1", rows_: list[dict] | None = None) -> 
             raise ValueError(f"supervised ({top:.1f}) is not above {base['name']} on {metric}")
         out[r["name"]] = (r["metrics"][metric] - base["metrics"][metric]) / span
     return out
+
+
+def versus_floor(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, tuple]:
+    """For each trained row with a matched floor: (its matched floor's name, row - floor as a `findings.Value`
+    with its standard error, and a word: "above", "within the noise of" or "below" its untrained network,
+    by the course's two-standard-error rule)."""
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    out = {}
+    for r in rows_:
+        base = floor(r, rows_) if r["method"] != "random" else None
+        if base is None:
+            continue
+        diff = value(r, metric) - value(base, metric)
+        word = ("within the noise of" if diff.se is None or abs(diff.value) <= 2 * diff.se
+                else "above" if diff.value > 0 else "below")
+        out[r["name"]] = (base["name"], diff, word)
+    return out
+
+
+def floor_sentence(name: str, metric: str = "linear_top1") -> str:
+    """One computed sentence: how a row compares with its matched untrained network, with the error bar."""
+    found = versus_floor(metric).get(name)
+    if found is None:
+        return f"{name}: no matched floor (untrained network of its architecture) is shipped yet for {METRICS[metric]}"
+    base, diff, word = found
+    return (f"{name}, {METRICS[metric]}: {diff.value:+.1f} ± {diff.se:.1f} points against {base}, an untrained network "
+            f"of its own architecture, width and input: {word} it (two standard errors decide)")
