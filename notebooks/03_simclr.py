@@ -288,6 +288,8 @@ print(f"{grid['computed_on']} run on {grid['device']}; {settings['n_train']} tra
       f"{settings['image_size']}x{settings['image_size']}, ResNet-18 width {settings['width']}, "
       f"{grid['cells'][0]['steps']} steps of {settings['batch_size']} pairs per cell"
       f"\nmade by: {grid['command']}")
+cell_se = findings.binomial_se(sum(c["linear_top1"] for c in grid["cells"]) / len(grid["cells"]), settings["n_test"])
+print(f"each cell's standard error: about {cell_se:.1f} points ({settings['n_test']} test images, one seed)")
 print("views:", grid.get("protocol") or settings.get("protocol") or
       ("one branch distorted, the other the identity" if settings.get("one_branch") or grid.get("one_branch")
        else "both views distorted by the composition (not the paper's one-branch protocol)"))
@@ -326,8 +328,11 @@ print(findings.sentence(findings.judged("simclr_pair")))
 temps = study.load_result("temperature")
 taus = [r["temperature"] for r in temps["runs"]]
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
+n_test = temps["settings"]["n_test"]
 for metric, name in (("linear_top1", "linear probe"), ("knn_top1", "kNN")):
-    ax.plot(taus, [r[metric] for r in temps["runs"]], "o-", label=name)
+    values = [r[metric] for r in temps["runs"]]
+    ax.errorbar(taus, values, yerr=[2 * findings.binomial_se(v, n_test) for v in values], fmt="o-", capsize=3,
+                label=f"{name} (± 2 standard errors)")
 ax.axhline(temps["random_init"]["linear_top1"], color="grey", lw=0.8, ls=":", label="untrained (linear)")
 ax.set_xscale("log")
 ax.set_xticks(taus, [f"{t:g}" for t in taus])
