@@ -413,7 +413,9 @@ def sentence(f: Finding) -> str:
     for e, p in zip(f.effects, f.parts):
         lines.append(f"- {e} -> {p}")
     if f.effects and f.effects[0].diff.noise:
-        lines.append(f"Noise: {f.effects[0].diff.noise} (± is one standard error; a verdict needs two).")
+        measured = f.effects[0].diff.se is not None
+        lines.append(f"Noise: {f.effects[0].diff.noise}" + (" (± is one standard error; a verdict needs two)." if measured
+                                                            else ": only the size is judged, nothing is shown beyond the noise."))
     if f.stand_in:
         lines.append(f"Scale: {f.where}; indicative at most, never a reproduction.")
     if f.why:
