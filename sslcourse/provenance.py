@@ -34,10 +34,10 @@ def _git(*args: str) -> str:
                           check=True).stdout.strip()
 
 
-def commit() -> tuple[str, bool]:
-    """(commit, clean): the checkout's short commit and whether tracked files match it.
-    `$SSLCOURSE_CODE_VERSION` stands in on a copy without .git (a GPU machine), taken as clean
-    unless it ends in '+dirty'."""
+def commit() -> tuple[str, bool | None]:
+    """(commit, clean): the checkout's short commit and whether tracked files match it (None: unknown, a
+    copy without .git such as a scratch folder or a GPU machine; set `$SSLCOURSE_CODE_VERSION` there, taken
+    as clean unless it ends in '+dirty')."""
     if os.environ.get("SSLCOURSE_CODE_VERSION"):
         v = os.environ["SSLCOURSE_CODE_VERSION"]
         return v.removesuffix("+dirty"), not v.endswith("+dirty")
@@ -45,13 +45,13 @@ def commit() -> tuple[str, bool]:
         return _git("rev-parse", "--short", "HEAD"), not _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         from sslcourse import __version__
-        return f"sslcourse {__version__}", False
+        return f"sslcourse {__version__}", None
 
 
 def code_version() -> str:
     """The commit, with '+dirty' when the tree had uncommitted changes."""
     rev, clean = commit()
-    return rev if clean else rev + "+dirty"
+    return rev + "+dirty" if clean is False else rev
 
 
 def is_shipped(path: str | Path) -> bool:
@@ -65,7 +65,7 @@ def require_clean(*outs, allow_dirty: bool = False) -> None:
     if not shipped or allow_dirty:
         return
     rev, clean = commit()
-    if not clean:
+    if clean is False:  # unknown (no git) is not refused: such a copy says so in its record
         raise DirtyTreeError(f"{', '.join(shipped)} would be shipped from a tree with uncommitted changes on top of "
                              f"{rev}: commit first (or pass --allow-dirty for a result you will not ship)")
 
@@ -123,7 +123,8 @@ def record(device, command: str, seconds: float, seeds=(0,)) -> dict:
     rev, clean = commit()
     on = "GPU" if device is not None and device.type == "cuda" else (device.type.upper() if device else "CPU")
     return {"computed_on": on, "device": describe(device) if device is not None else "cpu",
-            "command": command, "code_version": rev if clean else rev + "+dirty", "clean_tree": clean,
+            "command": command, "code_version": rev + "+dirty" if clean is False else rev,
+            "clean_tree": "unknown (no git)" if clean is None else clean,
             "seeds": list(seeds), "torch": torch.__version__, **data_record(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_time_s": round(seconds, 1)}
 

@@ -39,3 +39,10 @@ def test_names_say_what_a_model_is():
         "ViT, width 96, depth 4 (ViT-Tiny: 192, 12)"
     assert provenance.architecture("colorization", {"width": 0.25}) == "ResNet-18, width 0.25, grey (L) input"
     assert provenance.architecture("simclr", {"arch": "resnet18"}) == "ResNet-18, width 0.5, colour input"
+
+
+def test_a_copy_without_git_is_not_called_dirty(monkeypatch):
+    """A scratch copy (the GPU plan's smoke run) or a GPU machine without .git: unknown, not refused."""
+    monkeypatch.setattr(provenance, "commit", lambda: ("sslcourse 0.1", None))
+    provenance.require_clean(provenance.PACKAGE / "results" / "x.json")
+    assert provenance.code_version() == "sslcourse 0.1"
