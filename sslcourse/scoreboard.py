@@ -56,7 +56,7 @@ def _architecture(weights: str) -> str:
 
 def value(row: dict, metric: str):
     """row's metric with its binomial standard error from the row's test-set size (`findings.Value`)."""
-    from sslcourse.findings import Value, binomial_se
+    from sslcourse.verdicts import Value, binomial_se
 
     v, n = row["metrics"][metric], row["metrics"].get("n_test")
     if n and metric in METRICS:

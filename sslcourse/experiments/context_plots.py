@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.experiments import origin
-from sslcourse.findings import binomial_se, bounded_mean
+from sslcourse.verdicts import binomial_se, bounded_mean
 from sslcourse.methods.context import remove_green_magenta, upsample
 from sslcourse.methods.context_shortcuts import chromatic_aberration
 

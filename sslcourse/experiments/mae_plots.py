@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.experiments import origin
-from sslcourse.findings import binomial_se
+from sslcourse.verdicts import binomial_se
 
 PANELS = {"masked": "input", "reconstruction": "output", "pasted": "+ visible"}  # what the encoder sees, what the
 # decoder paints for every patch, and that with the visible patches pasted back
