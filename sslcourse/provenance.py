@@ -114,6 +114,18 @@ def data_record() -> dict:
 
 
 # --------------------------------------------------------------------------- the record and its label
+def seeds_in(command: str, default: int = 0) -> list[int]:
+    """The seed(s) a command ran with: its `--seed` (or `--seeds a,b`) option, else the parsers' default, 0."""
+    import shlex
+
+    args = shlex.split(command)
+    for flag in ("--seeds", "--seed"):
+        if flag in args[:-1]:
+            return [int(s) for s in args[args.index(flag) + 1].split(",")]
+    return [default]
+
+
+
 def record(device, command: str, seconds: float, seeds=(0,)) -> dict:
     """The provenance keys of a result or a card. `device` is a torch.device (or None when nothing ran)."""
     import torch

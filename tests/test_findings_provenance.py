@@ -46,3 +46,9 @@ def test_a_copy_without_git_is_not_called_dirty(monkeypatch):
     monkeypatch.setattr(provenance, "commit", lambda: ("sslcourse 0.1", None))
     provenance.require_clean(provenance.PACKAGE / "results" / "x.json")
     assert provenance.code_version() == "sslcourse 0.1"
+
+
+def test_seeds_come_from_the_command():
+    assert provenance.seeds_in("python -m sslcourse.experiments.mae sweep --seed 3 --out x.json") == [3]
+    assert provenance.seeds_in("python -m x grid --seeds 0,1,2") == [0, 1, 2]
+    assert provenance.seeds_in("python -m sslcourse eval random:resnet18") == [0]

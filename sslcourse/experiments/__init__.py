@@ -49,10 +49,10 @@ def refuse_overwrite(*paths, force: bool, allow_dirty: bool = False) -> bool:
     return False
 
 
-def provenance(device, command: str, seconds: float, seeds=(0,)) -> dict:
+def provenance(device, command: str, seconds: float, seeds=None) -> dict:
     """Where, how and when a result was computed: `sslcourse.provenance.record`, the keys every shipped
-    result JSON and card carries."""
-    return _provenance.record(device, command, seconds, seeds)
+    result JSON and card carries. The seeds, unless given, are the command's own (`--seed`, default 0)."""
+    return _provenance.record(device, command, seconds, _provenance.seeds_in(command) if seeds is None else seeds)
 
 
 def origin(record: dict) -> str:
