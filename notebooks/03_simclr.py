@@ -432,9 +432,10 @@ if TRAIN_YOURSELF:
 #
 # - SimCLR learns by agreement: two random views of one image must find each other among all the views of
 #   the batch (NT-Xent, a softmax over cosine similarities divided by a temperature).
-# - The augmentations are the method: they say what the network may ignore. Crop and colour distortion
-#   together are what works; either alone leaves a shortcut.
-# - The projection head takes the invariance; the representation before it keeps more, and is what
-#   transfers.
+# - The augmentations are the method: they say what the network may ignore. In the paper, crop and colour
+#   distortion together are what works, and either alone leaves a shortcut.
+# - In the paper, the projection head takes the invariance; the representation before it keeps more, and
+#   is what transfers. Our short runs cannot yet resolve either claim: the verdicts above say so, with
+#   their error bars, until the GPU studies land.
 # - Next: **MAE** (notebook 04), which learns by reconstruction instead of comparison: hide most of an
 #   image and predict it.

@@ -451,7 +451,8 @@ if RUN_ON_GPU:
 #   visible ones informative enough for a light decoder to paint the rest back.
 # - The encoder works on the visible quarter only: pre-training is cheap, and the hidden tokens appear only
 #   in the decoder, as one shared mask token plus a position.
-# - The loss counts hidden patches only, each normalised by its own statistics.
-# - A high masking ratio makes the task need understanding rather than interpolation: the sweep shows how
-#   the ratio matters at our scale.
+# - The loss counts hidden patches only, each best normalised by its own statistics (the paper's choice;
+#   the shipped CPU stand-in reconstructs raw pixels).
+# - A high masking ratio makes the task need understanding rather than interpolation, in the paper; the
+#   sweep's verdict above says whether our runs can tell the ratios apart.
 # - Next: **the bet, resolved** (notebook 05), every method side by side.
