@@ -76,7 +76,9 @@ def shipped() -> list[dict]:
         # device changes nothing but its speed.
         trained_on = (pretrained.card(r["weights"]).get("trained_on", "?") if r["weights"] in shipped_weights
                       else r.get("computed_on", "?"))
-        arch = r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None)
+        # A floor is named as the entry it is the floor of (the names of architectures are the code's, not the run's).
+        arch = (_architecture(r["floor_of"]) if r.get("floor_of") in shipped_weights else
+                r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None))
         rows.append({"name": path.stem, "method": _method_of(r["weights"]), "metrics": r["metrics"],
                      "source": "shipped", "computed_on": trained_on, "command": r.get("command", ""),
                      "weights": r["weights"], "architecture": arch, "floor_of": r.get("floor_of")})
