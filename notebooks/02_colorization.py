@@ -47,7 +47,7 @@ device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if an
 import matplotlib.pyplot as plt
 import torch
 
-from sslcourse import data, pretrained, scoreboard, widgets_colorization
+from sslcourse import data, findings, pretrained, scoreboard, widgets_colorization
 from sslcourse.device import seed_everything
 from sslcourse.experiments import colorization as experiments
 from sslcourse.experiments import colorization_plots as plots
@@ -274,6 +274,14 @@ probs = 0.55 * soft_encode(red[None, 1:], centers) + 0.45 * soft_encode(blue[Non
 for T in (1.0, 0.6, 0.38, 0.1, 0.01):
     a, b = annealed_mean(probs, centers, T)[0].tolist()
     print(f"  T = {T:4.2f}: ab = ({a:5.1f}, {b:5.1f}), chroma {(a * a + b * b) ** 0.5:4.1f}")
+# Where does the paper's T = 0.38 land between the hedge and the likelier colour? Computed, not assumed.
+c_paper = annealed_mean(probs, centers, 0.38)[0].norm().item()
+c_hedge, c_red = hedge[1:].norm().item(), red[1:].norm().item()
+share = (c_paper - c_hedge) / (c_red - c_hedge)
+print(f"at T = 0.38 the chroma is {c_paper:.1f}, {share:.0%} of the way from the hedge ({c_hedge:.0f}) to red ({c_red:.0f}): "
+      + ("still close to the hedge. On a 55/45 split there is little lean to sharpen; T = 0.38 only picks a colour "
+         "once the distribution clearly favours one, which is what the paper wanted (vivid, yet not blotchy)"
+         if share < 0.5 else "most of the way to the likelier colour"))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### 3d. The loss: `rebalanced_cross_entropy`
@@ -315,8 +323,9 @@ rebalanced_cross_entropy = result_rebalanced_cross_entropy.choose(rebalanced_cro
 # The network is the course's ResNet-18, shown only L (as a grey picture). A light head reads a
 # *hypercolumn*: the feature maps of its last three stages, enlarged to 16x16 and stacked, then two 1x1
 # convolutions give, for every pixel of a 16x16 grid, 261 logits (or 2 numbers, ab, for the L2 variant).
-# The ab map is enlarged to 32x32 at the end. The paper, too, predicted colour at a quarter of the
-# resolution and upsampled it: colour varies more slowly than lightness. Your soft encoding, weights and
+# The ab map is enlarged to 32x32 at the end. The paper, too, predicted colour at a lower resolution and
+# upsampled it (56x56 from a 224x224 input: a quarter per side); ours is half per side (16 of 32), since a
+# quarter of a 32-pixel thumbnail would leave 8x8 colours. Colour varies more slowly than lightness. Your soft encoding, weights and
 # loss go in as arguments; the training loop is the course's engine.
 
 # %%
@@ -415,6 +424,10 @@ for n in models:
     if "mean_chroma_T1" in rows[n]:
         print(f"{plots.LABELS[n]} decoded by the plain mean (T = 1): chroma {rows[n]['mean_chroma_T1']:.1f}, "
               f"by the annealed mean (T = 0.38): {chroma[n]:.1f}")
+# The same claims, each difference with its error bar (an upper bound: per-image spreads were not recorded)
+print()
+print(findings.sentence(findings.judged("colorization_colourfulness")))
+print(findings.sentence(findings.judged("colorization_rarity")))
 
 # %% [markdown]
 # How to read this. The paper (ImageNet, a large network, many epochs) found L2 the least colourful,
@@ -486,7 +499,7 @@ widgets_colorization.real_or_fake_quiz(shipped, real, seed=0)
 # object covers a good part of the picture. So it sees the photo shrunk to 96 pixels; its ab map is then
 # enlarged to 512 x 512 and put together with the photo's own **full-resolution** lightness. Colour can be
 # blurry where lightness cannot: our eyes forgive it, which is also why the paper predicted colour at a
-# quarter of the resolution.
+# quarter of the resolution per side (ours: half, on thumbnails).
 
 # %%
 photo = data.sample_photos()["camera"].float() / 255  # (1, 512, 512)
@@ -567,15 +580,20 @@ for c, name in enumerate(data.CLASSES):
 
 # %% tags=["nbval-ignore-output"]
 print(scoreboard.table())
+for metric in ("knn_top1", "linear_top1"):
+    print(scoreboard.floor_sentence("colorization_resnet18", metric))
 
 # %%
 rows_sb = {r["name"]: r for r in scoreboard.shipped()}
-ours, floor = rows_sb["colorization_resnet18"], rows_sb.get("random_resnet18")
-print(f"colorization_resnet18 ({ours['computed_on']}): kNN {ours['metrics']['knn_top1']:.1f}%, "
+ours = rows_sb["colorization_resnet18"]
+floor = scoreboard.floor(ours, list(rows_sb.values()))  # untrained, same width, grey input
+print(f"colorization_resnet18 ({ours['computed_on']}, {ours['architecture']}): kNN {ours['metrics']['knn_top1']:.1f}%, "
       f"linear {ours['metrics']['linear_top1']:.1f}%")
 if floor:
-    print(f"random features:                kNN {floor['metrics']['knn_top1']:.1f}%, "
-          f"linear {floor['metrics']['linear_top1']:.1f}%  (the floor)")
+    print(f"{floor['name']} (untrained, {floor['architecture']}): kNN {floor['metrics']['knn_top1']:.1f}%, "
+          f"linear {floor['metrics']['linear_top1']:.1f}%  (its matched floor)")
+else:
+    print("no matched floor (an untrained network of the same width on grey input) is shipped yet")
 
 # %% [markdown]
 # The paper reports ImageNet linear classification from its colorization features below a supervised

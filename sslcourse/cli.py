@@ -7,7 +7,7 @@ import os
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 
@@ -64,8 +64,8 @@ def _head_metrics(model, images, labels, device) -> dict:
 def _train(args) -> int:
     import torch
 
-    from sslcourse import data, evaluate, methods, pretrained
-    from sslcourse.device import describe, pick_device, seed_everything
+    from sslcourse import data, evaluate, methods, pretrained, provenance
+    from sslcourse.device import pick_device, seed_everything
 
     spec = methods.get(args.method)
     overrides = {k: v for k, v in {"minutes": args.minutes, "epochs": args.epochs, "batch_size": args.batch_size,
@@ -111,28 +111,10 @@ def _train(args) -> int:
     metrics.update(_head_metrics(method.backbone, test_x, test_y, device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     metrics["eval_seconds"] = round(time.perf_counter() - t_eval, 1)
-    card = {
-        "name": out.name,
-        "method": args.method,
-        "method_kwargs": method_kwargs,
-        "summary": spec.summary,
-        "dataset": f"CIFAR-10 train ({len(train_x)} images), evaluated on test ({len(test_x)} images)",
-        "data_source": data.describe_source(),
-        "epochs": round(result.epochs, 2),
-        "steps": result.steps,
-        "config": {k: v for k, v in cfg.__dict__.items()},
-        "device": describe(device),
-        "trained_on": "GPU" if device.type == "cuda" else device.type.upper(),
-        "wall_time_s": round(result.seconds, 1),
-        "images_per_s": round(result.samples_per_s),
-        "stopped_by": result.stopped_by,
-        "final_loss": result.final_loss,
-        "metrics": metrics,
-        "command": "python -m sslcourse " + shlex.join(sys.argv[1:]),
-        "code_version": pretrained.code_version(),
-        "torch": torch.__version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    card = provenance.card(out.name, args.method, method_kwargs, spec.summary,
+                           f"CIFAR-10 train ({len(train_x)} images), evaluated on test ({len(test_x)} images)",
+                           result, cfg, device, "python -m sslcourse " + shlex.join(sys.argv[1:]), metrics,
+                           architecture=provenance.architecture(args.method, method_kwargs))
     pretrained.save(method, out, card)
     (out / "history.json").write_text(json.dumps(result.history) + "\n")
     print(json.dumps({"out": str(out), **metrics}))
@@ -142,20 +124,23 @@ def _train(args) -> int:
 def _eval(args) -> int:
     import torch
 
-    from sslcourse import data, evaluate, pretrained
-    from sslcourse.device import describe, pick_device
+    from sslcourse import data, evaluate, pretrained, provenance
+    from sslcourse.device import pick_device
 
     out = Path(args.out) if args.out else None
-    if out and out.exists() and not args.force:  # before the minutes of evaluation, not after
+    if out is not None and out.exists() and not args.force:  # before the minutes of evaluation, not after
         print(f"error: {out} exists; pass --force to replace it", file=sys.stderr)
         return 2
+    try:
+        provenance.require_clean(out, allow_dirty=args.allow_dirty)
+    except provenance.DirtyTreeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     device = pick_device(args.device)
+    floor = {}
     if args.checkpoint.startswith("random"):  # an untrained network: the bottom end of the scale
-        from sslcourse.models import build_model
-
-        torch.manual_seed(args.seed)
-        arch = args.checkpoint.partition(":")[2] or "resnet18"
-        model = build_model(arch).to(device).eval()
+        model, floor = _untrained(args.checkpoint.partition(":")[2] or "resnet18", args.seed)
+        model = model.to(device).eval()
     else:
         model = pretrained.load(args.checkpoint, device=device)
     train, test = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
@@ -165,18 +150,31 @@ def _eval(args) -> int:
     metrics.update(_head_metrics(model, test[0], test[1], device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     print(json.dumps(metrics))
-    if out:
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({
-            "weights": args.checkpoint, "metrics": metrics, "device": describe(device),
-            "computed_on": "GPU" if device.type == "cuda" else device.type.upper(),
-            "seconds": round(time.perf_counter() - t, 1),
-            "command": "python -m sslcourse " + shlex.join(sys.argv[1:]),
-            "code_version": pretrained.code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }, indent=2) + "\n")
+        rec = provenance.record(device, "python -m sslcourse " + shlex.join(sys.argv[1:]), time.perf_counter() - t,
+                                seeds=[args.seed] if args.checkpoint.startswith("random") else [0])
+        out.write_text(json.dumps({"weights": args.checkpoint, **floor, "metrics": metrics,
+                                   "seconds": rec["wall_time_s"], **rec}, indent=2) + "\n")
         print(f"wrote {out}")
     return 0
+
+
+def _untrained(what: str, seed: int):
+    """An untrained network and what it is: `random:ARCH` (e.g. resnet18, half width), or `random:NAME` for
+    a shipped entry's own method, architecture, width and input, untrained: the floor it is measured against."""
+    import torch
+
+    from sslcourse import methods, pretrained, provenance
+    from sslcourse.models import build_model
+
+    torch.manual_seed(seed)
+    if what in pretrained.available():
+        c = pretrained.card(what)
+        arch = provenance.architecture(c["method"], c.get("method_kwargs", {}))
+        return methods.build(c["method"], **c.get("method_kwargs", {})).backbone, {"floor_of": what,
+                                                                                   "architecture": arch}
+    return build_model(what), {"architecture": provenance.architecture("random", {"arch": what})}
 
 
 def _data(args) -> int:
@@ -212,7 +210,7 @@ def _data(args) -> int:
 def _ship(args) -> int:
     from sslcourse import pretrained
 
-    path = pretrained.ship(args.run, args.name, force=args.force)
+    path = pretrained.ship(args.run, args.name, force=args.force, allow_dirty=args.allow_dirty)
     print(f"shipped {args.run} as {args.name}: {path}")
     return 0
 
@@ -297,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate weights: kNN, linear probe (and few-label fine-tuning)")
     e.add_argument("checkpoint", help="a shipped name, a run folder, a .safetensors file with its card, "
-                   "or random[:ARCH] for an untrained network")
+                   "or random[:ARCH|:NAME] for an untrained network (NAME: a shipped entry's own architecture, "
+                   "width and input, untrained: its matched floor)")
     e.add_argument("--device", default="auto")
     e.add_argument("--k", type=int, default=20)
     e.add_argument("--few-label", help="labels per class for fine-tuning, e.g. 1,10,100")
@@ -305,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="initialisation seed for random[:ARCH]")
     e.add_argument("--out", help="also write the metrics with their provenance to this JSON file")
     e.add_argument("--force", action="store_true", help="replace --out if it exists")
+    e.add_argument("--allow-dirty", action="store_true", help="write --out under sslcourse/results from a dirty tree")
     e.set_defaults(func=_eval)
 
     d = sub.add_parser("data", help="CIFAR-10: info, or pack it into one file for a machine without network")
@@ -317,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run")
     s.add_argument("name")
     s.add_argument("--force", action="store_true")
+    s.add_argument("--allow-dirty", action="store_true", help="ship a run trained from a dirty tree")
     s.set_defaults(func=_ship)
 
     c = sub.add_parser("course", help="execute every notebook end to end (no browser)")

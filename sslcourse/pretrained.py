@@ -12,11 +12,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from sslcourse import provenance
+from sslcourse.provenance import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -25,29 +27,9 @@ class WeightsError(RuntimeError):
     """Weights that are missing, altered, or do not match their card."""
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def code_version() -> str:
-    """The git commit of this checkout ('+dirty' with uncommitted changes); `$SSLCOURSE_CODE_VERSION` when
-    set (a copy without .git, e.g. on a GPU machine); else the package version. Never raises."""
-    if os.environ.get("SSLCOURSE_CODE_VERSION"):
-        return os.environ["SSLCOURSE_CODE_VERSION"]
-    root = Path(__file__).resolve().parents[1]
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        from sslcourse import __version__
-        return f"sslcourse {__version__}"
+    """The git commit of this checkout ('+dirty' with uncommitted changes): `sslcourse.provenance.code_version`."""
+    return provenance.code_version()
 
 
 def save(method: nn.Module, out_dir: str | Path, card: dict) -> Path:
@@ -120,13 +102,17 @@ def load(name: str | Path, device: torch.device | str | None = None, full: bool 
     return method if full else method.backbone
 
 
-def ship(run_dir: str | Path, name: str, force: bool = False) -> Path:
-    """Copy a run's weights and card into the registry as NAME (never overwriting without force)."""
+def ship(run_dir: str | Path, name: str, force: bool = False, allow_dirty: bool = False) -> Path:
+    """Copy a run's weights and card into the registry as NAME (never overwriting without force, never a
+    run whose card names a dirty tree without allow_dirty: its commit would not hold the code that made it)."""
     src_w, src_c = _entry(run_dir)
     dst_w, dst_c = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
     if (dst_w.exists() or dst_c.exists()) and not force:
         raise FileExistsError(f"{name} is already shipped ({dst_c}); pass force=True (--force) to replace it")
     info = json.loads(src_c.read_text())
+    if str(info.get("code_version", "")).endswith("+dirty") and not allow_dirty:
+        raise WeightsError(f"{src_c} was trained from a tree with uncommitted changes ({info['code_version']}); "
+                           "commit and retrain, or pass allow_dirty=True (--allow-dirty)")
     if sha256_file(src_w) != info["sha256"]:
         raise WeightsError(f"{src_w} does not match its card; refusing to ship it")
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)

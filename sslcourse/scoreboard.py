@@ -4,6 +4,11 @@ Shipped rows come from the repository (`sslcourse/results/protocol/*.json`, each
 `python -m sslcourse eval ... --out` and carrying its command and device; or, failing that, the metrics
 in a shipped weights card). Your rows live in a separate file in the data folder
 (`scoreboard-yours.json`): recording your run never changes a shipped row, even under the same name.
+
+Every row names its architecture and width ("ResNet-18, width 0.125, colour input"), and every accuracy
+carries its binomial standard error from the test-set size (`value`). Gap-closed measures each method from
+its own matched floor: an untrained network of the same architecture, width and input (grey for
+colorization), shipped as `results/protocol/random_NAME.json` (`python -m sslcourse eval random:NAME`).
 """
 from __future__ import annotations
 
@@ -42,6 +47,23 @@ def _method_of(weights: str) -> str:
         return weights.split("_")[0]
 
 
+def _architecture(weights: str) -> str:
+    from sslcourse import pretrained, provenance
+
+    c = pretrained.card(weights)
+    return c.get("architecture") or provenance.architecture(c["method"], c.get("method_kwargs", {}))
+
+
+def value(row: dict, metric: str):
+    """row's metric with its binomial standard error from the row's test-set size (`findings.Value`)."""
+    from sslcourse.verdicts import Value, binomial_se
+
+    v, n = row["metrics"][metric], row["metrics"].get("n_test")
+    if n and metric in METRICS:
+        return Value(v, binomial_se(v, int(n)), f"binomial on {int(n)} test images, one seed")
+    return Value(v, None, "test-set size not recorded")
+
+
 def shipped() -> list[dict]:
     """Rows from the repository: protocol results first, then cards of shipped weights without one."""
     from sslcourse import pretrained
@@ -54,14 +76,19 @@ def shipped() -> list[dict]:
         # device changes nothing but its speed.
         trained_on = (pretrained.card(r["weights"]).get("trained_on", "?") if r["weights"] in shipped_weights
                       else r.get("computed_on", "?"))
+        # A floor is named as the entry it is the floor of (the names of architectures are the code's, not the run's).
+        arch = (_architecture(r["floor_of"]) if r.get("floor_of") in shipped_weights else
+                r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None))
         rows.append({"name": path.stem, "method": _method_of(r["weights"]), "metrics": r["metrics"],
-                     "source": "shipped", "computed_on": trained_on, "command": r.get("command", "")})
+                     "source": "shipped", "computed_on": trained_on, "command": r.get("command", ""),
+                     "weights": r["weights"], "architecture": arch, "floor_of": r.get("floor_of")})
         seen.add(r["weights"])
     for name in pretrained.available():
         if name not in seen:
             c = pretrained.card(name)
             rows.append({"name": name, "method": c["method"], "metrics": c.get("metrics", {}), "source": "shipped",
-                         "computed_on": c.get("trained_on", "?"), "command": c.get("command", "")})
+                         "computed_on": c.get("trained_on", "?"), "command": c.get("command", ""), "weights": name,
+                         "architecture": _architecture(name), "floor_of": None})
     return _sorted(rows)
 
 
@@ -88,10 +115,11 @@ def _check_metrics(metrics: dict) -> dict:
     return clean
 
 
-def record(name: str, metrics: dict, method: str | None = None, note: str = "") -> dict:
-    """Add (or update) one of your rows; shipped rows are never touched. Returns the row."""
+def record(name: str, metrics: dict, method: str | None = None, note: str = "", architecture: str | None = None) -> dict:
+    """Add (or update) one of your rows; shipped rows are never touched. `architecture` (e.g. "ResNet-18, width
+    0.5, colour input") lets gap-closed find its matched floor. Returns the row."""
     row = {"name": name, "method": method or name.split("_")[0], "metrics": _check_metrics(metrics),
-           "source": "yours", "computed_on": note or "your run", "command": ""}
+           "source": "yours", "computed_on": note or "your run", "command": "", "architecture": architecture}
     rows = [r for r in yours() if r["name"] != name] + [row]
     path = yours_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,12 +144,20 @@ def table(rows_: list[dict] | None = None, metrics=None) -> str:
     rows_ = rows() if rows_ is None else rows_
     if metrics is None:
         metrics = [m for m in METRICS if any(m in r["metrics"] for r in rows_)]
-    header = ["name", "source"] + [METRICS.get(m, m) for m in metrics]
-    body = [[r["name"], f"{r['source']} ({r['computed_on']})"]
-            + [f"{r['metrics'][m]:.1f}" if m in r["metrics"] else "-" for m in metrics] for r in rows_]
+    header = ["name", "architecture", "source"] + [METRICS.get(m, m) for m in metrics]
+    body = [[r["name"], r.get("architecture") or "not recorded", f"{r['source']} ({_where(r)})"]
+            + [str(value(r, m)) if m in r["metrics"] else "-" for m in metrics] for r in rows_]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body])
+    line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    note = ("± one standard error (binomial, from the test-set size). 'CPU' rows are short stand-ins awaiting "
+            "their GPU run; 'floor' rows are untrained networks.")
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body] + [note])
+
+
+def _where(row: dict) -> str:
+    if row["method"] == "random":
+        return f"{row['computed_on']} eval, floor"
+    return "CPU stand-in" if row.get("computed_on") == "CPU" else str(row.get("computed_on"))
 
 
 def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
@@ -132,7 +168,8 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * max(len(rows_), 3) + 2, 3.2))
     values = [r["metrics"][metric] for r in rows_]
-    bars = ax.bar(range(len(rows_)), values, color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
+    errors = [2 * (value(r, metric).se or 0) for r in rows_]  # two standard errors: the course's threshold
+    bars = ax.bar(range(len(rows_)), values, yerr=errors, capsize=3, color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
                                                      for r in rows_])
     for bar, r, v in zip(bars, rows_, values):
         if r["source"] == "yours":
@@ -145,7 +182,7 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
     ax.set_ylabel(f"{METRICS.get(metric, metric)} (%)")
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")  # chance on 10 classes
-    ax.set_title(f"CIFAR-10 test accuracy: {METRICS.get(metric, metric)}")
+    ax.set_title(f"CIFAR-10 test accuracy: {METRICS.get(metric, metric)} (bars: ± 2 standard errors)")
     return ax
 
 
@@ -175,8 +212,9 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
         n, acc = zip(*curves[r["name"]].items())
         color = f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
         cpu = r.get("computed_on") == "CPU" and r["method"] != "random"
-        ax.plot(n, acc, marker="o", color=color, ls="--" if r["source"] == "yours" else "-",
-                label=r["name"] + (" (short CPU run)" if cpu else ""))
+        err = [2 * (value(r, f"few_label_top1@{k}").se or 0) for k in n]
+        ax.errorbar(n, acc, yerr=err, capsize=2, marker="o", color=color, ls="--" if r["source"] == "yours" else "-",
+                    label=r["name"] + (" (short CPU run)" if cpu else ""))
     ax.set_xscale("log")
     ns = sorted({n for curve in curves.values() for n in curve})
     ax.set_xticks(ns, [str(n) for n in ns])
@@ -188,23 +226,64 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
     ax.grid(alpha=0.3)
     if curves:
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside: the curves fill the axes
-    ax.set_title("How many labels does each start need?")
+    ax.set_title("How many labels does each start need? (± 2 standard errors)")
     return ax
 
 
+def floor(row: dict, rows_: list[dict]) -> dict | None:
+    """The untrained network `row` is measured against: the random row made from row's own weights
+    (`random:NAME`), else one of the same architecture, width and input; None if the scoreboard has none."""
+    randoms = [r for r in rows_ if r["method"] == "random"]
+    own = [r for r in randoms if r.get("floor_of") and r.get("floor_of") == row.get("weights")]
+    same = [r for r in randoms if r.get("architecture") == row.get("architecture")]
+    return (own or same or [None])[0]
+
+
 def gap_closed(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, float]:
-    """For each row between the two ends of the scale, the share of the distance from random features to
-    supervised ones that it covers: (row - random) / (supervised - random), with the best random and
-    best supervised rows that measured `metric`. 0 is random, 1 is supervised."""
+    """For each row between the two ends of the scale, the share of the distance from its matched floor (an
+    untrained network of its own architecture, width and input) to the best supervised row that it covers:
+    (row - floor) / (supervised - floor). 0 is its untrained network, 1 is supervised. Rows without a matched
+    floor that measured `metric` are left out (see `floor`)."""
     rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
-    ends = {}
-    for method in ("random", "supervised"):
-        candidates = [r["metrics"][metric] for r in rows_ if r["method"] == method]
-        if not candidates:
-            raise ValueError(f"the scoreboard has no {method} row with {metric!r}: it is one end of the scale")
-        ends[method] = max(candidates)
-    span = ends["supervised"] - ends["random"]
-    if span <= 0:
-        raise ValueError(f"supervised ({ends['supervised']:.1f}) is not above random ({ends['random']:.1f}) on {metric}")
-    return {r["name"]: (r["metrics"][metric] - ends["random"]) / span
-            for r in rows_ if r["method"] not in ("random", "supervised")}
+    if not any(r["method"] == "random" for r in rows_):
+        raise ValueError(f"the scoreboard has no random row with {metric!r}: it is one end of the scale")
+    supervised = [r["metrics"][metric] for r in rows_ if r["method"] == "supervised"]
+    if not supervised:
+        raise ValueError(f"the scoreboard has no supervised row with {metric!r}: it is one end of the scale")
+    top, out = max(supervised), {}
+    for r in rows_:
+        base = floor(r, rows_) if r["method"] not in ("random", "supervised") else None
+        if base is None:
+            continue
+        span = top - base["metrics"][metric]
+        if span <= 0:
+            raise ValueError(f"supervised ({top:.1f}) is not above {base['name']} on {metric}")
+        out[r["name"]] = (r["metrics"][metric] - base["metrics"][metric]) / span
+    return out
+
+
+def versus_floor(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, tuple]:
+    """For each trained row with a matched floor: (its matched floor's name, row - floor as a `findings.Value`
+    with its standard error, and a word: "above", "within the noise of" or "below" its untrained network,
+    by the course's two-standard-error rule)."""
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    out = {}
+    for r in rows_:
+        base = floor(r, rows_) if r["method"] != "random" else None
+        if base is None:
+            continue
+        diff = value(r, metric) - value(base, metric)
+        word = ("within the noise of" if diff.se is None or abs(diff.value) <= 2 * diff.se
+                else "above" if diff.value > 0 else "below")
+        out[r["name"]] = (base["name"], diff, word)
+    return out
+
+
+def floor_sentence(name: str, metric: str = "linear_top1") -> str:
+    """One computed sentence: how a row compares with its matched untrained network, with the error bar."""
+    found = versus_floor(metric).get(name)
+    if found is None:
+        return f"{name}: no matched floor (untrained network of its architecture) is shipped yet for {METRICS[metric]}"
+    base, diff, word = found
+    return (f"{name}, {METRICS[metric]}: {diff.value:+.1f} ± {diff.se:.1f} points against {base}, an untrained network "
+            f"of its own architecture, width and input: {word} it (two standard errors decide)")

@@ -107,10 +107,18 @@ def test_tampered_or_missing_weights_give_a_clear_error(tiny_run, tmp_path):
 
 def test_ship_never_overwrites_without_force(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "weights")
-    pretrained.ship(tiny_run, "tiny")
+    card = json.loads((tiny_run / "card.json").read_text())
+    for key in ("command", "code_version", "clean_tree", "seeds", "torch", "data_source", "data_sha256",
+                "wall_time_s", "device", "architecture"):
+        assert key in card, key  # the provenance every card carries
+    assert "/" not in card["data_source"]  # no path of the machine it ran on
+    if card["code_version"].endswith("+dirty"):  # trained from a dirty tree: shipping it must be asked for
+        with pytest.raises(pretrained.WeightsError, match="uncommitted"):
+            pretrained.ship(tiny_run, "tiny")
+    pretrained.ship(tiny_run, "tiny", allow_dirty=True)
     assert pretrained.available() == ["tiny"] and pretrained.card("tiny")["name"] == "tiny"
     with pytest.raises(FileExistsError, match="force"):
-        pretrained.ship(tiny_run, "tiny")
+        pretrained.ship(tiny_run, "tiny", allow_dirty=True)
     assert pretrained.load("tiny").feature_dim > 0
 
 

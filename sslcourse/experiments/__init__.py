@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
+
+from sslcourse import provenance as _provenance
 
 
 def parser(topic: str, doc: str, experiments: list[str], out_help: str = "the JSON result",
@@ -21,6 +22,8 @@ def parser(topic: str, doc: str, experiments: list[str], out_help: str = "the JS
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--force", action="store_true", help=force_help)
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="write a shipped result (under sslcourse/results) from a tree with uncommitted changes")
     return p
 
 
@@ -31,8 +34,14 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true")
 
 
-def refuse_overwrite(*paths, force: bool) -> bool:
-    """True (after saying why on stderr) when one of `paths` exists and `force` was not given."""
+def refuse_overwrite(*paths, force: bool, allow_dirty: bool = False) -> bool:
+    """True (after saying why on stderr) when one of `paths` exists and `force` was not given, or would be
+    a shipped result written from a dirty tree (see `sslcourse.provenance.require_clean`)."""
+    try:
+        _provenance.require_clean(*paths, allow_dirty=allow_dirty)
+    except _provenance.DirtyTreeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return True
     for path in paths:
         if path is not None and Path(path).exists() and not force:
             print(f"error: {path} exists; pass --force to replace it", file=sys.stderr)
@@ -40,18 +49,13 @@ def refuse_overwrite(*paths, force: bool) -> bool:
     return False
 
 
-def provenance(device, command: str, seconds: float) -> dict:
-    """Where, how and when a result was computed: the keys every shipped result JSON carries."""
-    import torch
-
-    from sslcourse.device import describe
-    from sslcourse.pretrained import code_version
-
-    return {"computed_on": "GPU" if device.type == "cuda" else device.type.upper(), "device": describe(device),
-            "command": command, "code_version": code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_time_s": round(seconds, 1)}
+def provenance(device, command: str, seconds: float, seeds=None) -> dict:
+    """Where, how and when a result was computed: `sslcourse.provenance.record`, the keys every shipped
+    result JSON and card carries. The seeds, unless given, are the command's own (`--seed`, default 0)."""
+    return _provenance.record(device, command, seconds, _provenance.seeds_in(command) if seeds is None else seeds)
 
 
 def origin(record: dict) -> str:
-    """' (small CPU run)' or ' (GPU run)': every plot title says where its numbers come from."""
-    return " (small CPU run)" if record.get("computed_on") == "CPU" else f" ({record.get('computed_on', '?')} run)"
+    """' (short CPU run, a stand-in awaiting its GPU run)' or ' (GPU run (...))': every plot title says where
+    its numbers come from, in the words of `sslcourse.provenance.label`."""
+    return f" ({_provenance.label(record)})"

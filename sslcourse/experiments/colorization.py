@@ -24,7 +24,6 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -98,22 +97,16 @@ def train_run(out: Path, loss: str, train_set, cfg, device, width: float, comman
               progress: bool = False) -> dict:
     """Train one colorizer without labels and write a run folder (model.safetensors + card.json) that
     `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.device import describe
+    from sslcourse.provenance import architecture, card as model_card
 
     torch.manual_seed(cfg.seed)
     _, prior = shipped_prior()
     model = build(loss, prior, width)
     run = train(model, *train_set, cfg, device=device, progress=progress)
-    card = {"name": out.name, "method": "colorization",
-            "method_kwargs": {"arch": "resnet18", "loss": loss, "lam": model.lam, "width": width},
-            "summary": methods.get("colorization").summary,
-            "dataset": f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
-            "data_source": data.describe_source(), "epochs": round(run.epochs, 2), "steps": run.steps,
-            "config": dict(cfg.__dict__), "device": describe(device),
-            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
-            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": run.final_loss,
-            "metrics": {}, "command": command, "code_version": pretrained.code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    card = model_card(out.name, "colorization", {"arch": "resnet18", "loss": loss, "lam": model.lam, "width": width},
+                           methods.get("colorization").summary,
+                           f"CIFAR-10 train ({len(train_set[0])} images, labels unused)", run, cfg, device, command,
+                           architecture=architecture("colorization", {"arch": "resnet18", "width": width}))
     pretrained.save(model, out, card)
     return card
 
@@ -212,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    if refuse_overwrite(out, force=args.force):
+    if refuse_overwrite(out, force=args.force, allow_dirty=args.allow_dirty):
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)

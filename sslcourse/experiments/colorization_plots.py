@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from sslcourse.methods.colorization import T_PAPER, Colorizer
 from sslcourse.methods.colorization_bins import lab_to_rgb, rgb_to_lab
+from sslcourse.provenance import label
 
 LABELS = {"l2": "L2 regression", "classification": "classification", "rebalanced": "rebalanced classification"}
 
@@ -96,11 +97,14 @@ def plot_measurements(record: dict):
     axes[0].set_ylabel("fraction of pixels within d")
     axes[0].legend(fontsize=7)
     names = list(rows)
+    # Two standard errors of each mean chroma, bounded from its range (0 to ~130): the spread was not recorded.
+    bound = 2 * (130 / 2) / r["n_test"] ** 0.5
     axes[1].barh([LABELS.get(n, n) for n in names], [rows[n]["mean_chroma"] for n in names],
+                 xerr=[0 if n.startswith(("grey", "ground")) else bound for n in names], capsize=3,
                  color=["0.6" if n.startswith(("grey", "ground")) else "C0" for n in names])
-    axes[1].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful")
+    axes[1].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful (± 2 standard errors, an upper bound)")
     axes[1].invert_yaxis()
-    fig.suptitle(f"{r['n_test']} CIFAR-10 test images, computed on {record['computed_on']}", fontsize=9)
+    fig.suptitle(f"{r['n_test']} CIFAR-10 test images, {label(record)}", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -24,7 +24,6 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -132,16 +131,13 @@ def aberration(train_images, test_images, strength: float, cfg: TrainConfig, dev
 def save_run(out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n_train: int, pretext: float,
              command: str) -> dict:
     """Write model.safetensors + card.json, which `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.device import describe
+    from sslcourse.provenance import architecture, card as model_card
 
-    card = {"name": out.name, "method": "context", "method_kwargs": method_kw, "summary": methods.get("context").summary,
-            "dataset": f"CIFAR-10 train ({n_train} images, labels unused)", "data_source": data.describe_source(),
-            "epochs": round(run.epochs, 2), "steps": run.steps, "config": dict(cfg.__dict__), "device": describe(device),
-            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
-            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": _finite(run.final_loss),
-            "metrics": {"pretext_top1": round(pretext, 2)}, "command": command,
-            "code_version": pretrained.code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    card = model_card(out.name, "context", method_kw, methods.get("context").summary,
+                           f"CIFAR-10 train ({n_train} images, labels unused)", run, cfg, device, command,
+                           {"pretext_top1": round(pretext, 2)},
+                           architecture=architecture("context", method_kw))
+    card["final_loss"] = _finite(run.final_loss)
     if device.type != "cuda":
         card["notes"] = (f"A SHORT {card['trained_on']} RUN ({card['wall_time_s']:.0f} s, {card['epochs']:g} epochs, "
                          f"ResNet-18 width {method_kw.get('width')}): enough to show the notebook's effects, far from "
@@ -173,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    if refuse_overwrite(out, args.run, force=args.force):
+    if refuse_overwrite(out, args.run, force=args.force, allow_dirty=args.allow_dirty):
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.experiments import origin
+from sslcourse.verdicts import binomial_se, bounded_mean
 from sslcourse.methods.context import remove_green_magenta, upsample
 from sslcourse.methods.context_shortcuts import chromatic_aberration
 
@@ -154,7 +155,8 @@ def plot_gap_jitter(record: dict):
     for ax, key, label, chance in ((axes[0], "pretext_top1", "pretext: 8-way position (held-out pairs)", 12.5),
                                    (axes[1], "linear_top1", "linear probe on CIFAR-10", 10.0)):
         values = [rows[n][key] for n in names]
-        bars = ax.bar(range(len(names)), values, color=["grey", "C2", "C3"][:len(names)])
+        errors = [2 * binomial_se(v, record["results"]["n_test"]) for v in values]  # two standard errors
+        bars = ax.bar(range(len(names)), values, yerr=errors, capsize=3, color=["grey", "C2", "C3"][:len(names)])
         for bar, v in zip(bars, values):
             ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
         ax.axhline(chance, color="grey", lw=0.8, ls=":")
@@ -162,7 +164,7 @@ def plot_gap_jitter(record: dict):
         ax.set_ylabel("accuracy (%)")
         ax.set_ylim(0, max(values) * 1.25)
         ax.set_title(label, fontsize=9)
-    fig.suptitle(f"gap and jitter on or off{origin(record)}", fontsize=10)
+    fig.suptitle(f"gap and jitter on or off{origin(record)}; bars: ± 2 standard errors", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -175,7 +177,9 @@ def plot_aberration(record: dict):
     names = list(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [2.2, 1]})
     values = [rows[n]["error"] for n in names]
-    bars = axes[0].bar(range(len(names)), values, color=["grey", "C3", "C0", "C2"][:len(names)])
+    # Two standard errors, bounded from the error's range (0 to 1.41) since its spread was not recorded.
+    bound = 2 * bounded_mean(0.0, 2 ** 0.5, record["results"]["n_test"], "the position error").se
+    bars = axes[0].bar(range(len(names)), values, yerr=bound, capsize=3, color=["grey", "C3", "C0", "C2"][:len(names)])
     for bar, v in zip(bars, values):
         axes[0].annotate(f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v / 2), ha="center", va="center", fontsize=8,
                          bbox=dict(fc="white", ec="none", pad=1))  # inside the bar: the centre line runs above
@@ -185,7 +189,7 @@ def plot_aberration(record: dict):
     axes[0].set_ylabel("mean position error (image = 1)")
     axes[0].set_ylim(0, max(values + [centre]) * 1.3)
     axes[0].legend(fontsize=8, loc="upper center", frameon=False)
-    axes[0].set_title(f"ours{origin(record)}", fontsize=9)
+    axes[0].set_title(f"ours{origin(record)}\n(bars: ± 2 standard errors, an upper bound)", fontsize=9)
     paper = list(PAPER.items())
     axes[1].bar(range(3), [v for _, v in paper], color=["C3", "C0", "black"])
     for i, (_, v) in enumerate(paper):

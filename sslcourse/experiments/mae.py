@@ -17,7 +17,6 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -164,7 +163,7 @@ def pretrain_run(out: Path, train_set, test_set, mask_ratio: float, cfg: TrainCo
                  decoder_kw=None, norm_pix: bool = True, command: str = "", progress: bool = False) -> dict:
     """Pre-train one MAE and write a run folder (model.safetensors + card.json) that
     `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.device import describe
+    from sslcourse.provenance import architecture, card as model_card
 
     mae, run = pretrain(train_set, mask_ratio, cfg, device, arch_kw, decoder_kw, norm_pix, progress)
     g = torch.Generator(device).manual_seed(0)
@@ -172,15 +171,10 @@ def pretrain_run(out: Path, train_set, test_set, mask_ratio: float, cfg: TrainCo
         x = test_set[0][:1000].to(device).float() / 255
         test_loss = mae.eval()(x, generator=g)[0].item()  # reconstruction loss on held-out images
     kwargs = {"arch": "vit_tiny", "mask_ratio": mask_ratio, "norm_pix": norm_pix, **(arch_kw or {}), **(decoder_kw or {})}
-    card = {"name": out.name, "method": "mae", "method_kwargs": kwargs, "summary": methods.get("mae").summary,
-            "dataset": f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
-            "data_source": data.describe_source(), "epochs": round(run.epochs, 2), "steps": run.steps,
-            "config": dict(cfg.__dict__), "device": describe(device),
-            "trained_on": "GPU" if device.type == "cuda" else device.type.upper(), "wall_time_s": round(run.seconds, 1),
-            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": run.final_loss,
-            "metrics": {"test_reconstruction_loss": round(test_loss, 4)}, "command": command,
-            "code_version": pretrained.code_version(), "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    card = model_card(out.name, "mae", kwargs, methods.get("mae").summary,
+                           f"CIFAR-10 train ({len(train_set[0])} images, labels unused)", run, cfg, device, command,
+                           {"test_reconstruction_loss": round(test_loss, 4)},
+                           architecture=architecture("mae", kwargs))
     pretrained.save(mae, out, card)
     return card
 
@@ -218,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     out = Path(args.out)
-    if refuse_overwrite(out, force=args.force):
+    if refuse_overwrite(out, force=args.force, allow_dirty=args.allow_dirty):
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse.experiments import origin
+from sslcourse.verdicts import binomial_se
 
 PANELS = {"masked": "input", "reconstruction": "output", "pasted": "+ visible"}  # what the encoder sees, what the
 # decoder paints for every patch, and that with the visible patches pasted back
@@ -123,7 +124,8 @@ def plot_sweep(record: dict):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
     for ax, (key, name) in zip(axes, [("finetune_top1", "fine-tuning"), ("linear_top1", "linear probing")]):
         y = [rows[r][key] for r in ratios]
-        ax.plot(x, y, "o-", color="C0" if key == "finetune_top1" else "C1")
+        err = [2 * binomial_se(v, record["results"]["n_test"]) for v in y]  # two standard errors
+        ax.errorbar(x, y, yerr=err, fmt="o-", capsize=3, color="C0" if key == "finetune_top1" else "C1")
         for xi, yi in zip(x, y):
             ax.annotate(f"{yi:.1f}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
         ax.set_xticks(x)
@@ -132,7 +134,7 @@ def plot_sweep(record: dict):
         ax.set_title(name, fontsize=10)
         ax.margins(y=0.25)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"MAE: accuracy vs masking ratio{origin(record)}", fontsize=10)
+    fig.suptitle(f"MAE: accuracy vs masking ratio{origin(record)}; bars: ± 2 standard errors", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -146,7 +148,9 @@ def plot_finetune(record: dict):
     groups = [("linear_top1", "linear probe"), ("test_top1", "fine-tuned")]
     for i, (who, label) in enumerate([("scratch", "ViT from scratch"), ("mae", "MAE 75% pre-trained")]):
         values = [r[who][k] for k, _ in groups]
-        bars = ax.bar([g + 0.38 * i for g in range(len(groups))], values, width=0.36, label=label, color=f"C{i + 2}")
+        errors = [2 * binomial_se(v, r["n_test"]) for v in values]  # two standard errors
+        bars = ax.bar([g + 0.38 * i for g in range(len(groups))], values, width=0.36, label=label, color=f"C{i + 2}",
+                      yerr=errors, capsize=3)
         for bar, v in zip(bars, values):
             ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     ax.set_xticks([g + 0.19 for g in range(len(groups))], [name for _, name in groups])
@@ -154,6 +158,6 @@ def plot_finetune(record: dict):
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"pre-trained vs from scratch{origin(record)}", fontsize=10)
+    ax.set_title(f"pre-trained vs from scratch{origin(record)}\n(bars: ± 2 standard errors)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse import augment, data, evaluate
-from sslcourse.experiments import parser
+from sslcourse.experiments import parser, refuse_overwrite
 from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -275,7 +275,9 @@ def load_result(name: str) -> dict:
 
 def label(result: dict) -> str:
     """Where a result comes from, for plot titles."""
-    return f"GPU run ({result['device']})" if result["computed_on"] == "GPU" else "small CPU run, not the GPU study"
+    from sslcourse.provenance import label as provenance_label
+
+    return provenance_label(result)
 
 
 def grid_matrix(result: dict, metric: str = "linear_top1") -> torch.Tensor:
@@ -349,6 +351,8 @@ def main(argv=None) -> int:
     from sslcourse.device import pick_device
 
     out = Path(args.out)
+    if refuse_overwrite(out, force=True, allow_dirty=args.allow_dirty):  # the dirty-tree check only
+        return 2
     if out.exists() and not (args.force or args.resume):
         print(f"error: {out} exists; pass --force to replace it (or --resume to complete a grid)", file=sys.stderr)
         return 2
