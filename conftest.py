@@ -6,6 +6,7 @@ give it what `python -m sslcourse notebooks sync` gave the kernels that wrote th
 checkout's sslcourse first on the path, the CPU, a fixed hash seed, the inline plot backend), and only
 then: the rest of the test session keeps its own environment (CI's MPLBACKEND=Agg, say).
 """
+
 import os
 import sys
 from pathlib import Path
@@ -43,4 +44,3 @@ def pytest_configure(config):
     sanitize = getattr(config.option, "nbval_sanitize_with", None)
     if sanitize and not Path(sanitize).is_file() and (ROOT / sanitize).is_file():
         config.option.nbval_sanitize_with = str(ROOT / sanitize)
-

@@ -10,6 +10,7 @@ git-ignored `.whl/` (`pip wheel --no-deps airbench==0.1.8 -w .whl` here) and imp
 
     python benchmarks/airbench_calibration.py --device cuda --out runs/gpu_plan/airbench/airbench.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,14 +46,18 @@ def import_airbench():
     """airbench from the environment, or from a carried wheel in .whl/ (a pure-Python wheel imports as a zip)."""
     try:
         import airbench
+
         return airbench
     except ImportError:
         wheels = sorted(WHEELS.glob("airbench-*.whl"))
         if not wheels:
-            raise ImportError("airbench is not installed and no airbench wheel is in .whl/; here, with network: "
-                              "pip wheel --no-deps airbench==0.1.8 -w .whl") from None
+            raise ImportError(
+                "airbench is not installed and no airbench wheel is in .whl/; here, with network: "
+                "pip wheel --no-deps airbench==0.1.8 -w .whl"
+            ) from None
         sys.path.insert(0, str(wheels[-1]))
         import airbench
+
         return airbench
 
 
@@ -65,15 +70,19 @@ def run(work: Path, runs: int = 1) -> dict:
         hyp = airbench.lib_airbench94.hyp
         accs = []
         for i in range(runs):
-            loader = airbench.CifarLoader("cifar10", train=True, batch_size=hyp["opt"]["batch_size"],
-                                          aug=hyp["aug"], altflip=True)
+            loader = airbench.CifarLoader(
+                "cifar10", train=True, batch_size=hyp["opt"]["batch_size"], aug=hyp["aug"], altflip=True
+            )
             model = airbench.train94(loader, run=i, verbose=False)  # returns the trained net
             test = airbench.CifarLoader("cifar10", train=False, batch_size=2000)
             accs.append(float(airbench.evaluate(model, test, tta_level=hyp["net"]["tta_level"])))
     finally:
         os.chdir(cwd)
-    return {"airbench_version": getattr(airbench, "__version__", "0.1.8"), "recipe": "train94",
-            "test_accuracy": [round(100 * a, 2) for a in accs]}
+    return {
+        "airbench_version": getattr(airbench, "__version__", "0.1.8"),
+        "recipe": "train94",
+        "test_accuracy": [round(100 * a, 2) for a in accs],
+    }
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,10 +107,16 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     result = run(Path(args.work).resolve(), args.runs)
     acc = torch.tensor(result["test_accuracy"])
-    result.update(mean=round(acc.mean().item(), 2), sd=round(acc.std().item(), 2) if len(acc) > 1 else None,
-                  supervised_target=round(min(93.0, acc.mean().item() - 0.5), 2))
-    result.update(provenance(device, "python benchmarks/airbench_calibration.py " + " ".join(sys.argv[1:]),
-                             time.perf_counter() - t))
+    result.update(
+        mean=round(acc.mean().item(), 2),
+        sd=round(acc.std().item(), 2) if len(acc) > 1 else None,
+        supervised_target=round(min(93.0, acc.mean().item() - 0.5), 2),
+    )
+    result.update(
+        provenance(
+            device, "python benchmarks/airbench_calibration.py " + " ".join(sys.argv[1:]), time.perf_counter() - t
+        )
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

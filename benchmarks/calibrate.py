@@ -9,6 +9,7 @@ every later step from the JSON this writes.
     python benchmarks/calibrate.py --device cuda --out runs/gpu_plan/calibration/calibration.json
     python benchmarks/calibrate.py --device cpu --tiny --out /tmp/calibration.json   # the CPU smoke
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,11 @@ MODELS = ("simclr", "supervised", "mae")
 # (batch of images, views per image, build kwargs) at the plan's sizes and tiny for a CPU smoke run
 SIZES = {
     False: {"simclr": (512, 2, dict(width=0.5)), "supervised": (512, 1, dict(width=0.5)), "mae": (256, 1, {})},
-    True: {"simclr": (8, 2, dict(width=0.125, hidden_dim=32)), "supervised": (8, 1, dict(width=0.125)),
-           "mae": (8, 1, dict(dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, decoder_heads=2))},
+    True: {
+        "simclr": (8, 2, dict(width=0.125, hidden_dim=32)),
+        "supervised": (8, 1, dict(width=0.125)),
+        "mae": (8, 1, dict(dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, decoder_heads=2)),
+    },
 }
 
 
@@ -43,8 +47,7 @@ def build(model: str, tiny: bool):
     return methods.build(model, **kwargs)
 
 
-def views_per_s(model: str, compiled: bool, device: torch.device, seconds: float, tiny: bool,
-                ready=None) -> dict:
+def views_per_s(model: str, compiled: bool, device: torch.device, seconds: float, tiny: bool, ready=None) -> dict:
     """Time the library's training step on random uint8 images resident on the device.
     `ready()` is called after warm-up (compilation) and before timing: the side-by-side barrier."""
     from sslcourse.methods import get
@@ -79,17 +82,35 @@ def views_per_s(model: str, compiled: bool, device: torch.device, seconds: float
     loss.item()
     sync()
     elapsed = time.perf_counter() - t
-    return {"views_per_s": round(n * batch * views / elapsed, 1), "steps": n, "batch": batch,
-            "views_per_image": views, "warmup_s": round(warmup_s, 1)}
+    return {
+        "views_per_s": round(n * batch * views / elapsed, 1),
+        "steps": n,
+        "batch": batch,
+        "views_per_image": views,
+        "warmup_s": round(warmup_s, 1),
+    }
 
 
 def side_by_side(model: str, compiled: bool, k: int, device: str, seconds: float, tiny: bool) -> dict:
     """Aggregate views/s of k trainings in separate processes, timed together (after all have warmed up)."""
     with tempfile.TemporaryDirectory() as tmp:
-        args = [sys.executable, __file__, "--worker", model, "--device", device, "--seconds", str(seconds),
-                "--barrier", tmp] + (["--compile-step"] if compiled else []) + (["--tiny"] if tiny else [])
-        procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-                 for _ in range(k)]
+        args = (
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                model,
+                "--device",
+                device,
+                "--seconds",
+                str(seconds),
+                "--barrier",
+                tmp,
+            ]
+            + (["--compile-step"] if compiled else [])
+            + (["--tiny"] if tiny else [])
+        )
+        procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(k)]
         deadline = time.monotonic() + 600
         while len(list(Path(tmp).glob("ready-*"))) < k:
             if any(p.poll() not in (None, 0) for p in procs) or time.monotonic() > deadline:
@@ -102,19 +123,31 @@ def side_by_side(model: str, compiled: bool, k: int, device: str, seconds: float
     if any(p.returncode for p in procs):
         raise RuntimeError(f"a side-by-side worker failed ({k} processes)")
     total = sum(o["views_per_s"] for o in outs)
-    return {"processes": k, "aggregate_views_per_s": round(total, 1),
-            "per_process_views_per_s": [o["views_per_s"] for o in outs]}
+    return {
+        "processes": k,
+        "aggregate_views_per_s": round(total, 1),
+        "per_process_views_per_s": [o["views_per_s"] for o in outs],
+    }
 
 
-def calibrate(device: torch.device, seconds: float, tiny: bool, concurrency=(1, 2, 4), models=MODELS,
-              modes=("eager", "compiled"), log=print) -> dict:
+def calibrate(
+    device: torch.device,
+    seconds: float,
+    tiny: bool,
+    concurrency=(1, 2, 4),
+    models=MODELS,
+    modes=("eager", "compiled"),
+    log=print,
+) -> dict:
     result = {"models": {}, "side_by_side": {}}
     for model in models:
         entry = {}
         for compiled in [m == "compiled" for m in modes]:
             entry["compiled" if compiled else "eager"] = m = views_per_s(model, compiled, device, seconds, tiny)
-            log(f"{model:10s} {'compiled' if compiled else 'eager':8s} {m['views_per_s']:10.0f} views/s "
-                f"(warm-up {m['warmup_s']} s)")
+            log(
+                f"{model:10s} {'compiled' if compiled else 'eager':8s} {m['views_per_s']:10.0f} views/s "
+                f"(warm-up {m['warmup_s']} s)"
+            )
         entry["best"] = max(modes, key=lambda mode: entry[mode]["views_per_s"])
         result["models"][model] = entry
     # side by side: the plan's most frequent run (SimCLR) in its faster mode
@@ -124,8 +157,10 @@ def calibrate(device: torch.device, seconds: float, tiny: bool, concurrency=(1, 
     one = rows[0]["aggregate_views_per_s"]
     for row in rows:
         row["speedup"] = round(row["aggregate_views_per_s"] / one, 2)
-        log(f"{row['processes']} x {lead} side by side: {row['aggregate_views_per_s']:10.0f} views/s "
-            f"({row['speedup']}x one)")
+        log(
+            f"{row['processes']} x {lead} side by side: {row['aggregate_views_per_s']:10.0f} views/s "
+            f"({row['speedup']}x one)"
+        )
     result["side_by_side"] = {"model": lead, "mode": "compiled" if compiled else "eager", "rows": rows}
     return result
 
@@ -142,8 +177,9 @@ def _worker(args) -> int:
 
     if not torch.cuda.is_available():
         torch.set_num_threads(1)  # CPU smoke: processes side by side share the cores
-    out = views_per_s(args.worker, args.compile_step, pick_device(args.device, verbose=False), args.seconds,
-                      args.tiny, ready)
+    out = views_per_s(
+        args.worker, args.compile_step, pick_device(args.device, verbose=False), args.seconds, args.tiny, ready
+    )
     print(json.dumps(out))
     return 0
 
@@ -155,7 +191,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=4.0, help="timed seconds per measurement (after warm-up)")
     p.add_argument("--concurrency", default="1,2,4", help="numbers of trainings side by side")
     p.add_argument("--models", default=",".join(MODELS))
-    p.add_argument("--modes", default="eager,compiled", help="eager, compiled or both (compiling on a CPU takes minutes)")
+    p.add_argument(
+        "--modes", default="eager,compiled", help="eager, compiled or both (compiling on a CPU takes minutes)"
+    )
     p.add_argument("--tiny", action="store_true", help="tiny models and batches: a CPU smoke run")
     p.add_argument("--force", action="store_true", help="replace --out")
     p.add_argument("--worker", choices=MODELS, help=argparse.SUPPRESS)
@@ -188,8 +226,9 @@ def main(argv=None) -> int:
         return 2
     device = pick_device(args.device)
     t = time.perf_counter()
-    result = calibrate(device, args.seconds, args.tiny, tuple(int(k) for k in args.concurrency.split(",")), models,
-                       modes)
+    result = calibrate(
+        device, args.seconds, args.tiny, tuple(int(k) for k in args.concurrency.split(",")), models, modes
+    )
     command = "python benchmarks/calibrate.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result.update(provenance(device, command, time.perf_counter() - t), tiny=args.tiny, seconds=args.seconds)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -7,6 +7,7 @@ results (no cell tagged skip-execution runs; no GPU is used even if one is there
 fresh kernel, as a student's "Run All" does; the data cache is warm (run the course once before, as a
 student would have). The notebooks are never written to. The last line is JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ def main() -> int:
 
     from sslcourse.instructor import course
     from sslcourse.instructor.nbtools.run import execute_file
+
     notebooks = course.course_notebooks()
     if args.students:
         notebooks += sorted((course.ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
@@ -42,10 +44,21 @@ def main() -> int:
         print(f"{name:40s} {seconds:7.1f} s  {'FAILED: ' + problem.splitlines()[-1] if problem else 'ok'}", flush=True)
     course_total = sum(t for n, t in times.items() if not n.startswith("student/"))
     verdict = "within" if course_total <= TARGET_MINUTES * 60 else "OVER"
-    print(f"course total {course_total / 60:.1f} min ({course_total:.0f} s): {verdict} the "
-          f"{TARGET_MINUTES:.0f}-minute target")
-    print(json.dumps({"cores": cores, "seconds": times, "course_total_s": round(course_total, 1),
-                      "target_s": TARGET_MINUTES * 60, "failed": failed}))
+    print(
+        f"course total {course_total / 60:.1f} min ({course_total:.0f} s): {verdict} the "
+        f"{TARGET_MINUTES:.0f}-minute target"
+    )
+    print(
+        json.dumps(
+            {
+                "cores": cores,
+                "seconds": times,
+                "course_total_s": round(course_total, 1),
+                "target_s": TARGET_MINUTES * 60,
+                "failed": failed,
+            }
+        )
+    )
     return 1 if failed else 0
 
 

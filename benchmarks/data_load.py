@@ -4,6 +4,7 @@
 
 Cold loads use a fresh temporary cache folder, so the real cache is untouched. The last line is JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,15 @@ def main() -> None:
         for s in ("train", "test"):
             data.load_cifar10(s)
         warm = time.perf_counter() - t
-    print(f"{n} images on {torch.get_num_threads()} threads ({os.cpu_count()} cores): "
-          f"cold from the JPEG tree {cold:.1f} s, warm from the cache {warm:.2f} s")
-    print(json.dumps({"images": n, "cold_jpeg_s": round(cold, 2), "warm_cache_s": round(warm, 3),
-                      "cores": os.cpu_count()}))
+    print(
+        f"{n} images on {torch.get_num_threads()} threads ({os.cpu_count()} cores): "
+        f"cold from the JPEG tree {cold:.1f} s, warm from the cache {warm:.2f} s"
+    )
+    print(
+        json.dumps(
+            {"images": n, "cold_jpeg_s": round(cold, 2), "warm_cache_s": round(warm, 3), "cores": os.cpu_count()}
+        )
+    )
 
 
 if __name__ == "__main__":

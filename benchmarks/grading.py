@@ -7,6 +7,7 @@ made in a scratch course as the tests make it; name a real one with --submission
 notebook with --assignment). The copies go to a temporary folder; nothing in the checkout is written.
 The last line is JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,11 @@ def demo_submission(folder: Path) -> tuple[Path, Path]:
     shutil.copy(ROOT / "tests" / "fixtures" / "99_demo.py", folder / "notebooks" / "99_demo.py")
     assign.assign(root=folder, execute=False)
     pair = pairs.find_pairs(root=folder)[0]
-    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in pairs.build(pair).cells
-              if c.metadata.get("nbgrader", {}).get("solution")}
+    solved = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in pairs.build(pair).cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
     nb = nbformat.read(pair.student, as_version=4)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -49,8 +53,12 @@ def main() -> None:
     p.add_argument("--submission", help="the notebook to copy (default: the solved demo)")
     p.add_argument("--assignment", help="its course notebook (default: found from its metadata)")
     p.add_argument("--timeout", type=float, default=600)
-    p.add_argument("--isolation", choices=["bwrap", "none"], default="bwrap",
-                   help="bwrap (default, as graded for real) or none (to see what the sandbox costs)")
+    p.add_argument(
+        "--isolation",
+        choices=["bwrap", "none"],
+        default="bwrap",
+        help="bwrap (default, as graded for real) or none (to see what the sandbox costs)",
+    )
     args = p.parse_args()
 
     from sslcourse.instructor.grading import batch, classroom, sheet
@@ -64,19 +72,34 @@ def main() -> None:
         (tmp / "class").mkdir()
         for i in range(args.n):
             shutil.copy(original, tmp / "class" / f"student{i:03d}.ipynb")
-        opts = batch.Options(timeout=args.timeout, jobs=args.jobs, assignment=assignment, progress_bar=False,
-                             isolation=args.isolation)
+        opts = batch.Options(
+            timeout=args.timeout, jobs=args.jobs, assignment=assignment, progress_bar=False, isolation=args.isolation
+        )
         t = time.perf_counter()
         code = classroom.grade([tmp / "class"], tmp / "grades.csv", opts)
         seconds = time.perf_counter() - t
         rows = sheet.read_sheet(tmp / "grades.csv") if code == 0 else []
     statuses = {s: sum(r["status"] == s for r in rows) for s in ("ok", "error", "timeout")}
-    statuses["points"] = f"{sum(float(r['total'] or 0) for r in rows):g}/{sum(float(r['max_total'] or 0) for r in rows):g}"
-    print(f"{args.n} notebooks ({original.name}) in {seconds:.1f} s with {args.jobs} at a time on "
-          f"{len(os.sched_getaffinity(0))} cores: {seconds / args.n:.2f} s per notebook; {statuses}")
-    print(json.dumps({"notebooks": args.n, "jobs": args.jobs, "seconds": round(seconds, 1),
-                      "per_notebook_s": round(seconds / args.n, 2), "cores": len(os.sched_getaffinity(0)),
-                      "submission": original.name, **statuses}))
+    statuses["points"] = (
+        f"{sum(float(r['total'] or 0) for r in rows):g}/{sum(float(r['max_total'] or 0) for r in rows):g}"
+    )
+    print(
+        f"{args.n} notebooks ({original.name}) in {seconds:.1f} s with {args.jobs} at a time on "
+        f"{len(os.sched_getaffinity(0))} cores: {seconds / args.n:.2f} s per notebook; {statuses}"
+    )
+    print(
+        json.dumps(
+            {
+                "notebooks": args.n,
+                "jobs": args.jobs,
+                "seconds": round(seconds, 1),
+                "per_notebook_s": round(seconds / args.n, 2),
+                "cores": len(os.sched_getaffinity(0)),
+                "submission": original.name,
+                **statuses,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ the FLOPs of one step (counted by torch's FlopCounterMode) times steps/s over th
 
     python benchmarks/throughput.py --device cuda --compile --width 0.5 --json half.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,15 @@ class PairDataset(Dataset):
         from torchvision import transforms as T
 
         self.pil = [Image.fromarray(im.permute(1, 2, 0).numpy()) for im in images]
-        self.t = T.Compose([
-            T.RandomResizedCrop(32, scale=(0.2, 1.0)),
-            T.RandomHorizontalFlip(),
-            T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-            T.RandomGrayscale(p=0.2),
-            T.ToTensor(),
-        ])
+        self.t = T.Compose(
+            [
+                T.RandomResizedCrop(32, scale=(0.2, 1.0)),
+                T.RandomHorizontalFlip(),
+                T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
+                T.RandomGrayscale(p=0.2),
+                T.ToTensor(),
+            ]
+        )
 
     def __len__(self):
         return len(self.pil)
@@ -73,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, help="image pairs per step (default 512 on CUDA, 64 on CPU)")
     p.add_argument("--steps", type=int, help="timed steps per pipeline (default 50 on CUDA, 4 on CPU)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="DataLoader workers (default: one per core)")
-    p.add_argument("--compile", action="store_true", help="the engine's whole step compiled; the bound's model compiled")
+    p.add_argument(
+        "--compile", action="store_true", help="the engine's whole step compiled; the bound's model compiled"
+    )
     p.add_argument("--peak-tflops", type=float, help="dense bf16 peak for MFU (default: 989 on an H100/H200)")
     p.add_argument("--json", help="also write the JSON result to this file")
     return p
@@ -146,8 +151,11 @@ def main(argv=None) -> None:
         if args.compile:
             library_step(x, unused_labels, 0.01)  # SimCLR ignores labels
             return
-        optimise(pipeline(x, gen).contiguous(memory_format=fmt), pipeline(x, gen).contiguous(memory_format=fmt),
-                 autocast=True)
+        optimise(
+            pipeline(x, gen).contiguous(memory_format=fmt),
+            pipeline(x, gen).contiguous(memory_format=fmt),
+            autocast=True,
+        )
 
     results["engine"] = timed(engine_step, warmup, steps, device)
 
@@ -165,8 +173,15 @@ def main(argv=None) -> None:
     model = SimCLR(resnet18(width=width)).to(device)  # fresh, uncompiled, NCHW
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     n_conv = batch * (warmup + steps + 2)
-    loader = DataLoader(PairDataset(images[:n_conv]), batch_size=batch, shuffle=True, drop_last=True,
-                        num_workers=args.workers, pin_memory=cuda, persistent_workers=args.workers > 0)
+    loader = DataLoader(
+        PairDataset(images[:n_conv]),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=args.workers,
+        pin_memory=cuda,
+        persistent_workers=args.workers > 0,
+    )
     batches = iter(loader)
 
     def conventional_step():
@@ -178,12 +193,16 @@ def main(argv=None) -> None:
     views = {k: 2 * batch / s for k, s in results.items()}
     flops, peak = step_flops(width, batch, device), peak_flops(args, device)
     mfu = {k: round(flops / results[k] / peak, 3) if peak else None for k in ("engine", "bound")}
-    print(f"device {describe(device)}; ResNet-18 width {width}, {batch} pairs a step, {steps} timed steps, "
-          f"{args.workers} loader workers, compile={args.compile}")
+    print(
+        f"device {describe(device)}; ResNet-18 width {width}, {batch} pairs a step, {steps} timed steps, "
+        f"{args.workers} loader workers, compile={args.compile}"
+    )
     for k, v in views.items():
         print(f"  {k:13s} {v:10.0f} views/s")
-    print(f"  model FLOPs a step {flops / 1e9:.1f} GFLOP; MFU engine {mfu['engine']}, bound {mfu['bound']}"
-          + (f" of {peak / 1e12:.0f} TFLOP/s" if peak else " (no peak known for this device)"))
+    print(
+        f"  model FLOPs a step {flops / 1e9:.1f} GFLOP; MFU engine {mfu['engine']}, bound {mfu['bound']}"
+        + (f" of {peak / 1e12:.0f} TFLOP/s" if peak else " (no peak known for this device)")
+    )
     record = {
         "device": describe(device),
         "width": width,

@@ -30,6 +30,7 @@ and the steps of a wave run side by side where the calibration measured a gain. 
 they must resolve and its noise (sslcourse.experiments.noise). A step that overruns is stopped when the budget
 runs out, and a resumable one continues later. The CPU smoke commands are derived from the GPU ones (SMOKE).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_plan_steps, also when loaded by path (tests)
-from gpu_plan_steps import (BY_NAME, PRIOR_VIEWS_PER_S, PY, RESULTS, ROOT, SMOKE, STEPS, Step,  # noqa: E402,F401
-                            smoke_args)
+from gpu_plan_steps import BY_NAME, PRIOR_VIEWS_PER_S, PY, RESULTS, ROOT, SMOKE, STEPS, Step, smoke_args  # noqa: E402,F401
 
 
 def _commands(step: Step, smoke: bool, step_dir: Path) -> list[list[str]]:
@@ -63,7 +63,10 @@ def _commands(step: Step, smoke: bool, step_dir: Path) -> list[list[str]]:
 # --------------------------------------------------------------------------- sizing: calibration and noise
 def load_calibration(results: Path | None = None) -> dict | None:
     """The last calibration: this plan's own, else the one landed in results/gpu/; None before any."""
-    for path in ((results or ROOT / RESULTS) / "calibration" / "calibration.json", ROOT / "results/gpu/calibration.json"):
+    for path in (
+        (results or ROOT / RESULTS) / "calibration" / "calibration.json",
+        ROOT / "results/gpu/calibration.json",
+    ):
         if path.is_file():
             record = json.loads(path.read_text())
             if not record.get("tiny") and record.get("computed_on") == "GPU":
@@ -76,10 +79,15 @@ def rates(calibration: dict | None) -> tuple[dict, dict, str]:
     from a calibration or, before one, the prior (eager) rates for both modes, with no gain assumed from
     compiling or from running side by side."""
     if calibration is None:
-        return ({m: {"eager": v, "compiled": v} for m, v in PRIOR_VIEWS_PER_S.items()}, {1: 1.0},
-                "recipe estimates (no calibration yet)")
-    per_model = {m: {mode: e[mode]["views_per_s"] for mode in ("eager", "compiled") if mode in e}
-                 for m, e in calibration["models"].items()}
+        return (
+            {m: {"eager": v, "compiled": v} for m, v in PRIOR_VIEWS_PER_S.items()},
+            {1: 1.0},
+            "recipe estimates (no calibration yet)",
+        )
+    per_model = {
+        m: {mode: e[mode]["views_per_s"] for mode in ("eager", "compiled") if mode in e}
+        for m, e in calibration["models"].items()
+    }
     speedup = {r["processes"]: r["speedup"] for r in calibration["side_by_side"]["rows"]}
     return per_model, speedup, f"calibration of {calibration.get('created', '?')} on {calibration.get('device', '?')}"
 
@@ -103,7 +111,7 @@ def schedule(steps, per_model: dict, speedup: dict) -> list[tuple[list[Step], in
         for k, gain in speedup.items():
             if 1 < k <= len(members) and gain > 1.05 and not any(s.alone for s in members):  # where it pays
                 # k at a time, each with gain/k of the device; the wave ends with its slowest batch of k
-                batches = [members[i:i + k] for i in range(0, len(members), k)]
+                batches = [members[i : i + k] for i in range(0, len(members), k)]
                 t = sum(max(step_seconds(s, per_model, gain / k) for s in b) for b in batches)
                 best = min(best, (k, t), key=lambda kt: kt[1])
         waves.append((members, *best))
@@ -138,13 +146,18 @@ def _run_step(step: Step, commands: list[list[str]], step_dir: Path, cwd: Path, 
             log.flush()
             left = deadline - time.monotonic()
             try:
-                rc = subprocess.run(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    timeout=max(1.0, left)).returncode
+                rc = subprocess.run(
+                    args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=max(1.0, left)
+                ).returncode
             except subprocess.TimeoutExpired:
                 return {"status": "timeout", "seconds": round(time.monotonic() - t0, 1), "at": shlex.join(args)}
             if rc != 0:
-                return {"status": "failed", "seconds": round(time.monotonic() - t0, 1), "at": shlex.join(args),
-                        "returncode": rc}
+                return {
+                    "status": "failed",
+                    "seconds": round(time.monotonic() - t0, 1),
+                    "at": shlex.join(args),
+                    "returncode": rc,
+                }
     return {"status": "ok", "seconds": round(time.monotonic() - t0, 1)}
 
 
@@ -169,8 +182,12 @@ def run_plan(results: Path, budget_s: float, only: list[str] | None, smoke: bool
     results.mkdir(parents=True, exist_ok=True)
     state = _load_state(results)
     state["provenance"] = _provenance(smoke)
-    env = {**os.environ, "PYTHONPATH": f"{cwd}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep),
-           "PYTHONUNBUFFERED": "1", "SSLCOURSE_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{cwd}{os.pathsep}{os.environ.get('PYTHONPATH', '')}".rstrip(os.pathsep),
+        "PYTHONUNBUFFERED": "1",
+        "SSLCOURSE_OFFLINE": "1",
+    }
     deadline = time.monotonic() + budget_s
     for wave in sorted({s.wave for s in STEPS}):
         per_model, speedup, source = rates(None if smoke else load_calibration(results))
@@ -190,12 +207,15 @@ def run_plan(results: Path, budget_s: float, only: list[str] | None, smoke: bool
                 todo.append(step)
         if not todo:
             continue
-        (_, k, seconds), = schedule(todo, per_model, speedup)
-        print(f"wave {wave}: {', '.join(s.name for s in todo)}; {k} side by side, ~{seconds:.0f} s ({source})",
-              flush=True)
+        ((_, k, seconds),) = schedule(todo, per_model, speedup)
+        print(
+            f"wave {wave}: {', '.join(s.name for s in todo)}; {k} side by side, ~{seconds:.0f} s ({source})", flush=True
+        )
         for i in range(0, len(todo), k):
-            threads = [threading.Thread(target=_launch, args=(s, smoke, results, cwd, deadline, env, state))
-                       for s in todo[i:i + k]]
+            threads = [
+                threading.Thread(target=_launch, args=(s, smoke, results, cwd, deadline, env, state))
+                for s in todo[i : i + k]
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -212,9 +232,13 @@ def _provenance(smoke: bool) -> dict:
     from sslcourse.pretrained import code_version
 
     device = torch.device("cpu") if smoke else pick_device("auto", verbose=False)
-    return {"device": describe(device), "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "code_version": code_version(), "torch": torch.__version__,
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "device": describe(device),
+        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "code_version": code_version(),
+        "torch": torch.__version__,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def bundle(results: Path, out: Path, part_bytes: int = 15 << 20, max_parts: int = 8) -> list[Path]:
@@ -227,7 +251,7 @@ def bundle(results: Path, out: Path, part_bytes: int = 15 << 20, max_parts: int 
     data, parts = tar_path.read_bytes(), []
     for i in range(0, len(data), part_bytes):
         parts.append(out / f"gpu_plan.tar.{i // part_bytes:02d}")
-        parts[-1].write_bytes(data[i:i + part_bytes])
+        parts[-1].write_bytes(data[i : i + part_bytes])
     if len(parts) > max_parts - 1:
         print(f"warning: {len(parts)} parts; only {max_parts} files come back", file=sys.stderr)
     shutil.copyfile(results / "plan.json", out / "plan.json")
@@ -260,8 +284,10 @@ def land(folder: Path, results: Path) -> int:
         if record["status"] == "ok" or step.resumable:
             for command in step.land:
                 print("  " + command.format(step=results / step.name))
-    print("\nthen re-execute the notebooks that show these numbers: python -m sslcourse notebooks sync && "
-          "python -m sslcourse assign")
+    print(
+        "\nthen re-execute the notebooks that show these numbers: python -m sslcourse notebooks sync && "
+        "python -m sslcourse assign"
+    )
     return 0
 
 
@@ -272,16 +298,23 @@ def list_plan(results: Path | None = None) -> None:
         total += seconds
         print(f"-- wave {members[0].wave}: {len(members)} step(s), {k} side by side, ~{seconds:.0f} s")
         for step in members:
-            print(f"{step.name} (issue #{step.issue}, ~{step_seconds(step, per_model):.0f} s alone"
-                  f"{', resumable' if step.resumable else ''}{', after ' + ', '.join(step.needs) if step.needs else ''}"
-                  f"): {step.purpose}")
+            print(
+                f"{step.name} (issue #{step.issue}, ~{step_seconds(step, per_model):.0f} s alone"
+                f"{', resumable' if step.resumable else ''}{', after ' + ', '.join(step.needs) if step.needs else ''}"
+                f"): {step.purpose}"
+            )
             if step.study:
                 print(f"    {noise_line(step)}")
             for command in step.gpu:
                 print("    " + command.format(step=RESULTS / step.name))
-    print(f"sized from {source}: " + "; ".join(f"{m} " + ", ".join(f"{mode} {v:,.0f}" for mode, v in r.items())
-                                              + " views/s" for m, r in per_model.items()) + "; side by side "
-          + ", ".join(f"{k}: {g}x" for k, g in sorted(speedup.items())))
+    print(
+        f"sized from {source}: "
+        + "; ".join(
+            f"{m} " + ", ".join(f"{mode} {v:,.0f}" for mode, v in r.items()) + " views/s" for m, r in per_model.items()
+        )
+        + "; side by side "
+        + ", ".join(f"{k}: {g}x" for k, g in sorted(speedup.items()))
+    )
     print(f"about {total / 60:.0f} minutes in all")
 
 

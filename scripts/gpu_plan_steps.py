@@ -1,5 +1,6 @@
 """The GPU plan's steps (scripts/gpu_plan.py runs them): what each trains, how much, with which exact commands,
 and how each command shrinks to the CPU for the smoke run (SMOKE: derived, never written twice)."""
+
 from __future__ import annotations
 
 import sys
@@ -44,6 +45,7 @@ def _seeds(effect: float, accuracy: float) -> str:
 
     return ",".join(str(i) for i in range(size_study(effect, accuracy).seeds))
 
+
 # Views/s on one H200 before any calibration: the shipped runs' (eager, one training at a time, results/gpu/
 # and the weights' cards); MAE's is an assumption (no GPU run of it yet). Replaced by the calibration's.
 PRIOR_VIEWS_PER_S = {"simclr": 75_000, "supervised": 62_600, "mae": 40_000}
@@ -52,13 +54,18 @@ N = 50_000  # training images
 
 def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
     """Landing a trained model: its weights and card into the registry, its protocol row beside the others."""
-    return (f"{PY} -m sslcourse ship {{step}}/{run} {name} --force", f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
-            *more)
+    return (
+        f"{PY} -m sslcourse ship {{step}}/{run} {name} --force",
+        f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
+        *more,
+    )
 
 
 def _flagship(name: str) -> tuple[str, ...]:
-    return (f"{PY} -m sslcourse ship {{step}}/run {name} --force",
-            f"{PY} -m sslcourse eval {name} --device cuda --few-label 1,10,100 --out {{step}}/{name}.json")
+    return (
+        f"{PY} -m sslcourse ship {{step}}/run {name} --force",
+        f"{PY} -m sslcourse eval {name} --device cuda --few-label 1,10,100 --out {{step}}/{name}.json",
+    )
 
 
 # Studies of many short runs stay eager: each run is a new model, which torch.compile would compile again.
@@ -66,91 +73,270 @@ SIMCLR_STUDY = f"{PY} -m sslcourse.experiments.simclr {{}} --device cuda --scale
 MAE = f"{PY} -m sslcourse.experiments.mae {{}} --device cuda --compile --quiet"
 COLOR_RUNS = "{step}/l2,{step}/classification,{step}/rebalanced"
 STEPS: tuple[Step, ...] = (
-    Step("calibration", 16, "views/s per model, eager and compiled, and 1/2/4 trainings side by side", (
-        f"{PY} benchmarks/calibrate.py --device cuda --seconds 3 --out {{step}}/calibration.json",),
-        alone=True, fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
-        # for the steps after it) and 7 side-by-side processes
-        land=("cp {step}/calibration.json results/gpu/calibration.json",)),
-    Step("throughput", 3, "engine vs conventional vs compute bound, compiled step, MFU, half and full width", (
-        f"{PY} benchmarks/throughput.py --device cuda --compile --width 0.5 --json {{step}}/half.json",
-        f"{PY} benchmarks/throughput.py --device cuda --compile --width 1.0 --json {{step}}/full.json"), fixed_s=70,
+    Step(
+        "calibration",
+        16,
+        "views/s per model, eager and compiled, and 1/2/4 trainings side by side",
+        (f"{PY} benchmarks/calibrate.py --device cuda --seconds 3 --out {{step}}/calibration.json",),
         alone=True,
-        land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",)),
-    Step("supervised", 3, "supervised baseline, 60 epochs with Cutout (target 93%); protocol row", (
-        f"{PY} -m sslcourse train supervised --epochs 60 --device cuda --compile "
-        "--set augmentations=translate,flip,cutout --out {step}/run --quiet", *_flagship("supervised_resnet18")),
-        model="supervised", views=60 * N, fixed_s=40, wave=1, land=_shipped("supervised_resnet18")),
-    Step("airbench", 16, "airbench's 94% recipe on our data, 3 runs: calibrates the supervised target", (
-        f"{PY} benchmarks/airbench_calibration.py --device cuda --out {{step}}/airbench.json",), fixed_s=45, wave=1,
-        land=("cp {step}/airbench.json results/gpu/airbench.json",)),
-    Step("context_gapjitter", 7, "context prediction with and without gap + jitter, 15 epochs each; protocol row", (
-        f"{PY} -m sslcourse.experiments.context gapjitter --device cuda --epochs 15 --width 0.5 --batch-size 512 "
-        "--probe-train 50000 --test-subset 10000 --out {step}/gap_jitter.json --run {step}/run --quiet",
-        *_flagship("context_resnet18")), model="supervised", views=2 * 15 * N, fixed_s=50, wave=1, study=(5, 40),
-        land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json")),
-    Step("colorization", 8, "colorization: L2 vs classification vs rebalanced, 10 epochs each; protocol row", (
-        *(f"{PY} -m sslcourse.experiments.colorization train --loss {loss} --device cuda --epochs 10 --width 0.5 "
-          f"--batch-size 256 --out {{step}}/{loss} --quiet" for loss in ("l2", "classification", "rebalanced")),
-        f"{PY} -m sslcourse.experiments.colorization measure --device cuda --runs {COLOR_RUNS} "
-        "--sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out {step}/losses.json",
-        f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
-        f"{PY} -m sslcourse eval colorization_resnet18 --device cuda --few-label 1,10,100 "
-        "--out {step}/colorization_resnet18.json"), model="supervised", views=3 * 10 * N, fixed_s=60, wave=1,
-        study=(5, 40), land=_shipped("colorization_resnet18", "cp {step}/losses.json "
-                                     "sslcourse/results/colorization/losses.json", run="rebalanced")),
-    Step("simclr_flagship", 9, "SimCLR flagship, 150 epochs, compiled (target 85% linear); protocol row", (
-        f"{PY} -m sslcourse train simclr --epochs 150 --device cuda --compile --out {{step}}/run --quiet",
-        *_flagship("simclr_resnet18")), model="simclr", views=150 * 2 * N, fixed_s=40, wave=2,
-        land=_shipped("simclr_resnet18", "refresh sslcourse/results/simclr/simclr_resnet18_history.json from "
-                      "{step}/run/history.json (notebook 03 plots it)")),
-    Step("mae_pretrain", 10, "MAE at 75% on ViT-Tiny, 100 epochs; protocol row", (
-        MAE.format("pretrain") + " --pretrain-epochs 100 --out {step}/run", *_flagship("mae_vit_tiny")),
-        model="mae", views=100 * N, fixed_s=40, wave=2, land=_shipped("mae_vit_tiny")),
-    Step("context_aberration", 7, "the chromatic-aberration shortcut: four position regressors, 5 epochs each", (
-        f"{PY} -m sslcourse.experiments.context aberration --device cuda --epochs 5 --width 0.5 --batch-size 512 "
-        "--test-subset 10000 --out {step}/aberration.json --quiet",), model="supervised", views=4 * 5 * N,
-        fixed_s=20, wave=2, study=(5, 50), land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",)),
-    Step("simclr_temperature", 9, "SimCLR temperature study (Table 5), 5 runs of 10 epochs", (
-        SIMCLR_STUDY.format("temperature") + " --epochs 10 --out {step}/temperature.json",), model="simclr",
-        views=5 * 10 * 2 * N, fixed_s=60, wave=2, study=(3, 70),
-        land=("cp {step}/temperature.json sslcourse/results/simclr/temperature.json",)),
-    Step("mae_finetune", 10, "the 75% MAE fine-tuned vs the same ViT from scratch, 15 epochs each (target 85%)", (
-        MAE.format("finetune") + " --init mae_vit_tiny --finetune-epochs 15 --out {step}/finetune.json",),
-        needs=("mae_pretrain",), model="mae", views=2 * 15 * N, fixed_s=30, wave=3, study=(5, 80),
-        land=("cp {step}/finetune.json sslcourse/results/mae/finetune.json",)),
-    Step("simclr_head", 9, "SimCLR features before vs after the projection head (Fig. 8), 3 runs of 10 epochs", (
-        SIMCLR_STUDY.format("head") + " --epochs 10 --out {step}/head.json",), model="simclr", views=3 * 10 * 2 * N,
-        fixed_s=40, wave=3, study=(3, 70), land=("cp {step}/head.json sslcourse/results/simclr/head.json",)),
-    Step("simclr_colour", 9, "SimCLR colour strength (Table 1): 3 strengths x 3 seeds of 5 epochs", (
-        SIMCLR_STUDY.format("colour") + f" --epochs 5 --strengths 0.25,0.5,1 --seeds {_seeds(2, 65)} "
-        "--out {step}/colour_strength.json",), model="simclr", views=9 * 5 * 2 * N, fixed_s=60, wave=3,
-        study=(2, 65), land=("cp {step}/colour_strength.json sslcourse/results/simclr/colour_strength.json",)),
-    Step("mae_cost", 10, "encoder cost: visible tokens only vs all tokens with mask tokens", (
-        MAE.format("cost") + " --out {step}/cost.json",), fixed_s=30, wave=4,
-        land=("cp {step}/cost.json sslcourse/results/mae/cost.json",)),
-    Step("mae_sweep", 10, "MAE masking-ratio sweep, 4 ratios, 10 + 5 epochs each", (
-        MAE.format("sweep") + " --ratios 0.25,0.5,0.75,0.9 --pretrain-epochs 10 --finetune-epochs 5 "
-        "--out {step}/sweep.json",), model="mae", views=4 * 15 * N, fixed_s=60, wave=4, study=(3, 75),
-        land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",)),
-    Step("simclr_grid", 9, "SimCLR Figure 5, one branch transformed: 49 ordered cells of 3 epochs (resumable)", (
-        SIMCLR_STUDY.format("grid") + " --epochs 3 --resume --out {step}/augmentation_grid.json",),
-        model="simclr", views=49 * 3 * 2 * N, fixed_s=49 * 4, wave=4, study=(5, 50), resumable=True,
-        land=("cp {step}/augmentation_grid.json sslcourse/results/simclr/augmentation_grid.json "
-              "(once its \"complete\" is true)",)),
+        fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
+        # for the steps after it) and 7 side-by-side processes
+        land=("cp {step}/calibration.json results/gpu/calibration.json",),
+    ),
+    Step(
+        "throughput",
+        3,
+        "engine vs conventional vs compute bound, compiled step, MFU, half and full width",
+        (
+            f"{PY} benchmarks/throughput.py --device cuda --compile --width 0.5 --json {{step}}/half.json",
+            f"{PY} benchmarks/throughput.py --device cuda --compile --width 1.0 --json {{step}}/full.json",
+        ),
+        fixed_s=70,
+        alone=True,
+        land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",),
+    ),
+    Step(
+        "supervised",
+        3,
+        "supervised baseline, 60 epochs with Cutout (target 93%); protocol row",
+        (
+            f"{PY} -m sslcourse train supervised --epochs 60 --device cuda --compile "
+            "--set augmentations=translate,flip,cutout --out {step}/run --quiet",
+            *_flagship("supervised_resnet18"),
+        ),
+        model="supervised",
+        views=60 * N,
+        fixed_s=40,
+        wave=1,
+        land=_shipped("supervised_resnet18"),
+    ),
+    Step(
+        "airbench",
+        16,
+        "airbench's 94% recipe on our data, 3 runs: calibrates the supervised target",
+        (f"{PY} benchmarks/airbench_calibration.py --device cuda --out {{step}}/airbench.json",),
+        fixed_s=45,
+        wave=1,
+        land=("cp {step}/airbench.json results/gpu/airbench.json",),
+    ),
+    Step(
+        "context_gapjitter",
+        7,
+        "context prediction with and without gap + jitter, 15 epochs each; protocol row",
+        (
+            f"{PY} -m sslcourse.experiments.context gapjitter --device cuda --epochs 15 --width 0.5 --batch-size 512 "
+            "--probe-train 50000 --test-subset 10000 --out {step}/gap_jitter.json --run {step}/run --quiet",
+            *_flagship("context_resnet18"),
+        ),
+        model="supervised",
+        views=2 * 15 * N,
+        fixed_s=50,
+        wave=1,
+        study=(5, 40),
+        land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json"),
+    ),
+    Step(
+        "colorization",
+        8,
+        "colorization: L2 vs classification vs rebalanced, 10 epochs each; protocol row",
+        (
+            *(
+                f"{PY} -m sslcourse.experiments.colorization train --loss {loss} --device cuda --epochs 10 --width 0.5 "
+                f"--batch-size 256 --out {{step}}/{loss} --quiet"
+                for loss in ("l2", "classification", "rebalanced")
+            ),
+            f"{PY} -m sslcourse.experiments.colorization measure --device cuda --runs {COLOR_RUNS} "
+            "--sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out {step}/losses.json",
+            f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
+            f"{PY} -m sslcourse eval colorization_resnet18 --device cuda --few-label 1,10,100 "
+            "--out {step}/colorization_resnet18.json",
+        ),
+        model="supervised",
+        views=3 * 10 * N,
+        fixed_s=60,
+        wave=1,
+        study=(5, 40),
+        land=_shipped(
+            "colorization_resnet18",
+            "cp {step}/losses.json sslcourse/results/colorization/losses.json",
+            run="rebalanced",
+        ),
+    ),
+    Step(
+        "simclr_flagship",
+        9,
+        "SimCLR flagship, 150 epochs, compiled (target 85% linear); protocol row",
+        (
+            f"{PY} -m sslcourse train simclr --epochs 150 --device cuda --compile --out {{step}}/run --quiet",
+            *_flagship("simclr_resnet18"),
+        ),
+        model="simclr",
+        views=150 * 2 * N,
+        fixed_s=40,
+        wave=2,
+        land=_shipped(
+            "simclr_resnet18",
+            "refresh sslcourse/results/simclr/simclr_resnet18_history.json from "
+            "{step}/run/history.json (notebook 03 plots it)",
+        ),
+    ),
+    Step(
+        "mae_pretrain",
+        10,
+        "MAE at 75% on ViT-Tiny, 100 epochs; protocol row",
+        (MAE.format("pretrain") + " --pretrain-epochs 100 --out {step}/run", *_flagship("mae_vit_tiny")),
+        model="mae",
+        views=100 * N,
+        fixed_s=40,
+        wave=2,
+        land=_shipped("mae_vit_tiny"),
+    ),
+    Step(
+        "context_aberration",
+        7,
+        "the chromatic-aberration shortcut: four position regressors, 5 epochs each",
+        (
+            f"{PY} -m sslcourse.experiments.context aberration --device cuda --epochs 5 --width 0.5 --batch-size 512 "
+            "--test-subset 10000 --out {step}/aberration.json --quiet",
+        ),
+        model="supervised",
+        views=4 * 5 * N,
+        fixed_s=20,
+        wave=2,
+        study=(5, 50),
+        land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",),
+    ),
+    Step(
+        "simclr_temperature",
+        9,
+        "SimCLR temperature study (Table 5), 5 runs of 10 epochs",
+        (SIMCLR_STUDY.format("temperature") + " --epochs 10 --out {step}/temperature.json",),
+        model="simclr",
+        views=5 * 10 * 2 * N,
+        fixed_s=60,
+        wave=2,
+        study=(3, 70),
+        land=("cp {step}/temperature.json sslcourse/results/simclr/temperature.json",),
+    ),
+    Step(
+        "mae_finetune",
+        10,
+        "the 75% MAE fine-tuned vs the same ViT from scratch, 15 epochs each (target 85%)",
+        (MAE.format("finetune") + " --init mae_vit_tiny --finetune-epochs 15 --out {step}/finetune.json",),
+        needs=("mae_pretrain",),
+        model="mae",
+        views=2 * 15 * N,
+        fixed_s=30,
+        wave=3,
+        study=(5, 80),
+        land=("cp {step}/finetune.json sslcourse/results/mae/finetune.json",),
+    ),
+    Step(
+        "simclr_head",
+        9,
+        "SimCLR features before vs after the projection head (Fig. 8), 3 runs of 10 epochs",
+        (SIMCLR_STUDY.format("head") + " --epochs 10 --out {step}/head.json",),
+        model="simclr",
+        views=3 * 10 * 2 * N,
+        fixed_s=40,
+        wave=3,
+        study=(3, 70),
+        land=("cp {step}/head.json sslcourse/results/simclr/head.json",),
+    ),
+    Step(
+        "simclr_colour",
+        9,
+        "SimCLR colour strength (Table 1): 3 strengths x 3 seeds of 5 epochs",
+        (
+            SIMCLR_STUDY.format("colour") + f" --epochs 5 --strengths 0.25,0.5,1 --seeds {_seeds(2, 65)} "
+            "--out {step}/colour_strength.json",
+        ),
+        model="simclr",
+        views=9 * 5 * 2 * N,
+        fixed_s=60,
+        wave=3,
+        study=(2, 65),
+        land=("cp {step}/colour_strength.json sslcourse/results/simclr/colour_strength.json",),
+    ),
+    Step(
+        "mae_cost",
+        10,
+        "encoder cost: visible tokens only vs all tokens with mask tokens",
+        (MAE.format("cost") + " --out {step}/cost.json",),
+        fixed_s=30,
+        wave=4,
+        land=("cp {step}/cost.json sslcourse/results/mae/cost.json",),
+    ),
+    Step(
+        "mae_sweep",
+        10,
+        "MAE masking-ratio sweep, 4 ratios, 10 + 5 epochs each",
+        (
+            MAE.format("sweep") + " --ratios 0.25,0.5,0.75,0.9 --pretrain-epochs 10 --finetune-epochs 5 "
+            "--out {step}/sweep.json",
+        ),
+        model="mae",
+        views=4 * 15 * N,
+        fixed_s=60,
+        wave=4,
+        study=(3, 75),
+        land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",),
+    ),
+    Step(
+        "simclr_grid",
+        9,
+        "SimCLR Figure 5, one branch transformed: 49 ordered cells of 3 epochs (resumable)",
+        (SIMCLR_STUDY.format("grid") + " --epochs 3 --resume --out {step}/augmentation_grid.json",),
+        model="simclr",
+        views=49 * 3 * 2 * N,
+        fixed_s=49 * 4,
+        wave=4,
+        study=(5, 50),
+        resumable=True,
+        land=(
+            "cp {step}/augmentation_grid.json sslcourse/results/simclr/augmentation_grid.json "
+            '(once its "complete" is true)',
+        ),
+    ),
 )
 BY_NAME = {s.name: s for s in STEPS}
 
 
 # The CPU smoke run: each GPU command with these options replaced (None: dropped), per program and experiment.
-_MAE_TINY = {"--device": "cpu", "--compile": None, "--train-subset": "200", "--test-subset": "100", "--batch-size": "50",
-             "--dim": "32", "--depth": "1", "--heads": "2", "--decoder-dim": "32", "--decoder-depth": "1",
-             "--decoder-heads": "2", "--pretrain-epochs": "0.5", "--finetune-epochs": "0.5"}
+_MAE_TINY = {
+    "--device": "cpu",
+    "--compile": None,
+    "--train-subset": "200",
+    "--test-subset": "100",
+    "--batch-size": "50",
+    "--dim": "32",
+    "--depth": "1",
+    "--heads": "2",
+    "--decoder-dim": "32",
+    "--decoder-depth": "1",
+    "--decoder-heads": "2",
+    "--pretrain-epochs": "0.5",
+    "--finetune-epochs": "0.5",
+}
 _SIMCLR_TINY = {"--device": "cpu", "--scale": "cpu", "--epochs": "0.03", "--compile": None}
-_CONTEXT_TINY = {"--device": "cpu", "--train-subset": "200", "--probe-train": "200", "--test-subset": "100",
-                 "--epochs": "0.5", "--width": "0.125", "--batch-size": "50"}
+_CONTEXT_TINY = {
+    "--device": "cpu",
+    "--train-subset": "200",
+    "--probe-train": "200",
+    "--test-subset": "100",
+    "--epochs": "0.5",
+    "--width": "0.125",
+    "--batch-size": "50",
+}
 SMOKE = {
-    "sslcourse train": {"--device": "cpu", "--subset": "200", "--epochs": "0.5", "--batch-size": "50",
-                        "--width": "0.125", "--compile": None},
+    "sslcourse train": {
+        "--device": "cpu",
+        "--subset": "200",
+        "--epochs": "0.5",
+        "--batch-size": "50",
+        "--width": "0.125",
+        "--compile": None,
+    },
     "sslcourse eval": {"--device": "cpu", "--subset": "200", "--few-label": "1"},
     "sslcourse ship": {},
     "sslcourse.experiments.mae pretrain": {**_MAE_TINY, "--compile": ""},  # compiles as on the GPU (~20 s more)
@@ -163,14 +349,34 @@ SMOKE = {
     "sslcourse.experiments.simclr colour": {**_SIMCLR_TINY, "--strengths": "0.5,1", "--seeds": "0"},
     "sslcourse.experiments.context gapjitter": _CONTEXT_TINY,
     "sslcourse.experiments.context aberration": _CONTEXT_TINY,
-    "sslcourse.experiments.colorization train": {"--device": "cpu", "--train-subset": "200", "--epochs": "0.5",
-                                                 "--width": "0.125", "--batch-size": "50"},
-    "sslcourse.experiments.colorization measure": {"--device": "cpu", "--test-subset": "100", "--sample-indices": "0,1"},
-    "benchmarks/calibrate.py": {"--device": "cpu", "--tiny": "", "--seconds": "0.5", "--concurrency": "1,2",
-                                "--modes": "eager"},  # compiling three models on 2 cores takes minutes (test_train
+    "sslcourse.experiments.colorization train": {
+        "--device": "cpu",
+        "--train-subset": "200",
+        "--epochs": "0.5",
+        "--width": "0.125",
+        "--batch-size": "50",
+    },
+    "sslcourse.experiments.colorization measure": {
+        "--device": "cpu",
+        "--test-subset": "100",
+        "--sample-indices": "0,1",
+    },
+    "benchmarks/calibrate.py": {
+        "--device": "cpu",
+        "--tiny": "",
+        "--seconds": "0.5",
+        "--concurrency": "1,2",
+        "--modes": "eager",
+    },  # compiling three models on 2 cores takes minutes (test_train
     # checks the compiled step)
-    "benchmarks/throughput.py": {"--device": "cpu", "--width": "0.125", "--batch": "8", "--steps": "1",
-                                 "--workers": "0", "--compile": None},
+    "benchmarks/throughput.py": {
+        "--device": "cpu",
+        "--width": "0.125",
+        "--batch": "8",
+        "--steps": "1",
+        "--workers": "0",
+        "--compile": None,
+    },
     "benchmarks/airbench_calibration.py": {"--device": "cpu"},  # no CUDA: writes the data airbench would read
 }
 

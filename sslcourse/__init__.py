@@ -3,4 +3,5 @@
 Modules: data (CIFAR-10), augment (batched GPU augmentations), models, train (one loop for every
 method), evaluate (kNN, linear probe, few-label fine-tuning), pretrained (shipped weights), methods.
 """
+
 __version__ = "0.1.0"

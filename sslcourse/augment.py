@@ -16,10 +16,11 @@ Representations", Appendix A), with its CIFAR-10 settings (Appendix B.9: colour 
 blur) and the crop scale (0.2, 1) of popular CIFAR recipes. No mean/std normalisation here: the
 models do that themselves.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,7 @@ Tensor = torch.Tensor
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 def to_float(x: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
     """uint8 images in 0..255 -> floats in [0, 1]. Shape: any -> same."""
@@ -80,8 +82,10 @@ def _select(mask: Tensor, if_true: Tensor, otherwise: Tensor) -> Tensor:
 
 # --- random resized crop ---------------------------------------------------------------------
 
-def sample_crop_params(batch_size: int, generator, height: int, width: int,
-                       scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)) -> Tensor:
+
+def sample_crop_params(
+    batch_size: int, generator, height: int, width: int, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)
+) -> Tensor:
     """Random boxes (top, left, height, width) in whole pixels, as torchvision's RandomResizedCrop.
 
     Area fraction uniform in `scale`, log aspect ratio (width / height) uniform in log(`ratio`),
@@ -126,8 +130,9 @@ def resized_crop(x: Tensor, boxes: Tensor, size: int | tuple[int, int]) -> Tenso
     return out.to(x.dtype)
 
 
-def random_crop(x: Tensor, generator, size: int | tuple[int, int] | None = None,
-                scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)) -> Tensor:
+def random_crop(
+    x: Tensor, generator, size: int | tuple[int, int] | None = None, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3)
+) -> Tensor:
     """Random resized crop (SimCLR's main augmentation); `size` defaults to the input's.
     Shape: (B, C, H, W) -> (B, C, size, size)."""
     B, _, H, W = x.shape
@@ -136,6 +141,7 @@ def random_crop(x: Tensor, generator, size: int | tuple[int, int] | None = None,
 
 
 # --- flip ------------------------------------------------------------------------------------
+
 
 def sample_flip_params(batch_size: int, generator, p: float = 0.5) -> Tensor:
     """Which images to flip, each with probability p (0.5, SimCLR). Shape: -> (batch_size,) bool."""
@@ -154,6 +160,7 @@ def random_flip(x: Tensor, generator, p: float = 0.5) -> Tensor:
 
 # --- colour ----------------------------------------------------------------------------------
 # Each adjustment equals torchvision.transforms.v2.functional's op of the same name, per image.
+
 
 def _grayscale(x: Tensor) -> Tensor:
     """Luma (B, 1, H, W), with torchvision's weights (0.2989 is its rounding of ITU-R 601's 0.299)."""
@@ -191,8 +198,9 @@ def _rgb_to_hsv(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     has_hue = chroma > 0  # grey pixels have hue 0 and saturation 0; avoid dividing by zero there
     safe_chroma = torch.where(has_hue, chroma, 1)
     saturation = chroma / torch.where(has_hue, value, 1)
-    hue = torch.where(value == r, (g - b) / safe_chroma,
-                      torch.where(value == g, (b - r) / safe_chroma + 2, (r - g) / safe_chroma + 4))
+    hue = torch.where(
+        value == r, (g - b) / safe_chroma, torch.where(value == g, (b - r) / safe_chroma + 2, (r - g) / safe_chroma + 4)
+    )
     return (hue / 6) % 1, saturation, value
 
 
@@ -213,8 +221,15 @@ def adjust_hue(x: Tensor, shifts: Tensor) -> Tensor:
     return _hsv_to_rgb(hue, saturation, value).to(x.dtype)
 
 
-def sample_color_jitter_params(batch_size: int, generator, brightness: float = 0.4, contrast: float = 0.4,
-                               saturation: float = 0.4, hue: float = 0.1, p: float = 0.8):
+def sample_color_jitter_params(
+    batch_size: int,
+    generator,
+    brightness: float = 0.4,
+    contrast: float = 0.4,
+    saturation: float = 0.4,
+    hue: float = 0.1,
+    p: float = 0.8,
+):
     """Per-image jitter factors, and which images get jittered (probability p).
 
     Brightness, contrast, saturation factors uniform in [max(0, 1 - s), 1 + s], hue shift uniform in
@@ -223,8 +238,7 @@ def sample_color_jitter_params(batch_size: int, generator, brightness: float = 0
     Shape: -> factors (batch_size, 4) float32, columns brightness, contrast, saturation, hue;
               applied (batch_size,) bool.
     """
-    columns = [_uniform(generator, batch_size, max(0.0, 1 - s), 1 + s)
-               for s in (brightness, contrast, saturation)]
+    columns = [_uniform(generator, batch_size, max(0.0, 1 - s), 1 + s) for s in (brightness, contrast, saturation)]
     columns.append(_uniform(generator, batch_size, -hue, hue))
     return torch.stack(columns, dim=1), _bernoulli(generator, batch_size, p)
 
@@ -239,11 +253,17 @@ def color_jitter(x: Tensor, factors: Tensor) -> Tensor:
     return adjust_hue(x, hue)
 
 
-def random_color_jitter(x: Tensor, generator, brightness: float = 0.4, contrast: float = 0.4,
-                        saturation: float = 0.4, hue: float = 0.1, p: float = 0.8) -> Tensor:
+def random_color_jitter(
+    x: Tensor,
+    generator,
+    brightness: float = 0.4,
+    contrast: float = 0.4,
+    saturation: float = 0.4,
+    hue: float = 0.1,
+    p: float = 0.8,
+) -> Tensor:
     """Colour jitter on a random fraction p of the images; the others are untouched. Shape: same."""
-    factors, applied = sample_color_jitter_params(x.shape[0], generator,
-                                                  brightness, contrast, saturation, hue, p)
+    factors, applied = sample_color_jitter_params(x.shape[0], generator, brightness, contrast, saturation, hue, p)
     return _select(applied, color_jitter(x, factors), x)
 
 
@@ -267,8 +287,7 @@ def random_color_drop(x: Tensor, generator, p: float = 0.2) -> Tensor:
     return color_drop(x, sample_color_drop_params(x.shape[0], generator, p))
 
 
-def random_color(x: Tensor, generator, strength: float = 0.5,
-                 jitter_p: float = 0.8, drop_p: float = 0.2) -> Tensor:
+def random_color(x: Tensor, generator, strength: float = 0.5, jitter_p: float = 0.8, drop_p: float = 0.2) -> Tensor:
     """SimCLR's colour distortion: jitter (0.8s, 0.8s, 0.8s, 0.2s) with p 0.8, then grey with p 0.2.
     Strength 0.5 is SimCLR's CIFAR-10 value (1.0 on ImageNet). Shape: same."""
     s = strength
@@ -277,6 +296,7 @@ def random_color(x: Tensor, generator, strength: float = 0.5,
 
 
 # --- rotation, cutout, noise -----------------------------------------------------------------
+
 
 def sample_rotation_params(batch_size: int, generator) -> Tensor:
     """Quarter turns k in {1, 2, 3} (90, 180, 270 degrees), uniform, as in SimCLR's study of
@@ -348,6 +368,7 @@ def random_noise(x: Tensor, generator, max_std: float = 0.1) -> Tensor:
 
 # --- filters: blur and Sobel -----------------------------------------------------------------
 
+
 def blur_kernel_size(side: int) -> int:
     """SimCLR's kernel side, 10% of the image side, made odd and at least 3 (3 on CIFAR, 23 on 224)."""
     k = max(3, round(0.1 * side))
@@ -379,8 +400,7 @@ def gaussian_blur(x: Tensor, sigmas: Tensor, kernel_size: int) -> Tensor:
     return planes.view(B, C, H, W)
 
 
-def random_blur(x: Tensor, generator, sigma=(0.1, 2.0), p: float = 0.5,
-                kernel_size: int | None = None) -> Tensor:
+def random_blur(x: Tensor, generator, sigma=(0.1, 2.0), p: float = 0.5, kernel_size: int | None = None) -> Tensor:
     """Gaussian blur with probability p; kernel side from blur_kernel_size unless given. Shape: same."""
     sigmas, applied = sample_blur_params(x.shape[0], generator, sigma, p)
     k = kernel_size or blur_kernel_size(min(x.shape[-2:]))
@@ -409,11 +429,13 @@ def random_sobel(x: Tensor, generator=None) -> Tensor:
 
 # --- translate: the supervised CIFAR augmentation ----------------------------------------------
 
+
 def sample_translate_params(batch_size: int, generator, padding: int = 4) -> Tensor:
     """Crop offsets (row, column) into the padded image, uniform in 0..2*padding.
     Shape: -> (batch_size, 2) int64."""
-    return torch.stack((_randint(generator, batch_size, 2 * padding + 1),
-                        _randint(generator, batch_size, 2 * padding + 1)), dim=1)
+    return torch.stack(
+        (_randint(generator, batch_size, 2 * padding + 1), _randint(generator, batch_size, 2 * padding + 1)), dim=1
+    )
 
 
 def translate(x: Tensor, offsets: Tensor, padding: int = 4, mode: str = "reflect") -> Tensor:
@@ -480,6 +502,7 @@ class Augment:
     def __repr__(self) -> str:
         def step(name, kwargs):
             return name + (f"({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})" if kwargs else "")
+
         return f"Augment({' -> '.join(step(*s) for s in self.steps)})"
 
 
@@ -498,8 +521,11 @@ def compose(names, **overrides) -> Augment:
 
 def simclr_pipeline(size: int = 32) -> Augment:
     """SimCLR on CIFAR-10: crop (scale 0.2-1) -> flip -> colour (jitter 0.4/0.4/0.4/0.1 p 0.8, grey p 0.2)."""
-    return compose(["crop", "flip", "color"], crop=dict(size=size, scale=(0.2, 1.0)),
-                   color=dict(strength=0.5, jitter_p=0.8, drop_p=0.2))
+    return compose(
+        ["crop", "flip", "color"],
+        crop=dict(size=size, scale=(0.2, 1.0)),
+        color=dict(strength=0.5, jitter_p=0.8, drop_p=0.2),
+    )
 
 
 def supervised_pipeline() -> Augment:

@@ -1,4 +1,5 @@
 """Command line: `python -m sslcourse COMMAND ...` (run with --help for each command)."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def _setting(text: str) -> tuple[str, object]:
             return json.loads(v)
         except ValueError:
             return v
+
     return key.strip(), [parse(v) for v in value.split(",")] if "," in value else parse(value)
 
 
@@ -42,13 +44,17 @@ def _method_settings(spec, arch: str, settings: dict) -> None:
     from sslcourse.models import MODELS
 
     def names(fn):
-        return {n for n, p in inspect.signature(fn).parameters.items()
-                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        return {
+            n for n, p in inspect.signature(fn).parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
+
     valid = (names(spec.build) | (names(MODELS[arch]) if arch in MODELS else set())) - {"arch"}
     unknown = sorted(set(settings) - valid)
     if unknown:
-        raise ValueError(f"--set {', '.join(unknown)}: not a setting of {spec.name} with {arch}; "
-                         f"valid keys: {', '.join(sorted(valid))}")
+        raise ValueError(
+            f"--set {', '.join(unknown)}: not a setting of {spec.name} with {arch}; "
+            f"valid keys: {', '.join(sorted(valid))}"
+        )
 
 
 def _head_metrics(model, images, labels, device) -> dict:
@@ -62,25 +68,39 @@ def _head_metrics(model, images, labels, device) -> dict:
 
 
 def _train(args) -> int:
-    import torch
 
     from sslcourse import data, evaluate, methods, pretrained, provenance
     from sslcourse.device import pick_device, seed_everything
 
     spec = methods.get(args.method)
-    overrides = {k: v for k, v in {"minutes": args.minutes, "epochs": args.epochs, "batch_size": args.batch_size,
-                                   "lr": args.lr, "seed": args.seed}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "minutes": args.minutes,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "seed": args.seed,
+        }.items()
+        if v is not None
+    }
     if args.compile:
         overrides["compile"] = True
     cfg = spec.recipe.__class__(**{**spec.recipe.__dict__, **overrides})
     out = Path(args.out or f"runs/{args.method}-{datetime.now():%Y%m%d-%H%M%S}")
     if (out / "card.json").exists() and not (args.resume or args.force):
-        print(f"error: {out} already holds a trained model; pass --resume to continue it, --force to replace "
-              "it, or choose another --out", file=sys.stderr)
+        print(
+            f"error: {out} already holds a trained model; pass --resume to continue it, --force to replace "
+            "it, or choose another --out",
+            file=sys.stderr,
+        )
         return 2
     if (out / "checkpoint.pt").exists() and not (args.resume or args.force):
-        print(f"error: {out} holds an unfinished run (checkpoint.pt); pass --resume to continue it, --force to "
-              "replace it, or choose another --out", file=sys.stderr)
+        print(
+            f"error: {out} holds an unfinished run (checkpoint.pt); pass --resume to continue it, --force to "
+            "replace it, or choose another --out",
+            file=sys.stderr,
+        )
         return 2
     try:  # before training, not after: a run of minutes must not be lost to a folder it cannot write
         out.mkdir(parents=True, exist_ok=True)
@@ -101,20 +121,40 @@ def _train(args) -> int:
     print(f"training {args.method} ({method_kwargs}) on {len(train_x)} images: {cfg}")
     from sslcourse.train import train
 
-    result = train(method, train_x, train_y, cfg, device=device, checkpoint=out / "checkpoint.pt",
-                   resume=args.resume, overwrite=args.force, progress=not args.quiet)
-    print(f"trained {result.steps} steps ({result.epochs:.1f} epochs) in {result.seconds:.1f} s, "
-          f"{result.samples_per_s:.0f} images/s, stopped by {result.stopped_by}")
+    result = train(
+        method,
+        train_x,
+        train_y,
+        cfg,
+        device=device,
+        checkpoint=out / "checkpoint.pt",
+        resume=args.resume,
+        overwrite=args.force,
+        progress=not args.quiet,
+    )
+    print(
+        f"trained {result.steps} steps ({result.epochs:.1f} epochs) in {result.seconds:.1f} s, "
+        f"{result.samples_per_s:.0f} images/s, stopped by {result.stopped_by}"
+    )
 
     t_eval = time.perf_counter()
     metrics = evaluate.evaluate_backbone(method.backbone, (train_x, train_y), (test_x, test_y), device=device)
     metrics.update(_head_metrics(method.backbone, test_x, test_y, device))
     metrics = {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
     metrics["eval_seconds"] = round(time.perf_counter() - t_eval, 1)
-    card = provenance.card(out.name, args.method, method_kwargs, spec.summary,
-                           f"CIFAR-10 train ({len(train_x)} images), evaluated on test ({len(test_x)} images)",
-                           result, cfg, device, "python -m sslcourse " + shlex.join(sys.argv[1:]), metrics,
-                           architecture=provenance.architecture(args.method, method_kwargs))
+    card = provenance.card(
+        out.name,
+        args.method,
+        method_kwargs,
+        spec.summary,
+        f"CIFAR-10 train ({len(train_x)} images), evaluated on test ({len(test_x)} images)",
+        result,
+        cfg,
+        device,
+        "python -m sslcourse " + shlex.join(sys.argv[1:]),
+        metrics,
+        architecture=provenance.architecture(args.method, method_kwargs),
+    )
     pretrained.save(method, out, card)
     (out / "history.json").write_text(json.dumps(result.history) + "\n")
     print(json.dumps({"out": str(out), **metrics}))
@@ -122,7 +162,6 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
-    import torch
 
     from sslcourse import data, evaluate, pretrained, provenance
     from sslcourse.device import pick_device
@@ -152,10 +191,19 @@ def _eval(args) -> int:
     print(json.dumps(metrics))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        rec = provenance.record(device, "python -m sslcourse " + shlex.join(sys.argv[1:]), time.perf_counter() - t,
-                                seeds=[args.seed] if args.checkpoint.startswith("random") else [0])
-        out.write_text(json.dumps({"weights": args.checkpoint, **floor, "metrics": metrics,
-                                   "seconds": rec["wall_time_s"], **rec}, indent=2) + "\n")
+        rec = provenance.record(
+            device,
+            "python -m sslcourse " + shlex.join(sys.argv[1:]),
+            time.perf_counter() - t,
+            seeds=[args.seed] if args.checkpoint.startswith("random") else [0],
+        )
+        out.write_text(
+            json.dumps(
+                {"weights": args.checkpoint, **floor, "metrics": metrics, "seconds": rec["wall_time_s"], **rec},
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {out}")
     return 0
 
@@ -172,8 +220,10 @@ def _untrained(what: str, seed: int):
     if what in pretrained.available():
         c = pretrained.card(what)
         arch = provenance.architecture(c["method"], c.get("method_kwargs", {}))
-        return methods.build(c["method"], **c.get("method_kwargs", {})).backbone, {"floor_of": what,
-                                                                                   "architecture": arch}
+        return methods.build(c["method"], **c.get("method_kwargs", {})).backbone, {
+            "floor_of": what,
+            "architecture": arch,
+        }
     return build_model(what), {"architecture": provenance.architecture("random", {"arch": what})}
 
 
@@ -184,8 +234,10 @@ def _data(args) -> int:
     if args.action == "pack":
         root = data.jpeg_root()
         if root is None or not root.is_dir():
-            print("error: set SSLCOURSE_DATA to the folder that holds cifar10-jpeg/ (the offline JPEG tree)",
-                  file=sys.stderr)
+            print(
+                "error: set SSLCOURSE_DATA to the folder that holds cifar10-jpeg/ (the offline JPEG tree)",
+                file=sys.stderr,
+            )
             return 2
         out = Path(args.out)
         if out.exists() and not args.force:
@@ -193,16 +245,20 @@ def _data(args) -> int:
             return 2
         t = time.perf_counter()
         header = datapack.write_pack(root, out)
-        print(f"packed {len(header['entries'])} JPEGs from {root} into {out} "
-              f"({out.stat().st_size / 1e6:.1f} MB, shared prefix {len(header['prefix']) * 3 // 4} bytes) "
-              f"in {time.perf_counter() - t:.1f} s; tree sha256 {header['tree_sha256']}")
+        print(
+            f"packed {len(header['entries'])} JPEGs from {root} into {out} "
+            f"({out.stat().st_size / 1e6:.1f} MB, shared prefix {len(header['prefix']) * 3 // 4} bytes) "
+            f"in {time.perf_counter() - t:.1f} s; tree sha256 {header['tree_sha256']}"
+        )
         print(f"on the machine that trains, put it at {data.pack_path()} or set SSLCOURSE_PACK to its path")
     elif args.action == "verify":
         print(f"{args.out}: tree sha256 {pack.verify_pack(Path(args.out))} (matches its record)")
     else:  # info
         for split in ("train", "test"):
             x, y = data.load_cifar10(split)
-            print(f"{split}: images {tuple(x.shape)} {x.dtype}, labels {tuple(y.shape)}; cache {data.cache_path(split)}")
+            print(
+                f"{split}: images {tuple(x.shape)} {x.dtype}, labels {tuple(y.shape)}; cache {data.cache_path(split)}"
+            )
         print(f"source: {data.describe_source()}")
     return 0
 
@@ -283,9 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
-    t.add_argument("--set", action="append", type=_setting, metavar="KEY=VALUE",
-                   help="a setting of the method or its model, repeatable, e.g. --set label_smoothing=0.2 "
-                   "--set augmentations=translate,flip,cutout (recorded in the card)")
+    t.add_argument(
+        "--set",
+        action="append",
+        type=_setting,
+        metavar="KEY=VALUE",
+        help="a setting of the method or its model, repeatable, e.g. --set label_smoothing=0.2 "
+        "--set augmentations=translate,flip,cutout (recorded in the card)",
+    )
     t.add_argument("--compile", action="store_true", help="torch.compile the model (GPU runs of minutes)")
     t.add_argument("--subset", type=int, help="train on the first N images only (smoke tests)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -294,9 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
 
     e = sub.add_parser("eval", help="evaluate weights: kNN, linear probe (and few-label fine-tuning)")
-    e.add_argument("checkpoint", help="a shipped name, a run folder, a .safetensors file with its card, "
-                   "or random[:ARCH|:NAME] for an untrained network (NAME: a shipped entry's own architecture, "
-                   "width and input, untrained: its matched floor)")
+    e.add_argument(
+        "checkpoint",
+        help="a shipped name, a run folder, a .safetensors file with its card, "
+        "or random[:ARCH|:NAME] for an untrained network (NAME: a shipped entry's own architecture, "
+        "width and input, untrained: its matched floor)",
+    )
     e.add_argument("--device", default="auto")
     e.add_argument("--k", type=int, default=20)
     e.add_argument("--few-label", help="labels per class for fine-tuning, e.g. 1,10,100")
@@ -331,15 +395,20 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("readme", help="rewrite the README's course map from the repository-URL setting")
     r.set_defaults(func=_readme)
 
-    nb = sub.add_parser("notebooks", help="sync: build and execute each notebooks/NN_topic.py into its .ipynb; "
-                        "check: say which pairs are out of sync")
+    nb = sub.add_parser(
+        "notebooks",
+        help="sync: build and execute each notebooks/NN_topic.py into its .ipynb; "
+        "check: say which pairs are out of sync",
+    )
     nb.add_argument("action", choices=["sync", "check"])
     nb.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
     nb.add_argument("--force", action="store_true", help="sync: overwrite a .ipynb edited by hand")
     nb.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
     nb.set_defaults(func=_notebooks)
 
-    a = sub.add_parser("assign", help="write the student notebooks (solutions replaced by stubs) into notebooks/student/")
+    a = sub.add_parser(
+        "assign", help="write the student notebooks (solutions replaced by stubs) into notebooks/student/"
+    )
     a.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
     a.add_argument("--force", action="store_true", help="overwrite student notebooks edited by hand")
     a.add_argument("--no-execute", action="store_true", help="leave outputs empty (nbval then fails: drafts only)")
@@ -351,10 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--out", help="output folder (default: slides/)")
     sl.set_defaults(func=_slides)
 
-    g = sub.add_parser("grade", help="grade student notebooks into a sheet (each in its own sandboxed kernel)",
-                       description="Grade submitted notebooks into a CSV sheet: one row per submission (student, "
-                       "points per exercise, total, max_total, status ok/error/timeout, notes). Points come from the "
-                       "course's own checkers, run outside the submission's reach; see sslcourse/instructor/grading/.")
+    g = sub.add_parser(
+        "grade",
+        help="grade student notebooks into a sheet (each in its own sandboxed kernel)",
+        description="Grade submitted notebooks into a CSV sheet: one row per submission (student, "
+        "points per exercise, total, max_total, status ok/error/timeout, notes). Points come from the "
+        "course's own checkers, run outside the submission's reach; see sslcourse/instructor/grading/.",
+    )
     from sslcourse.instructor.grading import options as grade_options
 
     grade_options.add_to(g)

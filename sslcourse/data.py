@@ -8,6 +8,7 @@
   5. a torchvision download (skipped when `SSLCOURSE_OFFLINE=1`),
 and writes the cache after the first successful load, so later loads take well under a second.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Which device to compute on, and seeding everything that draws random numbers."""
+
 from __future__ import annotations
 
 import random

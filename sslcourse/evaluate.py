@@ -7,6 +7,7 @@
 Every public function returns plain Python numbers (accuracies in percent), never tensors, so the
 results can go straight into a table, a plot or a JSON file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,9 @@ def _compute_device(model: nn.Module, device) -> torch.device:
     """`device`, or the model's when None; the model's parameters must already be there."""
     device = torch.device(device) if device is not None else _model_device(model)
     if not _same_device(device, _model_device(model)):
-        raise ValueError(f"the model is on {_model_device(model)} but device={device}; "
-                         f"move it first with model.to({str(device)!r})")
+        raise ValueError(
+            f"the model is on {_model_device(model)} but device={device}; move it first with model.to({str(device)!r})"
+        )
     return device
 
 
@@ -88,8 +90,13 @@ def _percent(pred: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 # --------------------------------------------------------------------------- features
-def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1024,
-                     device: torch.device | str | None = None, progress: str | None = None) -> torch.Tensor:
+def extract_features(
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+    progress: str | None = None,
+) -> torch.Tensor:
     """`model.forward_features` over all images, in eval mode and without gradients.
 
     images: uint8 (converted to [0, 1] per batch on the device) or float in [0, 1].
@@ -104,8 +111,14 @@ def extract_features(model: nn.Module, images: torch.Tensor, batch_size: int = 1
         return _batched(model.forward_features, images, batch_size, device, progress)
 
 
-def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
-                        device: torch.device | str | None = None, flip_tta: bool = False) -> float:
+def classifier_accuracy(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+    flip_tta: bool = False,
+) -> float:
     """Top-1 accuracy (%) of the model's own head (a model built with num_classes > 0), in eval mode.
 
     images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,). Train/eval flags are restored.
@@ -119,20 +132,32 @@ def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Te
     return _percent(logits.argmax(dim=1), labels)
 
 
-def classifier_accuracies(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024,
-                          device: torch.device | str | None = None) -> dict[str, float]:
+def classifier_accuracies(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+) -> dict[str, float]:
     """{"plain": top-1 %, "flip_tta": top-1 % with flip test-time augmentation}, from one pass over the images
     and their mirror images (see `classifier_accuracy`)."""
     device = _compute_device(model, device)
     with _eval_mode(model):
         logits = _batched(lambda x: torch.stack([model(x), model(x.flip(-1))], dim=1), images, batch_size, device)
-    return {"plain": _percent(logits[:, 0].argmax(dim=1), labels),  # logits (N, 2, num_classes)
-            "flip_tta": _percent(logits.sum(dim=1).argmax(dim=1), labels)}
+    return {
+        "plain": _percent(logits[:, 0].argmax(dim=1), labels),  # logits (N, 2, num_classes)
+        "flip_tta": _percent(logits.sum(dim=1).argmax(dim=1), labels),
+    }
 
 
 # --------------------------------------------------------------------------- k-NN
-def knn_classify(train_features: torch.Tensor, train_labels: torch.Tensor, query_features: torch.Tensor,
-                 k: int = 20, chunk: int = 1024) -> torch.Tensor:
+def knn_classify(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    query_features: torch.Tensor,
+    k: int = 20,
+    chunk: int = 1024,
+) -> torch.Tensor:
     """Majority vote among the k training points most cosine-similar to each query.
 
     Ties between classes go to the smallest class index (`argmax` returns the first maximum).
@@ -153,8 +178,7 @@ def knn_classify(train_features: torch.Tensor, train_labels: torch.Tensor, query
     return torch.cat(preds)
 
 
-def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20,
-                 classify=knn_classify) -> dict:
+def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20, classify=knn_classify) -> dict:
     """Top-1 accuracy (%) of k-NN classification; k = 20 as in Wu et al. 2018 and DINO (Caron et al. 2021).
 
     `classify(train_features, train_labels, query_features, k=k)` may be swapped for your own.
@@ -164,9 +188,18 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k: in
 
 
 # --------------------------------------------------------------------------- linear probe
-def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
-                 test_labels: torch.Tensor, epochs: int = 30, lr: float = 1e-2, weight_decay: float = 1e-4,
-                 batch_size: int | None = None, device: torch.device | str | None = None, seed: int = 0) -> dict:
+def linear_probe(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    epochs: int = 30,
+    lr: float = 1e-2,
+    weight_decay: float = 1e-4,
+    batch_size: int | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+) -> dict:
     """Train a linear classifier on frozen features; return its test and train top-1 accuracy (%).
 
     Features are standardised with the training mean and std, so one learning rate suits any backbone.
@@ -203,15 +236,28 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
             opt.step()
             sched.step()
     with torch.no_grad():
-        return {"linear_top1": _percent(layer(x_test).argmax(1), y_test),
-                "train_top1": _percent(layer(x_train).argmax(1), y_train)}
+        return {
+            "linear_top1": _percent(layer(x_test).argmax(1), y_test),
+            "train_top1": _percent(layer(x_train).argmax(1), y_train),
+        }
 
 
 # --------------------------------------------------------------------------- few-label fine-tuning
-def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tensor,
-                       test_images: torch.Tensor, test_labels: torch.Tensor, per_class: int, steps: int = 300,
-                       batch_size: int = 64, lr: float = 1e-3, backbone_lr_scale: float = 0.1,
-                       weight_decay: float = 0.05, device: torch.device | str | None = None, seed: int = 0) -> dict:
+def few_label_finetune(
+    model: nn.Module,
+    train_images: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_images: torch.Tensor,
+    test_labels: torch.Tensor,
+    per_class: int,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    backbone_lr_scale: float = 0.1,
+    weight_decay: float = 0.05,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+) -> dict:
     """Fine-tune a copy of the backbone plus a fresh linear head on `per_class` labels per class.
 
     The caller's model is never modified. The subset is `few_label_indices(train_labels, per_class, seed)`.
@@ -231,10 +277,13 @@ def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_label
     subset = few_label_indices(train_labels.cpu(), per_class, seed)  # (10 * per_class,)
     images = train_images[subset.to(train_images.device)].to(device)  # small: keep it on the device
     labels = train_labels[subset.to(train_labels.device)].long().to(device)
-    opt = torch.optim.AdamW([
-        {"params": backbone.parameters(), "lr": lr * backbone_lr_scale},
-        {"params": head.parameters(), "lr": lr},
-    ], weight_decay=weight_decay)
+    opt = torch.optim.AdamW(
+        [
+            {"params": backbone.parameters(), "lr": lr * backbone_lr_scale},
+            {"params": head.parameters(), "lr": lr},
+        ],
+        weight_decay=weight_decay,
+    )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     for _ in range(steps):
         idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=g).to(device)
@@ -253,9 +302,15 @@ def few_label_finetune(model: nn.Module, train_images: torch.Tensor, train_label
 
 
 # --------------------------------------------------------------------------- label efficiency
-def label_efficiency(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
-                     test_labels: torch.Tensor, per_class=(1, 2, 5, 10, 20, 50, 100), probe: str = "linear",
-                     seed: int = 0) -> dict:
+def label_efficiency(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    per_class=(1, 2, 5, 10, 20, 50, 100),
+    probe: str = "linear",
+    seed: int = 0,
+) -> dict:
     """Accuracy (%) of a probe trained on only n labelled examples per class, for each n in `per_class`.
 
     The subsets are nested (`few_label_indices`), so the curve compares like with like. `probe` is
@@ -275,8 +330,14 @@ def label_efficiency(train_features: torch.Tensor, train_labels: torch.Tensor, t
     return curve
 
 
-def sklearn_linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
-                         test_labels: torch.Tensor, C: float = 1.0, max_iter: int = 1000) -> dict:
+def sklearn_linear_probe(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    C: float = 1.0,
+    max_iter: int = 1000,
+) -> dict:
     """The same linear probe by scikit-learn: standardised features, then LogisticRegression (L-BFGS, to
     convergence, L2 penalty C). A cross-check of `linear_probe`, which is ours because it runs on a GPU in a
     second; on a CPU this one takes seconds for a few thousand examples. Returns linear_top1 (%) and the test
@@ -295,9 +356,17 @@ def sklearn_linear_probe(train_features: torch.Tensor, train_labels: torch.Tenso
 
 
 # --------------------------------------------------------------------------- all at once
-def evaluate_backbone(model: nn.Module, train: tuple, test: tuple, k: int = 20, linear: bool = True,
-                      few_label=(), device: torch.device | str | None = None, few_label_kw: dict | None = None,
-                      progress: bool = False) -> dict:
+def evaluate_backbone(
+    model: nn.Module,
+    train: tuple,
+    test: tuple,
+    k: int = 20,
+    linear: bool = True,
+    few_label=(),
+    device: torch.device | str | None = None,
+    few_label_kw: dict | None = None,
+    progress: bool = False,
+) -> dict:
     """k-NN, linear probe and few-label fine-tuning of one backbone, from features extracted once.
 
     train, test: (images, labels) tuples. Returns knn_top1, linear_top1 (when `linear`),
@@ -316,8 +385,9 @@ def evaluate_backbone(model: nn.Module, train: tuple, test: tuple, k: int = 20, 
         probe = linear_probe(f_train, train_labels_d, f_test, test_labels_d, device=device)
         results["linear_top1"] = probe["linear_top1"]
     for n in few_label:
-        r = few_label_finetune(model, train_images, train_labels, test_images, test_labels, n, device=device,
-                               **(few_label_kw or {}))
+        r = few_label_finetune(
+            model, train_images, train_labels, test_images, test_labels, n, device=device, **(few_label_kw or {})
+        )
         results[f"few_label_top1@{n}"] = r["few_label_top1"]
     results.update(n_train=len(train_labels), n_test=len(test_labels))
     return results

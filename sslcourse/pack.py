@@ -8,6 +8,7 @@ instead of 55 MB in 60,000 files. Unpacking gives back every file byte for byte.
 Layout: MAGIC, an 8-byte little-endian header length, a zlib-compressed JSON header, then the
 bodies back to back in header order.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,11 +34,11 @@ def read_pack(path: Path) -> tuple[dict, list[bytes]]:
         raise ValueError(f"{path} is not an sslcourse pack (it does not start with {MAGIC!r})")
     (n,) = struct.unpack_from("<Q", raw, len(MAGIC))
     start = len(MAGIC) + 8
-    header = json.loads(zlib.decompress(raw[start:start + n]))
+    header = json.loads(zlib.decompress(raw[start : start + n]))
     prefix = base64.b64decode(header["prefix"])
     pos, files = start + n, []
     for length in header["lengths"]:
-        files.append(prefix + raw[pos:pos + length])
+        files.append(prefix + raw[pos : pos + length])
         pos += length
     if pos != len(raw):
         raise ValueError(f"{path} is truncated or has trailing bytes ({len(raw)} bytes, expected {pos})")

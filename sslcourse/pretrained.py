@@ -6,9 +6,9 @@ live in `sslcourse/weights/NAME.{safetensors,json}`; a training run writes the s
 output folder as `model.safetensors` and `card.json`, and `python -m sslcourse ship` copies a run
 into the registry.
 """
+
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -41,8 +41,13 @@ def save(method: nn.Module, out_dir: str | Path, card: dict) -> Path:
     state = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in method.state_dict().items()}
     weights = out_dir / "model.safetensors"
     save_file(state, str(weights))
-    card = {**card, "weights": weights.name, "dtype": "float16", "sha256": sha256_file(weights),
-            "size_bytes": weights.stat().st_size}
+    card = {
+        **card,
+        "weights": weights.name,
+        "dtype": "float16",
+        "sha256": sha256_file(weights),
+        "size_bytes": weights.stat().st_size,
+    }
     (out_dir / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     return weights
 
@@ -59,8 +64,10 @@ def _entry(name: str | Path) -> tuple[Path, Path]:
     if p.suffix == ".safetensors" and (p.parent / "card.json").is_file():
         return p, p.parent / "card.json"
     names = ", ".join(available()) or "none yet"
-    raise WeightsError(f"no weights called {str(name)!r}: not a shipped entry ({names}), "
-                       "nor a run folder with card.json, nor a .safetensors file with its card beside it")
+    raise WeightsError(
+        f"no weights called {str(name)!r}: not a shipped entry ({names}), "
+        "nor a run folder with card.json, nor a .safetensors file with its card beside it"
+    )
 
 
 def available() -> list[str]:
@@ -85,13 +92,17 @@ def load(name: str | Path, device: torch.device | str | None = None, full: bool 
     weights, card_path = _entry(name)
     info = json.loads(card_path.read_text())
     if not weights.is_file():
-        raise WeightsError(f"{weights} is missing (its card {card_path} is there); restore it with "
-                           f"`git checkout -- {weights}` or retrain: {info.get('command', '?')}")
+        raise WeightsError(
+            f"{weights} is missing (its card {card_path} is there); restore it with "
+            f"`git checkout -- {weights}` or retrain: {info.get('command', '?')}"
+        )
     got = sha256_file(weights)
     if got != info["sha256"]:
-        raise WeightsError(f"{weights} does not match its card: sha256 {got[:12]}... but the card says "
-                           f"{info['sha256'][:12]}... The file was changed or truncated; restore it with "
-                           f"`git checkout -- {weights}`, or retrain with: {info.get('command', '?')}")
+        raise WeightsError(
+            f"{weights} does not match its card: sha256 {got[:12]}... but the card says "
+            f"{info['sha256'][:12]}... The file was changed or truncated; restore it with "
+            f"`git checkout -- {weights}`, or retrain with: {info.get('command', '?')}"
+        )
     device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
     method = methods.build(info["method"], **info.get("method_kwargs", {}))
     state = load_file(str(weights))
@@ -111,8 +122,10 @@ def ship(run_dir: str | Path, name: str, force: bool = False, allow_dirty: bool 
         raise FileExistsError(f"{name} is already shipped ({dst_c}); pass force=True (--force) to replace it")
     info = json.loads(src_c.read_text())
     if str(info.get("code_version", "")).endswith("+dirty") and not allow_dirty:
-        raise WeightsError(f"{src_c} was trained from a tree with uncommitted changes ({info['code_version']}); "
-                           "commit and retrain, or pass allow_dirty=True (--allow-dirty)")
+        raise WeightsError(
+            f"{src_c} was trained from a tree with uncommitted changes ({info['code_version']}); "
+            "commit and retrain, or pass allow_dirty=True (--allow-dirty)"
+        )
     if sha256_file(src_w) != info["sha256"]:
         raise WeightsError(f"{src_w} does not match its card; refusing to ship it")
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)

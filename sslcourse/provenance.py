@@ -11,13 +11,14 @@ A shipped result must come from a committed tree: `require_clean(out)` refuses t
 unless asked (`--allow-dirty`), so anyone can check out the commit a result names and rerun its command.
 Older results that predate a field say "not recorded" rather than a guess.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -30,8 +31,9 @@ class DirtyTreeError(RuntimeError):
 
 
 def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=10,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
 
 
 def commit() -> tuple[str, bool | None]:
@@ -45,6 +47,7 @@ def commit() -> tuple[str, bool | None]:
         return _git("rev-parse", "--short", "HEAD"), not _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         from sslcourse import __version__
+
         return f"sslcourse {__version__}", None
 
 
@@ -66,8 +69,10 @@ def require_clean(*outs, allow_dirty: bool = False) -> None:
         return
     rev, clean = commit()
     if clean is False:  # unknown (no git) is not refused: such a copy says so in its record
-        raise DirtyTreeError(f"{', '.join(shipped)} would be shipped from a tree with uncommitted changes on top of "
-                             f"{rev}: commit first (or pass --allow-dirty for a result you will not ship)")
+        raise DirtyTreeError(
+            f"{', '.join(shipped)} would be shipped from a tree with uncommitted changes on top of "
+            f"{rev}: commit first (or pass --allow-dirty for a result you will not ship)"
+        )
 
 
 # --------------------------------------------------------------------------- the data it read
@@ -76,7 +81,7 @@ def _source_kind(text: str) -> str:
     name, not where it sat on the machine."""
     for kind in ("the JPEG tree ", "the pack "):
         if text.startswith(kind):
-            return kind + Path(text[len(kind):].strip()).name
+            return kind + Path(text[len(kind) :].strip()).name
     return text
 
 
@@ -89,12 +94,12 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_sha256(path: str) -> str:
     return sha256_file(Path(path))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tree_sha256(root: str) -> str:
     """The data README's checksum: sha256 over the sorted `sha256sum` lines of every JPEG."""
     from sslcourse.pack import tree_checksum
@@ -112,9 +117,9 @@ def data_record() -> dict:
     digest = NOT_RECORDED
     try:
         if source.startswith("the JPEG tree "):
-            digest = _tree_sha256(source[len("the JPEG tree "):].strip())
+            digest = _tree_sha256(source[len("the JPEG tree ") :].strip())
         elif source.startswith("the pack "):
-            digest = _file_sha256(source[len("the pack "):].strip())
+            digest = _file_sha256(source[len("the pack ") :].strip())
     except OSError:
         pass
     return {"data_source": _source_kind(source), "data_sha256": digest}
@@ -132,7 +137,6 @@ def seeds_in(command: str, default: int = 0) -> list[int]:
     return [default]
 
 
-
 def record(device, command: str, seconds: float, seeds=(0,)) -> dict:
     """The provenance keys of a result or a card. `device` is a torch.device (or None when nothing ran)."""
     import torch
@@ -141,11 +145,18 @@ def record(device, command: str, seconds: float, seeds=(0,)) -> dict:
 
     rev, clean = commit()
     on = "GPU" if device is not None and device.type == "cuda" else (device.type.upper() if device else "CPU")
-    return {"computed_on": on, "device": describe(device) if device is not None else "cpu",
-            "command": command, "code_version": rev + "+dirty" if clean is False else rev,
-            "clean_tree": "unknown (no git)" if clean is None else clean,
-            "seeds": list(seeds), "torch": torch.__version__, **data_record(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_time_s": round(seconds, 1)}
+    return {
+        "computed_on": on,
+        "device": describe(device) if device is not None else "cpu",
+        "command": command,
+        "code_version": rev + "+dirty" if clean is False else rev,
+        "clean_tree": "unknown (no git)" if clean is None else clean,
+        "seeds": list(seeds),
+        "torch": torch.__version__,
+        **data_record(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(seconds, 1),
+    }
 
 
 def scale(rec: dict) -> str:
@@ -178,13 +189,37 @@ def architecture(method: str, method_kwargs: dict) -> str:
 
 
 # --------------------------------------------------------------------------- the model card
-def card(name: str, method: str, method_kwargs: dict, summary: str, dataset: str, run, cfg, device,
-         command: str, metrics: dict | None = None, **extra) -> dict:
+def card(
+    name: str,
+    method: str,
+    method_kwargs: dict,
+    summary: str,
+    dataset: str,
+    run,
+    cfg,
+    device,
+    command: str,
+    metrics: dict | None = None,
+    **extra,
+) -> dict:
     """The one model card every trainer writes. `run` is a TrainResult, `cfg` its TrainConfig; `extra` adds
     what is particular to a method (e.g. `architecture`, `notes`). Names the architecture and width as built."""
-    return {"name": name, "method": method, "method_kwargs": method_kwargs, "summary": summary,
-            "dataset": dataset, "epochs": round(run.epochs, 2), "steps": run.steps, "config": dict(cfg.__dict__),
-            "images_per_s": round(run.samples_per_s), "stopped_by": run.stopped_by, "final_loss": run.final_loss,
-            "metrics": metrics or {}, **extra,
-            **{("trained_on" if k == "computed_on" else k): v
-               for k, v in record(device, command, run.seconds, seeds=[cfg.seed]).items()}}
+    return {
+        "name": name,
+        "method": method,
+        "method_kwargs": method_kwargs,
+        "summary": summary,
+        "dataset": dataset,
+        "epochs": round(run.epochs, 2),
+        "steps": run.steps,
+        "config": dict(cfg.__dict__),
+        "images_per_s": round(run.samples_per_s),
+        "stopped_by": run.stopped_by,
+        "final_loss": run.final_loss,
+        "metrics": metrics or {},
+        **extra,
+        **{
+            ("trained_on" if k == "computed_on" else k): v
+            for k, v in record(device, command, run.seconds, seeds=[cfg.seed]).items()
+        },
+    }

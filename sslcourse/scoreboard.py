@@ -10,6 +10,7 @@ carries its binomial standard error from the test-set size (`value`). Gap-closed
 its own matched floor: an untrained network of the same architecture, width and input (grey for
 colorization), shipped as `results/protocol/random_NAME.json` (`python -m sslcourse eval random:NAME`).
 """
+
 from __future__ import annotations
 
 import json
@@ -74,21 +75,47 @@ def shipped() -> list[dict]:
         r = json.loads(path.read_text())
         # Where the model was trained (GPU or CPU) is what the row's label says; the evaluation's own
         # device changes nothing but its speed.
-        trained_on = (pretrained.card(r["weights"]).get("trained_on", "?") if r["weights"] in shipped_weights
-                      else r.get("computed_on", "?"))
+        trained_on = (
+            pretrained.card(r["weights"]).get("trained_on", "?")
+            if r["weights"] in shipped_weights
+            else r.get("computed_on", "?")
+        )
         # A floor is named as the entry it is the floor of (the names of architectures are the code's, not the run's).
-        arch = (_architecture(r["floor_of"]) if r.get("floor_of") in shipped_weights else
-                r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None))
-        rows.append({"name": path.stem, "method": _method_of(r["weights"]), "metrics": r["metrics"],
-                     "source": "shipped", "computed_on": trained_on, "command": r.get("command", ""),
-                     "weights": r["weights"], "architecture": arch, "floor_of": r.get("floor_of")})
+        arch = (
+            _architecture(r["floor_of"])
+            if r.get("floor_of") in shipped_weights
+            else r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None)
+        )
+        rows.append(
+            {
+                "name": path.stem,
+                "method": _method_of(r["weights"]),
+                "metrics": r["metrics"],
+                "source": "shipped",
+                "computed_on": trained_on,
+                "command": r.get("command", ""),
+                "weights": r["weights"],
+                "architecture": arch,
+                "floor_of": r.get("floor_of"),
+            }
+        )
         seen.add(r["weights"])
     for name in pretrained.available():
         if name not in seen:
             c = pretrained.card(name)
-            rows.append({"name": name, "method": c["method"], "metrics": c.get("metrics", {}), "source": "shipped",
-                         "computed_on": c.get("trained_on", "?"), "command": c.get("command", ""), "weights": name,
-                         "architecture": _architecture(name), "floor_of": None})
+            rows.append(
+                {
+                    "name": name,
+                    "method": c["method"],
+                    "metrics": c.get("metrics", {}),
+                    "source": "shipped",
+                    "computed_on": c.get("trained_on", "?"),
+                    "command": c.get("command", ""),
+                    "weights": name,
+                    "architecture": _architecture(name),
+                    "floor_of": None,
+                }
+            )
     return _sorted(rows)
 
 
@@ -115,11 +142,20 @@ def _check_metrics(metrics: dict) -> dict:
     return clean
 
 
-def record(name: str, metrics: dict, method: str | None = None, note: str = "", architecture: str | None = None) -> dict:
+def record(
+    name: str, metrics: dict, method: str | None = None, note: str = "", architecture: str | None = None
+) -> dict:
     """Add (or update) one of your rows; shipped rows are never touched. `architecture` (e.g. "ResNet-18, width
     0.5, colour input") lets gap-closed find its matched floor. Returns the row."""
-    row = {"name": name, "method": method or name.split("_")[0], "metrics": _check_metrics(metrics),
-           "source": "yours", "computed_on": note or "your run", "command": "", "architecture": architecture}
+    row = {
+        "name": name,
+        "method": method or name.split("_")[0],
+        "metrics": _check_metrics(metrics),
+        "source": "yours",
+        "computed_on": note or "your run",
+        "command": "",
+        "architecture": architecture,
+    }
     rows = [r for r in yours() if r["name"] != name] + [row]
     path = yours_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,12 +181,19 @@ def table(rows_: list[dict] | None = None, metrics=None) -> str:
     if metrics is None:
         metrics = [m for m in METRICS if any(m in r["metrics"] for r in rows_)]
     header = ["name", "architecture", "source"] + [METRICS.get(m, m) for m in metrics]
-    body = [[r["name"], r.get("architecture") or "not recorded", f"{r['source']} ({_where(r)})"]
-            + [str(value(r, m)) if m in r["metrics"] else "-" for m in metrics] for r in rows_]
+    body = [
+        [r["name"], r.get("architecture") or "not recorded", f"{r['source']} ({_where(r)})"]
+        + [str(value(r, m)) if m in r["metrics"] else "-" for m in metrics]
+        for r in rows_
+    ]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    note = ("± one standard error (binomial, from the test-set size). 'CPU' rows are short stand-ins awaiting "
-            "their GPU run; 'floor' rows are untrained networks.")
+    line = lambda cells: "  ".join(
+        str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+    )
+    note = (
+        "± one standard error (binomial, from the test-set size). 'CPU' rows are short stand-ins awaiting "
+        "their GPU run; 'floor' rows are untrained networks."
+    )
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body] + [note])
 
 
@@ -169,15 +212,22 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
         _, ax = plt.subplots(figsize=(1.2 * max(len(rows_), 3) + 2, 3.2))
     values = [r["metrics"][metric] for r in rows_]
     errors = [2 * (value(r, metric).se or 0) for r in rows_]  # two standard errors: the course's threshold
-    bars = ax.bar(range(len(rows_)), values, yerr=errors, capsize=3, color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
-                                                     for r in rows_])
+    bars = ax.bar(
+        range(len(rows_)),
+        values,
+        yerr=errors,
+        capsize=3,
+        color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}" for r in rows_],
+    )
     for bar, r, v in zip(bars, rows_, values):
         if r["source"] == "yours":
             bar.set_hatch("//")
         ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     # A short CPU stand-in is not the method at its best: say so under its bar.
-    ticks = [r["name"] + ("\n(short CPU run)" if r.get("computed_on") == "CPU" and r["method"] != "random" else "")
-             for r in rows_]
+    ticks = [
+        r["name"] + ("\n(short CPU run)" if r.get("computed_on") == "CPU" and r["method"] != "random" else "")
+        for r in rows_
+    ]
     ax.set_xticks(range(len(rows_)), ticks, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(f"{METRICS.get(metric, metric)} (%)")
     ax.set_ylim(0, 100)
@@ -190,7 +240,7 @@ def label_curves(rows_: list[dict] | None = None) -> dict[str, dict[int, float]]
     """Few-label fine-tuning accuracy (%) against labels per class, for every row that measured it:
     {row name: {labels per class: accuracy}}."""
     curves = {}
-    for r in (rows() if rows_ is None else rows_):
+    for r in rows() if rows_ is None else rows_:
         points = {int(k.split("@")[1]): v for k, v in r["metrics"].items() if k.startswith("few_label_top1@")}
         if points:
             curves[r["name"]] = dict(sorted(points.items()))
@@ -213,8 +263,16 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
         color = f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
         cpu = r.get("computed_on") == "CPU" and r["method"] != "random"
         err = [2 * (value(r, f"few_label_top1@{k}").se or 0) for k in n]
-        ax.errorbar(n, acc, yerr=err, capsize=2, marker="o", color=color, ls="--" if r["source"] == "yours" else "-",
-                    label=r["name"] + (" (short CPU run)" if cpu else ""))
+        ax.errorbar(
+            n,
+            acc,
+            yerr=err,
+            capsize=2,
+            marker="o",
+            color=color,
+            ls="--" if r["source"] == "yours" else "-",
+            label=r["name"] + (" (short CPU run)" if cpu else ""),
+        )
     ax.set_xscale("log")
     ns = sorted({n for curve in curves.values() for n in curve})
     ax.set_xticks(ns, [str(n) for n in ns])
@@ -273,8 +331,13 @@ def versus_floor(metric: str = "linear_top1", rows_: list[dict] | None = None) -
         if base is None:
             continue
         diff = value(r, metric) - value(base, metric)
-        word = ("within the noise of" if diff.se is None or abs(diff.value) <= 2 * diff.se
-                else "above" if diff.value > 0 else "below")
+        word = (
+            "within the noise of"
+            if diff.se is None or abs(diff.value) <= 2 * diff.se
+            else "above"
+            if diff.value > 0
+            else "below"
+        )
         out[r["name"]] = (base["name"], diff, word)
     return out
 
@@ -285,5 +348,7 @@ def floor_sentence(name: str, metric: str = "linear_top1") -> str:
     if found is None:
         return f"{name}: no matched floor (untrained network of its architecture) is shipped yet for {METRICS[metric]}"
     base, diff, word = found
-    return (f"{name}, {METRICS[metric]}: {diff.value:+.1f} ± {diff.se:.1f} points against {base}, an untrained network "
-            f"of its own architecture, width and input: {word} it (two standard errors decide)")
+    return (
+        f"{name}, {METRICS[metric]}: {diff.value:+.1f} ± {diff.se:.1f} points against {base}, an untrained network "
+        f"of its own architecture, width and input: {word} it (two standard errors decide)"
+    )

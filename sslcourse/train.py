@@ -8,14 +8,15 @@ see benchmarks/throughput.py). A method is an `nn.Module` with
 
 and whatever loss it computes is its own (so a student's loss function plugs in through the method).
 """
+
 from __future__ import annotations
 
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -117,9 +118,17 @@ class _Run:
     history: list[dict] = field(default_factory=list)
 
     def snapshot(self, elapsed: float) -> dict:
-        state = {"model": self.method.state_dict(), "optimizer": self.opt.state_dict(), "generator": self.gen.get_state(),
-                 "order": self.order, "step": self.step, "elapsed_s": elapsed, "history": self.history,
-                 "config": asdict(self.cfg), "cpu_rng": torch.get_rng_state()}
+        state = {
+            "model": self.method.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "generator": self.gen.get_state(),
+            "order": self.order,
+            "step": self.step,
+            "elapsed_s": elapsed,
+            "history": self.history,
+            "config": asdict(self.cfg),
+            "cpu_rng": torch.get_rng_state(),
+        }
         if self.device.type == "cuda":  # a compiled step draws from the device's default generator
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -138,8 +147,9 @@ def _check_inputs(images, labels, cfg, checkpoint, resume, overwrite) -> None:
         )
 
 
-def setup(method, images, labels, cfg: TrainConfig, device: torch.device, checkpoint: Path | None,
-          resume: bool) -> _Run:
+def setup(
+    method, images, labels, cfg: TrainConfig, device: torch.device, checkpoint: Path | None, resume: bool
+) -> _Run:
     """Stage 1: the method, data and optimizer on the device; with `resume`, the state of `checkpoint` restored
     (loaded with weights_only=True: a checkpoint is data, never code)."""
     torch.manual_seed(cfg.seed)
@@ -154,8 +164,18 @@ def setup(method, images, labels, cfg: TrainConfig, device: torch.device, checkp
     gen = torch.Generator(device).manual_seed(cfg.seed)
     x, y = images.to(device), labels.to(device)  # resident for the whole run: 184 MB at most
     steps_per_epoch = len(x) // cfg.batch_size  # drop the last partial batch: constant shapes, no recompiles
-    run = _Run(method, cfg, device, x, y, opt, gen, torch.randperm(len(x), device=device, generator=gen),
-               steps_per_epoch, max(1, int(cfg.epochs * steps_per_epoch)))
+    run = _Run(
+        method,
+        cfg,
+        device,
+        x,
+        y,
+        opt,
+        gen,
+        torch.randperm(len(x), device=device, generator=gen),
+        steps_per_epoch,
+        max(1, int(cfg.epochs * steps_per_epoch)),
+    )
     if resume and checkpoint and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
         method.load_state_dict(state["model"])
@@ -257,7 +277,7 @@ def train(
         i = run.step % run.steps_per_epoch
         if i == 0 and run.step > 0:
             run.order = torch.randperm(n, device=device, generator=run.gen)
-        idx = run.order[i * bs:(i + 1) * bs]
+        idx = run.order[i * bs : (i + 1) * bs]
         loss_sum += step_fn(run.x[idx], run.y[idx], lr_now)
         since_check += 1
         run.step += 1
@@ -266,8 +286,15 @@ def train(
             last_loss = loss_sum.item() / since_check  # the only host sync in the loop
             _check_finite(last_loss, run, lr_now)
             elapsed = time.perf_counter() - t0
-            run.history.append({"step": run.step, "epoch": run.step / run.steps_per_epoch, "loss": last_loss,
-                                "lr": lr_now, "elapsed_s": elapsed})
+            run.history.append(
+                {
+                    "step": run.step,
+                    "epoch": run.step / run.steps_per_epoch,
+                    "loss": last_loss,
+                    "lr": lr_now,
+                    "elapsed_s": elapsed,
+                }
+            )
             if on_log is not None:
                 t_log = time.perf_counter()
                 on_log(run.history[-1])
@@ -288,7 +315,11 @@ def train(
         save_checkpoint(checkpoint, run.snapshot(seconds))
     method.eval()
     return TrainResult(
-        steps=run.step, epochs=run.step / run.steps_per_epoch, seconds=seconds,
+        steps=run.step,
+        epochs=run.step / run.steps_per_epoch,
+        seconds=seconds,
         samples_per_s=(run.step - start_step) * bs / max(seconds - run.elapsed_before, 1e-9),
-        final_loss=last_loss, stopped_by=stopped_by, history=run.history,
+        final_loss=last_loss,
+        stopped_by=stopped_by,
+        history=run.history,
     )

@@ -12,24 +12,33 @@ verdict a difference earns. `sslcourse.findings` declares the claims and applies
 - Scale: a short CPU run or a simulation is indicative at best: there "reproduced" reads "indicative".
 - A claim with several parts is judged part by part; it reads "mixed" when some parts agree and others not.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-VERDICTS = ("reproduced", "indicative", "weaker than the paper", "too close to call", "not reproduced", "mixed",
-            "not measured")
+VERDICTS = (
+    "reproduced",
+    "indicative",
+    "weaker than the paper",
+    "too close to call",
+    "not reproduced",
+    "mixed",
+    "not measured",
+)
 
 
 # --------------------------------------------------------------------------- numbers with their noise
 @dataclass(frozen=True)
 class Value:
     """A measured number and its standard error (None where the noise was not measured)."""
+
     value: float
     se: float | None
     noise: str = ""  # where the error bar comes from
 
-    def __sub__(self, other: "Value") -> "Value":
+    def __sub__(self, other: Value) -> Value:
         se = None if self.se is None or other.se is None else math.hypot(self.se, other.se)
         return Value(self.value - other.value, se, self.noise or other.noise)
 
@@ -65,14 +74,18 @@ def bounded_mean(value: float, span: float, n: int, what: str) -> Value:
 class Effect:
     """One part of a claim: `diff` is signed so that positive is the paper's direction; `paper_size` is the
     size the paper states, in the same units, when it states one."""
+
     what: str
     diff: Value
     paper_size: float | None = None
 
     def __str__(self) -> str:
         size = f" (paper: {self.paper_size:+g})" if self.paper_size is not None else ""
-        return f"{self.what}: {self.diff.value:+.1f}" + (f" ± {self.diff.se:.1f}" if self.diff.se is not None
-                                                           else " (noise not measured)") + size
+        return (
+            f"{self.what}: {self.diff.value:+.1f}"
+            + (f" ± {self.diff.se:.1f}" if self.diff.se is not None else " (noise not measured)")
+            + size
+        )
 
 
 def judge(effect: Effect) -> str:

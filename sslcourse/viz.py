@@ -1,4 +1,5 @@
 """Plots the notebooks share: image grids and accuracy curves."""
+
 from __future__ import annotations
 
 import torch
@@ -27,8 +28,14 @@ def image_grid(images: torch.Tensor, nrow: int = 8, titles=None, ax=None, title:
     return ax
 
 
-def plot_curves(curves: dict, xlabel: str = "labelled examples per class", ylabel: str = "test accuracy (%)",
-                title: str | None = None, ax=None, log_x: bool = True):
+def plot_curves(
+    curves: dict,
+    xlabel: str = "labelled examples per class",
+    ylabel: str = "test accuracy (%)",
+    title: str | None = None,
+    ax=None,
+    log_x: bool = True,
+):
     """One line per name: curves = {name: {x: y}}. Returns the axes."""
     import matplotlib.pyplot as plt
 
@@ -65,10 +72,19 @@ def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, classes=None, ax=
     classes = list(classes or CLASSES)
     if ax is None:
         _, ax = plt.subplots(figsize=(6.2, 5.4))
-    ConfusionMatrixDisplay.from_predictions(labels.cpu().numpy(), pred.cpu().numpy(), labels=range(len(classes)),
-                                            display_labels=classes, normalize="true", values_format=".2f",
-                                            cmap="Blues", ax=ax, colorbar=True, xticks_rotation=45,
-                                            im_kw={"vmin": 0, "vmax": 1})  # one scale for every matrix
+    ConfusionMatrixDisplay.from_predictions(
+        labels.cpu().numpy(),
+        pred.cpu().numpy(),
+        labels=range(len(classes)),
+        display_labels=classes,
+        normalize="true",
+        values_format=".2f",
+        cmap="Blues",
+        ax=ax,
+        colorbar=True,
+        xticks_rotation=45,
+        im_kw={"vmin": 0, "vmax": 1},
+    )  # one scale for every matrix
     plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
     ax.set(xlabel="predicted class", ylabel="true class", title=title or "")
     for text in ax.texts:

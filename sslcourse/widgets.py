@@ -1,5 +1,6 @@
 """Small interactive widgets for the notebooks; written for ipywidgets 7 and 8 alike
 (only `observe(..., names="value")`, `Output`, `Dropdown`, `IntSlider` and boxes, whose APIs did not change)."""
+
 from __future__ import annotations
 
 import torch
@@ -26,12 +27,16 @@ def cifar_browser(images: torch.Tensor, labels: torch.Tensor, classes=None, per_
     def render(_=None):
         idx = by_class[pick.value]
         page.max = max(0, (len(idx) - 1) // per_page)
-        shown = idx[page.value * per_page:(page.value + 1) * per_page]
+        shown = idx[page.value * per_page : (page.value + 1) * per_page]
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(8, 1.1 * ((len(shown) + 7) // 8)))
-            image_grid(images[shown], nrow=8, ax=ax,
-                       title=f"{classes[pick.value]}: {len(idx)} images, page {page.value + 1} of {page.max + 1}")
+            image_grid(
+                images[shown],
+                nrow=8,
+                ax=ax,
+                title=f"{classes[pick.value]}: {len(idx)} images, page {page.value + 1} of {page.max + 1}",
+            )
             display(fig)
             plt.close(fig)
 

@@ -1,6 +1,7 @@
 """Notebook 02's widgets, for ipywidgets 7 and 8 alike (`observe(..., names="value")`, `on_click`, `Output`):
 a temperature slider from the mean to the mode, and a real-or-fake quiz as in the paper's perceptual test.
 Each returns the widget; the notebook shows a static figure of the default state beside it."""
+
 from __future__ import annotations
 
 import torch
@@ -30,16 +31,20 @@ def temperature_slider(model: Colorizer, images: torch.Tensor):
     from IPython.display import display
 
     L = rgb_to_lab(images.float() / 255)[:, :1]
-    slider = widgets.FloatLogSlider(value=0.38, base=10, min=-2, max=0, step=0.05, description="T",
-                                    readout_format=".2f")
+    slider = widgets.FloatLogSlider(
+        value=0.38, base=10, min=-2, max=0, step=0.05, description="T", readout_format=".2f"
+    )
     out = widgets.Output()
 
     def render(_=None):
         pics = model.colorize(L, slider.value)
         with out:
             out.clear_output(wait=True)
-            fig = _figure(list(pics) + list(images.float() / 255),
-                          [f"T = {slider.value:.2f}"] * len(pics) + ["truth"] * len(pics), size=1.2)
+            fig = _figure(
+                list(pics) + list(images.float() / 255),
+                [f"T = {slider.value:.2f}"] * len(pics) + ["truth"] * len(pics),
+                size=1.2,
+            )
             display(fig)
             plt.close(fig)
 
@@ -81,8 +86,9 @@ def real_or_fake_quiz(model: Colorizer, images: torch.Tensor, seed: int = 0, T: 
                 if message:
                     print(message)
         n, f = state["answered"], state["fooled"]
-        score.value = (f"round {min(state['round'] + 1, len(images))} of {len(images)}; fooled {f} of {n}"
-                       + (f" ({100 * f / n:.0f}%)" if n else ""))
+        score.value = f"round {min(state['round'] + 1, len(images))} of {len(images)}; fooled {f} of {n}" + (
+            f" ({100 * f / n:.0f}%)" if n else ""
+        )
 
     def answer(says_left: bool):
         i = state["round"]

@@ -1,5 +1,5 @@
 """Shared fixtures. Tests read CIFAR-10 offline from $SSLCOURSE_DATA/cifar10-jpeg (see .ci/run)."""
-import os
+
 from pathlib import Path
 
 import pytest

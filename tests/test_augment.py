@@ -1,5 +1,6 @@
 """Tests of sslcourse.augment: equality with torchvision's definitions, parameter distributions,
 reproducibility, and that every op keeps shape, dtype, device and range and never edits its input."""
+
 import itertools
 import math
 
@@ -40,6 +41,7 @@ def assert_uniform_mean(values, low, high, n_std=5):
 
 # --- equality with torchvision and with plain definitions -----------------------------------
 
+
 def test_to_float():
     x = torch.tensor([0, 51, 255], dtype=torch.uint8)
     assert torch.equal(A.to_float(x), torch.tensor([0.0, 0.2, 1.0]))
@@ -48,8 +50,18 @@ def test_to_float():
 @pytest.mark.parametrize("size", [32, 16, 48])
 def test_resized_crop_equals_torchvision(size):
     x = images(8)
-    boxes = torch.tensor([[0, 0, 32, 32], [3, 5, 10, 20], [0, 31, 32, 1], [7, 2, 1, 30],
-                          [10, 10, 5, 5], [20, 3, 12, 29], [31, 31, 1, 1], [0, 0, 32, 32]])
+    boxes = torch.tensor(
+        [
+            [0, 0, 32, 32],
+            [3, 5, 10, 20],
+            [0, 31, 32, 1],
+            [7, 2, 1, 30],
+            [10, 10, 5, 5],
+            [20, 3, 12, 29],
+            [31, 31, 1, 1],
+            [0, 0, 32, 32],
+        ]
+    )
     boxes[-1] = A.sample_crop_params(1, gen(3), 32, 32)[0]
     ours = A.resized_crop(x, boxes, size)
     for img, box, out in zip(x, boxes, ours):
@@ -108,7 +120,7 @@ def test_translate_equals_slicing_a_padded_image():
     padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
     out = A.translate(x, offsets)
     for i, (r, c) in enumerate(offsets.tolist()):
-        assert torch.equal(out[i], padded[i, :, r:r + 32, c:c + 32])
+        assert torch.equal(out[i], padded[i, :, r : r + 32, c : c + 32])
     assert offsets.unique(dim=0).shape[0] > 8  # the images moved differently
 
 
@@ -144,7 +156,7 @@ def test_cutout_zeroes_exactly_one_square():
     zeros = (out == 0).all(dim=1)
     for i, (r, c) in enumerate(centres.tolist()):
         expected = torch.zeros(32, 32, dtype=torch.bool)
-        expected[max(0, r - 8):r + 8, max(0, c - 8):c + 8] = True
+        expected[max(0, r - 8) : r + 8, max(0, c - 8) : c + 8] = True
         assert torch.equal(zeros[i], expected)
         assert torch.equal(out[i][:, ~expected], x[i][:, ~expected])
     assert zeros[0].sum() == 16 * 16 and zeros[2].sum() == 8 * 9  # the last one clipped at a corner
@@ -161,12 +173,16 @@ def test_noise_has_the_sampled_std():
 
 # --- random ops are their sampled parameters applied ----------------------------------------
 
-@pytest.mark.parametrize("name, sample, apply", [
-    ("flip", lambda g, x: A.sample_flip_params(len(x), g), A.hflip),
-    ("color_drop", lambda g, x: A.sample_color_drop_params(len(x), g), A.color_drop),
-    ("translate", lambda g, x: A.sample_translate_params(len(x), g), A.translate),
-    ("crop", lambda g, x: A.sample_crop_params(len(x), g, 32, 32), lambda x, b: A.resized_crop(x, b, 32)),
-])
+
+@pytest.mark.parametrize(
+    "name, sample, apply",
+    [
+        ("flip", lambda g, x: A.sample_flip_params(len(x), g), A.hflip),
+        ("color_drop", lambda g, x: A.sample_color_drop_params(len(x), g), A.color_drop),
+        ("translate", lambda g, x: A.sample_translate_params(len(x), g), A.translate),
+        ("crop", lambda g, x: A.sample_crop_params(len(x), g, 32, 32), lambda x, b: A.resized_crop(x, b, 32)),
+    ],
+)
 def test_random_op_is_sample_then_apply(name, sample, apply):
     x = images(32)
     assert torch.equal(A.AUGMENTATIONS[name](x, gen(6)), apply(x, sample(gen(6), x)))
@@ -226,11 +242,14 @@ def test_jitter_factors_and_application_rate():
     assert_rate(applied, 0.8)
 
 
-@pytest.mark.parametrize("sample, p", [
-    (lambda g: A.sample_flip_params(N, g), 0.5),
-    (lambda g: A.sample_color_drop_params(N, g), 0.2),
-    (lambda g: A.sample_blur_params(N, g)[1], 0.5),
-])
+@pytest.mark.parametrize(
+    "sample, p",
+    [
+        (lambda g: A.sample_flip_params(N, g), 0.5),
+        (lambda g: A.sample_color_drop_params(N, g), 0.2),
+        (lambda g: A.sample_blur_params(N, g)[1], 0.5),
+    ],
+)
 def test_application_rates(sample, p):
     assert_rate(sample(gen(12)), p)
 
@@ -262,6 +281,7 @@ def test_every_image_gets_its_own_parameters():
 
 
 # --- every op: reproducible, shape/dtype/range/device kept, input untouched --------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_op_is_reproducible_and_keeps_its_input(name):
@@ -317,6 +337,7 @@ def test_pipeline_on_device(device):
 
 
 # --- composition ----------------------------------------------------------------------------
+
 
 def test_every_pair_of_names_composes():
     x = images(4)

@@ -12,6 +12,7 @@ the `playwright` package (the test extra). Without them the tests skip, except i
 notebooks are served from a copy in build/browser/work/, so the notebooks in notebooks/ are never
 touched, and Chromium runs with its background networking off.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,17 @@ NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb
 CELL_BUDGET_S = 600  # one notebook, all cells; the slowest takes about a minute on 2 CPU cores
 # The flags Chromium needs here: root in a container (no sandbox), no GPU, and no background
 # connections, which a closed network refuses many at a time.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic", "--disable-default-apps"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-default-apps",
+]
 
 pytestmark = pytest.mark.slow
 
@@ -106,16 +115,31 @@ def lab():
     _settings(ARTEFACTS / "lab-settings")
     port, token = _free_port(), secrets.token_hex(16)
     env = kernel_env()  # the kernels run this checkout's sslcourse on the CPU, like nbval's
-    env.update(JUPYTERLAB_SETTINGS_DIR=str(ARTEFACTS / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(ARTEFACTS / "lab-workspaces"),
-               JUPYTER_RUNTIME_DIR=str(ARTEFACTS / "runtime"))
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(ARTEFACTS / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(ARTEFACTS / "lab-workspaces"),
+        JUPYTER_RUNTIME_DIR=str(ARTEFACTS / "runtime"),
+    )
     log = (ARTEFACTS / "jupyterlab.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
-         "--allow-root"],  # CI containers run as root
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.extension_manager=readonly",
+            "--allow-root",
+        ],  # CI containers run as root
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -147,8 +171,11 @@ def _has_module(name: str) -> bool:
 # Each page finds its notebook by path: JupyterLab may have other documents open.
 _PANEL_JS = "path => [...window.jupyterapp.shell.widgets('main')].find(w => w.context?.path === path)"
 
-_STATE_JS = """(path) => {
-  const panel = (""" + _PANEL_JS + """)(path);
+_STATE_JS = (
+    """(path) => {
+  const panel = ("""
+    + _PANEL_JS
+    + """)(path);
   const cells = panel.content.model.cells;
   const state = {code: 0, executed: 0, errors: [], images: 0, widgets: 0,
                  kernel: panel.sessionContext.session?.kernel?.status ?? 'none',
@@ -169,6 +196,7 @@ _STATE_JS = """(path) => {
   }
   return state;
 }"""
+)
 
 _RENDERED_JS = """() => {
   const imgs = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img')];
@@ -187,13 +215,18 @@ def _open(page, url: str, token: str, path: str) -> None:
     page.wait_for_function(
         "(path) => { const p = window.jupyterapp && (" + _PANEL_JS + ")(path);"
         " return p?.content?.model && p.sessionContext?.session?.kernel?.status === 'idle'; }",
-        arg=path, timeout=180_000)
+        arg=path,
+        timeout=180_000,
+    )
 
 
 def _run_all(page, path: str) -> dict:
-    page.evaluate("(path) => { const panel = (" + _PANEL_JS + ")(path);"
-                  " window.jupyterapp.shell.activateById(panel.id);"
-                  " return window.jupyterapp.commands.execute('notebook:run-all-cells'); }", path)
+    page.evaluate(
+        "(path) => { const panel = (" + _PANEL_JS + ")(path);"
+        " window.jupyterapp.shell.activateById(panel.id);"
+        " return window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
+        path,
+    )
     deadline, calm = time.monotonic() + CELL_BUDGET_S, 0
     while time.monotonic() < deadline:
         time.sleep(2)
@@ -221,7 +254,10 @@ def _poke_widgets(page, shots: Path) -> int:
         try:
             page.wait_for_function(
                 "([b, before]) => { const now = [...b.querySelectorAll('img')].map(i => i.src).join('|');"
-                " return now && now !== before; }", arg=[box.element_handle(), before], timeout=60_000)
+                " return now && now !== before; }",
+                arg=[box.element_handle(), before],
+                timeout=60_000,
+            )
         except Exception:  # this dropdown redraws no figure (or not in time): try the next one
             continue
         box.scroll_into_view_if_needed()
@@ -245,20 +281,23 @@ def test_notebook_runs_in_the_browser(browser, lab, name):
         page.screenshot(path=str(shots / "end.png"))
         page.evaluate("(path) => (" + _PANEL_JS + ")(path).context.save()", path)  # the executed copy, kept
         assert not state["errors"], f"{name}: cells failed in the browser:\n" + "\n\n".join(
-            f"cell {e['cell']}:\n{e['text']}" for e in state["errors"])
+            f"cell {e['cell']}:\n{e['text']}" for e in state["errors"]
+        )
         assert state["executed"] == state["code"], f"{name}: only {state['executed']} of {state['code']} code cells ran"
         page.wait_for_timeout(1000)  # let the last images decode
         rendered = page.evaluate(_RENDERED_JS)
         assert state["images"] > 0, f"{name} drew no figure"
         assert rendered["broken"] == 0 and rendered["images"] >= state["images"], (
-            f"{name}: {state['images']} figures in the notebook, {rendered['images']} shown, {rendered['broken']} broken")
+            f"{name}: {state['images']} figures in the notebook, {rendered['images']} shown, {rendered['broken']} broken"
+        )
         first_figure = page.locator(".jp-Notebook .jp-OutputArea-output img").first
         first_figure.scroll_into_view_if_needed()
         first_figure.screenshot(path=str(shots / "first-figure.png"))
         if state["widgets"]:
             assert rendered["widgetErrors"] == 0 and rendered["widgets"] > 0, (
                 f"{name}: {state['widgets']} widget outputs, {rendered['widgets']} rendered, "
-                f"{rendered['widgetErrors']} showing an error")
+                f"{rendered['widgetErrors']} showing an error"
+            )
             if page.locator(".jp-Notebook .widget-dropdown select").count():
                 assert _poke_widgets(page, shots) > 0, f"{name}: no widget redrew its figure after a new choice"
         assert not console_errors, f"{name}: JavaScript errors in the page: {console_errors[:3]}"
@@ -281,8 +320,8 @@ def test_slide_decks_step_through(browser, tmp_path):
     for deck in decks:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         problems = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("requestfailed", lambda r: problems.append(f"could not load {r.url}"))
+        page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
+        page.on("requestfailed", lambda r, problems=problems: problems.append(f"could not load {r.url}"))
         try:
             page.goto(deck.as_uri())
             page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
@@ -293,8 +332,9 @@ def test_slide_decks_step_through(browser, tmp_path):
             seen = set()
             for _ in range(4 * total):  # fragments take key presses too
                 indices = page.evaluate("Reveal.getIndices()")
-                shown = page.evaluate("(s => s.innerText.trim().length + s.querySelectorAll('img').length)"
-                                      "(Reveal.getCurrentSlide())")
+                shown = page.evaluate(
+                    "(s => s.innerText.trim().length + s.querySelectorAll('img').length)(Reveal.getCurrentSlide())"
+                )
                 assert shown, f"{deck.name}: slide {indices} is empty"
                 fits = page.evaluate("Reveal.getCurrentSlide().scrollHeight <= Reveal.getConfig().height")
                 assert fits, f"{deck.name}: slide {indices} runs off the bottom of the frame"

@@ -1,4 +1,5 @@
 """The colorization checkers: right answers in any style pass; each typical mistake fails with a hint naming it."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -52,16 +53,19 @@ def test_soft_encode_right_answers_pass(fn):
     passes(checks.check_soft_encode, fn)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, normalise=False), "need normalising"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, all_bins=True), "every bin"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, denom=1.0), "2 sigma^2"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, exponent=1), "not its square"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, equal=True), "same weight"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 1, s), "one-hot"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 5, s), "ignores the `k`"),
-    (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, 5.0), "ignores the `sigma`"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, normalise=False), "need normalising"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, all_bins=True), "every bin"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, denom=1.0), "2 sigma^2"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, exponent=1), "not its square"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, s, equal=True), "same weight"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 1, s), "one-hot"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, 5, s), "ignores the `k`"),
+        (lambda ab, c, k=5, s=5.0: checks._soft(ab, c, k, 5.0), "ignores the `sigma`"),
+    ],
+)
 def test_soft_encode_mistakes_are_named(wrong, hint):
     fails_with(checks.check_soft_encode, wrong, hint)
 
@@ -78,10 +82,17 @@ def test_rebalance_weights_right_answers_pass(fn):
     passes(checks.check_rebalance_weights, fn)
 
 
-@pytest.mark.parametrize("how, hint", [
-    (dict(norm="sum"), "sum 1"), (dict(norm="mean"), "mean 1"), (dict(norm="none"), "not normalised"),
-    (dict(swap=True), "wrong term"), (dict(invert=False), "inverse"), (dict(fixed_lam=0.5), "ignores the `lam`"),
-])
+@pytest.mark.parametrize(
+    "how, hint",
+    [
+        (dict(norm="sum"), "sum 1"),
+        (dict(norm="mean"), "mean 1"),
+        (dict(norm="none"), "not normalised"),
+        (dict(swap=True), "wrong term"),
+        (dict(invert=False), "inverse"),
+        (dict(fixed_lam=0.5), "ignores the `lam`"),
+    ],
+)
 def test_rebalance_weights_mistakes_are_named(how, hint):
     fails_with(checks.check_rebalance_weights, lambda p, lam=0.5: checks._rebal(p, lam, **how), hint)
 
@@ -103,14 +114,17 @@ def test_annealed_mean_right_answers_pass(fn):
     passes(checks.check_annealed_mean, fn)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda p, c, T=0.38: checks._anneal(p, c, T, "inverse"), "wrong way round"),
-    (lambda p, c, T=0.38: checks._anneal(p, c, T, "softmax_probs"), "softmax of the probabilities"),
-    (lambda p, c, T=0.38: checks._anneal(p, c, T, "unnormalised"), "renormalise"),
-    (lambda p, c, T=0.38: checks._anneal(p, c, T, fixed_T=1.0), "no effect"),
-    (lambda p, c, T=0.38: checks._anneal(p, c, T, "mode"), "mode"),
-    (annealed_naive, "underflows"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda p, c, T=0.38: checks._anneal(p, c, T, "inverse"), "wrong way round"),
+        (lambda p, c, T=0.38: checks._anneal(p, c, T, "softmax_probs"), "softmax of the probabilities"),
+        (lambda p, c, T=0.38: checks._anneal(p, c, T, "unnormalised"), "renormalise"),
+        (lambda p, c, T=0.38: checks._anneal(p, c, T, fixed_T=1.0), "no effect"),
+        (lambda p, c, T=0.38: checks._anneal(p, c, T, "mode"), "mode"),
+        (annealed_naive, "underflows"),
+    ],
+)
 def test_annealed_mean_mistakes_are_named(wrong, hint):
     fails_with(checks.check_annealed_mean, wrong, hint)
 
@@ -138,12 +152,18 @@ def ce_naive_log(logits, target, class_weights):
     return (class_weights[target.argmax(1)] * per_pixel).mean()
 
 
-@pytest.mark.parametrize("how, hint", [
-    (dict(weight_by="pred"), "network predicts"), (dict(weight_by="none"), "not applied"),
-    (dict(reduce="sum"), "sums over the pixels"), (dict(reduce="weighted_mean"), "sum of the weights"),
-    (dict(per_bin=True), "every bin of the target"), (dict(hard=True), "hard label"),
-    (dict(raw=True), "log of the logits"),
-])
+@pytest.mark.parametrize(
+    "how, hint",
+    [
+        (dict(weight_by="pred"), "network predicts"),
+        (dict(weight_by="none"), "not applied"),
+        (dict(reduce="sum"), "sums over the pixels"),
+        (dict(reduce="weighted_mean"), "sum of the weights"),
+        (dict(per_bin=True), "every bin of the target"),
+        (dict(hard=True), "hard label"),
+        (dict(raw=True), "log of the logits"),
+    ],
+)
 def test_rebalanced_cross_entropy_mistakes_are_named(how, hint):
     fails_with(checks.check_rebalanced_cross_entropy, lambda lg, t, w: checks._ce(lg, t, w, **how), hint)
 
@@ -154,8 +174,15 @@ def test_rebalanced_cross_entropy_sign_and_instability_are_named():
 
 
 # --------------------------------------------------------------------------- never raising
-@pytest.mark.parametrize("check", [checks.check_soft_encode, checks.check_rebalance_weights,
-                                   checks.check_annealed_mean, checks.check_rebalanced_cross_entropy])
+@pytest.mark.parametrize(
+    "check",
+    [
+        checks.check_soft_encode,
+        checks.check_rebalance_weights,
+        checks.check_annealed_mean,
+        checks.check_rebalanced_cross_entropy,
+    ],
+)
 def test_checkers_never_raise(check):
     def stub(*args, **kwargs):
         raise NotImplementedError
@@ -189,6 +216,7 @@ def test_a_degenerate_answer_earns_nothing(check, fn):
 def test_a_trivial_case_counts_beside_a_right_value():
     """Ones are right for lam = 1 only: with the lam = 1 case trivial, they score 0; a function right on every lam
     but one scores the trivial case too."""
+
     def right_but_lam_02(prior, lam=0.5):
         return torch.ones_like(prior) if lam == 0.2 else ref.rebalance_weights(prior, lam)
 

@@ -1,5 +1,6 @@
 """check_sample_patch_pair and check_remove_green_magenta: right answers in any style pass; each typical mistake
 fails with a hint naming it; nothing a student writes makes a checker raise."""
+
 import math
 
 import pytest
@@ -35,8 +36,20 @@ def test_right_answers_pass(fn):
 
 
 # --------------------------------------------------------------------------- sample_patch_pair: mistakes
-def _pair(image, patch, gap, jitter, generator, same_jitter=False, high=1, spacing=None, label_map=None,
-          check=True, use_generator=True, grid_high=1):
+def _pair(
+    image,
+    patch,
+    gap,
+    jitter,
+    generator,
+    same_jitter=False,
+    high=1,
+    spacing=None,
+    label_map=None,
+    check=True,
+    use_generator=True,
+    grid_high=1,
+):
     _, H, W = image.shape
     if check and min(H, W) < 3 * patch + 2 * gap + 2 * jitter:
         raise ValueError("too small")
@@ -57,7 +70,7 @@ def _pair(image, patch, gap, jitter, generator, same_jitter=False, high=1, spaci
     cy, cx = top + step + jy, left + step + jx
     ny, nx = top + (1 + dr) * step + ky, left + (1 + dc) * step + kx
     out_label = label if label_map is None else label_map[label]
-    return image[:, cy:cy + patch, cx:cx + patch], image[:, ny:ny + patch, nx:nx + patch], out_label
+    return image[:, cy : cy + patch, cx : cx + patch], image[:, ny : ny + patch, nx : nx + patch], out_label
 
 
 def _variant(**kw):
@@ -76,15 +89,18 @@ def centre_counted(image, patch, gap, jitter, generator):
     return _pair(image, patch, gap, jitter, generator, label_map=[0, 1, 2, 3, 5, 6, 7, 8])
 
 
-@pytest.mark.parametrize("fn, hint", [
-    (column_major_labels, "labels go row by row"),
-    (centre_counted, "the centre skipped"),
-    (spacing_without_gap, "`patch + gap` apart"),
-    (_variant(same_jitter=True), "same jitter"),
-    (_variant(high=0), "both ends included"),
-    (_variant(check=False), "ValueError"),
-    (_variant(use_generator=False), "seeded alike"),
-])
+@pytest.mark.parametrize(
+    "fn, hint",
+    [
+        (column_major_labels, "labels go row by row"),
+        (centre_counted, "the centre skipped"),
+        (spacing_without_gap, "`patch + gap` apart"),
+        (_variant(same_jitter=True), "same jitter"),
+        (_variant(high=0), "both ends included"),
+        (_variant(check=False), "ValueError"),
+        (_variant(use_generator=False), "seeded alike"),
+    ],
+)
 def test_mistakes_are_named(fn, hint):
     result = check_sample_patch_pair(fn)
     assert not result.passed
@@ -133,6 +149,7 @@ def _with(a=(-1.0, 2.0, -1.0), norm=6.0, keep=False):
         P = v.T @ v / norm
         B = P if keep else torch.eye(3, dtype=image.dtype) - P
         return torch.einsum("ij,jhw->ihw", B, image)
+
     return fn
 
 
@@ -146,15 +163,18 @@ def per_image(image):
     return image - ((a @ image.mean(dim=(1, 2))) / 6 * a)[:, None, None]
 
 
-@pytest.mark.parametrize("fn, hint", [
-    (_with(norm=1.0), "not divided"),
-    (_with(norm=math.sqrt(6)), "squared length"),
-    (_with(keep=True), "component itself"),
-    (_with(a=(1.0, 1.0, 1.0), norm=3.0), "another colour axis"),
-    (_with(a=(2.0, -1.0, -1.0)), "another colour axis"),
-    (reshape_without_permute, "permute"),
-    (per_image, "every pixel"),
-])
+@pytest.mark.parametrize(
+    "fn, hint",
+    [
+        (_with(norm=1.0), "not divided"),
+        (_with(norm=math.sqrt(6)), "squared length"),
+        (_with(keep=True), "component itself"),
+        (_with(a=(1.0, 1.0, 1.0), norm=3.0), "another colour axis"),
+        (_with(a=(2.0, -1.0, -1.0)), "another colour axis"),
+        (reshape_without_permute, "permute"),
+        (per_image, "every pixel"),
+    ],
+)
 def test_projection_mistakes_are_named(fn, hint):
     result = check_remove_green_magenta(fn)
     assert not result.passed
@@ -176,10 +196,17 @@ def test_remove_green_magenta_unchanged_or_zeros_earns_nothing(fn):
     assert not result.passed and result.score == 0, result
 
 
-@pytest.mark.parametrize("fn", [
-    lambda image, patch, gap, jitter, generator: (image[:, :patch, :patch].clone(), image[:, :patch, :patch].clone(), 0),
-    lambda image, patch, gap, jitter, generator: (_ for _ in ()).throw(ValueError("the image is too small")),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda image, patch, gap, jitter, generator: (
+            image[:, :patch, :patch].clone(),
+            image[:, :patch, :patch].clone(),
+            0,
+        ),
+        lambda image, patch, gap, jitter, generator: (_ for _ in ()).throw(ValueError("the image is too small")),
+    ],
+)
 def test_sample_patch_pair_constant_or_always_raising_earns_nothing(fn):
     result = check_sample_patch_pair(fn)
     assert not result.passed and result.score == 0, result

@@ -1,4 +1,5 @@
 """check_knn_classify: right answers in any style pass; each classic mistake fails with a hint naming it."""
+
 from collections import Counter
 
 import pytest
@@ -43,10 +44,11 @@ def scatter_votes(train_features, train_labels, query_features, k):
 def numpy_style(train_features, train_labels, query_features, k):
     """Through NumPy and bincount, returning int32 labels."""
     t, q, y = train_features.numpy(), query_features.numpy(), train_labels.numpy()
-    sims = (q / ((q ** 2).sum(1, keepdims=True) ** 0.5)) @ (t / ((t ** 2).sum(1, keepdims=True) ** 0.5)).T
+    sims = (q / ((q**2).sum(1, keepdims=True) ** 0.5)) @ (t / ((t**2).sum(1, keepdims=True) ** 0.5)).T
     nearest = (-sims).argsort(axis=1)[:, :k]
-    return torch.tensor([row.argmax() for row in [__import__("numpy").bincount(y[n], minlength=10) for n in nearest]],
-                        dtype=torch.int32)
+    return torch.tensor(
+        [row.argmax() for row in [__import__("numpy").bincount(y[n], minlength=10) for n in nearest]], dtype=torch.int32
+    )
 
 
 @pytest.mark.parametrize("fn", [knn_classify, loop_with_counter, mode_of_neighbours, scatter_votes, numpy_style])
@@ -85,6 +87,7 @@ def _top(offset, skip=0, tie="smallest"):
             return torch.tensor([Counter(train_labels[row].tolist()).most_common(1)[0][0] for row in idx])
         votes = F.one_hot(train_labels[idx], 10).sum(1)
         return votes.argmax(1) if tie == "smallest" else 9 - votes.flip(1).argmax(1)
+
     return fn
 
 
@@ -129,26 +132,29 @@ def returns_nan(train_features, train_labels, query_features, k):
     return torch.full((len(query_features),), float("nan"))
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (euclidean, "Euclidean distance"),
-    (train_not_normalised, "raw dot product"),
-    (least_similar, "least similar"),
-    (one_nearest, "single most similar point"),
-    (_top(1), "k+1 neighbours"),
-    (_top(1, tie="largest"), "k+1 neighbours"),
-    (_top(1, tie="first seen"), "k+1 neighbours"),
-    (_top(-1), "k-1 neighbours"),
-    (_top(-1, tie="largest"), "k-1 neighbours"),
-    (_top(-1, tie="first seen"), "k-1 neighbours"),
-    (_top(1, skip=1), "leave out the most similar"),
-    (neighbour_indices, "looks like the neighbours"),
-    (nearest_position, "not their labels"),
-    (float_labels, "expected an integer tensor"),
-    (squeezed, "expected (1,)"),
-    (normalises_in_place, "changed its input train_features in place"),
-    (raises, "raised RuntimeError"),
-    (returns_nan, "expected an integer tensor"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (euclidean, "Euclidean distance"),
+        (train_not_normalised, "raw dot product"),
+        (least_similar, "least similar"),
+        (one_nearest, "single most similar point"),
+        (_top(1), "k+1 neighbours"),
+        (_top(1, tie="largest"), "k+1 neighbours"),
+        (_top(1, tie="first seen"), "k+1 neighbours"),
+        (_top(-1), "k-1 neighbours"),
+        (_top(-1, tie="largest"), "k-1 neighbours"),
+        (_top(-1, tie="first seen"), "k-1 neighbours"),
+        (_top(1, skip=1), "leave out the most similar"),
+        (neighbour_indices, "looks like the neighbours"),
+        (nearest_position, "not their labels"),
+        (float_labels, "expected an integer tensor"),
+        (squeezed, "expected (1,)"),
+        (normalises_in_place, "changed its input train_features in place"),
+        (raises, "raised RuntimeError"),
+        (returns_nan, "expected an integer tensor"),
+    ],
+)
 def test_mistakes_fail_with_a_hint_naming_them(fn, expected):
     result = check(fn)
     assert not result.passed and result.score < result.max_score
@@ -202,17 +208,28 @@ def test_discriminating_cases_really_discriminate():
     by_name = {c.name: c for c in CASES}
     lengths = by_name["training vectors of very different lengths"]
     order = by_name["neighbours placed so that the k-th and (k+1)-th decide the vote"]
-    for case, fn in [(lengths, euclidean), (lengths, train_not_normalised), (order, _top(1)),
-                     (order, _top(1, tie="largest")), (order, _top(1, tie="first seen")), (order, _top(-1)),
-                     (order, _top(-1, tie="first seen")), (order, _top(1, skip=1)), (order, one_nearest)]:
+    for case, fn in [
+        (lengths, euclidean),
+        (lengths, train_not_normalised),
+        (order, _top(1)),
+        (order, _top(1, tie="largest")),
+        (order, _top(1, tie="first seen")),
+        (order, _top(-1)),
+        (order, _top(-1, tie="first seen")),
+        (order, _top(1, skip=1)),
+        (order, one_nearest),
+    ]:
         inputs = case.inputs()
         assert case.judge(case.inputs(), fn(*inputs.values())) is not None, (case.name, fn)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda tf, tl, qf, k=20: torch.zeros(len(qf), dtype=torch.long),
-    lambda tf, tl, qf, k=20: torch.full((len(qf),), int(tl.mode().values), dtype=torch.long),  # the majority label
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda tf, tl, qf, k=20: torch.zeros(len(qf), dtype=torch.long),
+        lambda tf, tl, qf, k=20: torch.full((len(qf),), int(tl.mode().values), dtype=torch.long),  # the majority label
+    ],
+)
 def test_a_constant_answer_earns_nothing(fn):
     """A constant label (the majority one too) is right when every point votes, or for a lone query: no points."""
     result = check_knn_classify(fn)

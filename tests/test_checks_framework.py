@@ -1,13 +1,22 @@
 """The checker framework: a toy exercise written as a short list of cases, and everything a student's
 function can do wrong turned into a one-line verdict, never into an exception of the checker."""
+
 import time
 
 import pytest
 import torch
 
 from sslcourse import checks
-from sslcourse.checks import (Case, CheckResult, Mistake, agrees_with, call_with_time_limit, expect_tensor, run_check,
-                              same_output)
+from sslcourse.checks import (
+    Case,
+    CheckResult,
+    Mistake,
+    agrees_with,
+    call_with_time_limit,
+    expect_tensor,
+    run_check,
+    same_output,
+)
 
 
 # --------------------------------------------------------------------------- a later topic, in a few lines
@@ -52,19 +61,22 @@ def test_an_unknown_mistake_gets_the_case_hint():
     assert "each row on its own" in result.message and len(result.details) == 2
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (lambda x: None, "it returned NoneType, not a torch tensor"),
-    (lambda x: "centred", "it returned str"),
-    (lambda x: x.numpy(), "it returned ndarray"),
-    (lambda x: reference_centre(x)[:, :-1], "expected (4, 6)"),
-    (lambda x: reference_centre(x).long(), "expected a floating-point tensor"),
-    (lambda x: reference_centre(x) / 0, "NaN or infinity"),
-    (lambda x: x.sub_(x.mean(dim=1, keepdim=True)), "changed its input x in place"),
-    (lambda x: 1 / 0, "raised ZeroDivisionError: division by zero"),
-    (lambda x: exit(), "raised SystemExit"),
-    (lambda x, y: x, "raised TypeError"),
-    (lambda: 0, "raised TypeError"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (lambda x: None, "it returned NoneType, not a torch tensor"),
+        (lambda x: "centred", "it returned str"),
+        (lambda x: x.numpy(), "it returned ndarray"),
+        (lambda x: reference_centre(x)[:, :-1], "expected (4, 6)"),
+        (lambda x: reference_centre(x).long(), "expected a floating-point tensor"),
+        (lambda x: reference_centre(x) / 0, "NaN or infinity"),
+        (lambda x: x.sub_(x.mean(dim=1, keepdim=True)), "changed its input x in place"),
+        (lambda x: 1 / 0, "raised ZeroDivisionError: division by zero"),
+        (lambda x: exit(), "raised SystemExit"),
+        (lambda x, y: x, "raised TypeError"),
+        (lambda: 0, "raised TypeError"),
+    ],
+)
 def test_whatever_the_function_does_the_checker_answers(fn, expected, capsys):
     result = check_centre(fn)
     assert isinstance(result, CheckResult) and not result.passed
@@ -161,9 +173,13 @@ def test_helpers():
 
 def test_a_generator_argument_is_fresh_for_every_call_and_may_be_consumed():
     """Topics such as context and MAE pass a torch.Generator: drawing from it is not "changing an input"."""
+
     def draw(n, generator):
         return torch.rand(n, generator=generator)
 
-    case = Case("draws", lambda: {"n": 4, "generator": torch.Generator().manual_seed(1)},
-                agrees_with(lambda n, generator: torch.rand(n, generator=generator)))
+    case = Case(
+        "draws",
+        lambda: {"n": 4, "generator": torch.Generator().manual_seed(1)},
+        agrees_with(lambda n, generator: torch.rand(n, generator=generator)),
+    )
     assert run_check("draw", draw, [case], verbose=False).passed

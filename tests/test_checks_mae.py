@@ -1,4 +1,5 @@
 """The MAE checkers: right answers in any style pass; each typical mistake fails with a hint naming it."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,7 @@ def patchify_loops(images, patch):
         patches = []
         for i in range(0, H, patch):
             for j in range(0, W, patch):
-                patches.append(images[b, :, i:i + patch, j:j + patch].permute(1, 2, 0).flatten())
+                patches.append(images[b, :, i : i + patch, j : j + patch].permute(1, 2, 0).flatten())
         out.append(torch.stack(patches))
     return torch.stack(out)
 
@@ -83,13 +84,16 @@ def square_only(images, patch):
     return x.reshape(B, g * g, -1)
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (channels_first, "channel by channel"),
-    (columns_first, "column by column (down the first column first)"),
-    (columns_first_inside, "inside each patch the pixels come out column by column"),
-    (reshape_only, "a reshape alone cannot cut squares"),
-    (square_only, "non-square"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (channels_first, "channel by channel"),
+        (columns_first, "column by column (down the first column first)"),
+        (columns_first_inside, "inside each patch the pixels come out column by column"),
+        (reshape_only, "a reshape alone cannot cut squares"),
+        (square_only, "non-square"),
+    ],
+)
 def test_patchify_mistakes_fail_with_a_hint(fn, expected):
     fails_with(checks.check_patchify, fn, expected)
 
@@ -97,20 +101,21 @@ def test_patchify_mistakes_fail_with_a_hint(fn, expected):
 # --------------------------------------------------------------------------- unpatchify
 def unpatchify_fold(patches, patch, channels=3):
     B, L, _ = patches.shape
-    side = int(L ** 0.5) * patch
+    side = int(L**0.5) * patch
     cols = patches.reshape(B, L, patch, patch, channels).permute(0, 4, 2, 3, 1).reshape(B, -1, L)
     return F.fold(cols, (side, side), patch, stride=patch)
 
 
 def unpatchify_loops(patches, patch, channels=3):
     B, L, _ = patches.shape
-    g = round(L ** 0.5)
+    g = round(L**0.5)
     out = torch.zeros(B, channels, g * patch, g * patch, dtype=patches.dtype)
     for b in range(B):
         for k in range(L):
             i, j = divmod(k, g)
-            out[b, :, i * patch:(i + 1) * patch, j * patch:(j + 1) * patch] = \
+            out[b, :, i * patch : (i + 1) * patch, j * patch : (j + 1) * patch] = (
                 patches[b, k].reshape(patch, patch, channels).permute(2, 0, 1)
+            )
     return out
 
 
@@ -121,7 +126,7 @@ def test_unpatchify_right_answers_pass(fn):
 
 def unpatchify_channels_first(patches, patch, channels=3):
     B, L, _ = patches.shape
-    return F.fold(patches.transpose(1, 2), (round(L ** 0.5) * patch,) * 2, patch, stride=patch)
+    return F.fold(patches.transpose(1, 2), (round(L**0.5) * patch,) * 2, patch, stride=patch)
 
 
 def unpatchify_transposed(patches, patch, channels=3):
@@ -130,7 +135,7 @@ def unpatchify_transposed(patches, patch, channels=3):
 
 def unpatchify_reshape(patches, patch, channels=3):
     B, L, P = patches.shape
-    side = round(L ** 0.5) * patch
+    side = round(L**0.5) * patch
     return patches.reshape(B, channels, side, side)
 
 
@@ -138,12 +143,15 @@ def unpatchify_ignores_channels(patches, patch, channels=3):
     return ref.unpatchify(patches, patch, 3)
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (unpatchify_channels_first, "channel by channel"),
-    (unpatchify_transposed, "transposed"),
-    (unpatchify_reshape, "it only reshapes"),
-    (unpatchify_ignores_channels, "raised ValueError"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (unpatchify_channels_first, "channel by channel"),
+        (unpatchify_transposed, "transposed"),
+        (unpatchify_reshape, "it only reshapes"),
+        (unpatchify_ignores_channels, "raised ValueError"),
+    ],
+)
 def test_unpatchify_mistakes_fail_with_a_hint(fn, expected):
     fails_with(checks.check_unpatchify, fn, expected)
 
@@ -186,8 +194,14 @@ def test_random_masking_right_answers_pass(fn):
     passes(checks.check_random_masking, fn)
 
 
-def _masking(K_rule=lambda L, r: int(L * (1 - r)), shared=False, invert=False, return_shuffle=False,
-             global_rng=False, fixed_seed=False):
+def _masking(
+    K_rule=lambda L, r: int(L * (1 - r)),
+    shared=False,
+    invert=False,
+    return_shuffle=False,
+    global_rng=False,
+    fixed_seed=False,
+):
     def fn(tokens, mask_ratio, generator):
         B, L, D = tokens.shape
         K = K_rule(L, mask_ratio)
@@ -201,19 +215,23 @@ def _masking(K_rule=lambda L, r: int(L * (1 - r)), shared=False, invert=False, r
         mask[:, :K] = 0
         mask = mask.gather(1, restore)
         return visible, (1 - mask) if invert else mask, shuffle if return_shuffle else restore
+
     return fn
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (_masking(shared=True), "same hidden positions"),
-    (_masking(invert=True), "the mask is inverted"),
-    (_masking(return_shuffle=True), "not its inverse"),
-    (_masking(K_rule=lambda L, r: round(L * (1 - r))), "rounded to the nearest whole number"),
-    (_masking(K_rule=lambda L, r: L - int(L * r)), "removes int(L * mask_ratio) tokens"),
-    (_masking(K_rule=lambda L, r: int(L * r)), "as many tokens as it should remove"),
-    (_masking(global_rng=True), "seeded alike gave different results"),
-    (_masking(fixed_seed=True), "different seeds gave the same mask"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (_masking(shared=True), "same hidden positions"),
+        (_masking(invert=True), "the mask is inverted"),
+        (_masking(return_shuffle=True), "not its inverse"),
+        (_masking(K_rule=lambda L, r: round(L * (1 - r))), "rounded to the nearest whole number"),
+        (_masking(K_rule=lambda L, r: L - int(L * r)), "removes int(L * mask_ratio) tokens"),
+        (_masking(K_rule=lambda L, r: int(L * r)), "as many tokens as it should remove"),
+        (_masking(global_rng=True), "seeded alike gave different results"),
+        (_masking(fixed_seed=True), "different seeds gave the same mask"),
+    ],
+)
 def test_random_masking_mistakes_fail_with_a_hint(fn, expected):
     fails_with(checks.check_random_masking, fn, expected)
 
@@ -229,7 +247,9 @@ def test_masking_cases_avoid_float_edges():
 # --------------------------------------------------------------------------- masked_mse_loss
 def loss_population_var(pred, target, mask, norm_pix=True):
     if norm_pix:
-        target = (target - target.mean(-1, keepdim=True)) / torch.sqrt(target.var(-1, unbiased=False, keepdim=True) + 1e-6)
+        target = (target - target.mean(-1, keepdim=True)) / torch.sqrt(
+            target.var(-1, unbiased=False, keepdim=True) + 1e-6
+        )
     return (F.mse_loss(pred, target, reduction="none").mean(-1) * mask).sum() / mask.sum()
 
 
@@ -263,6 +283,7 @@ def test_masked_mse_loss_right_answers_pass(fn):
 def _wrong(**kw):
     def fn(pred, target, mask, norm_pix=True):
         return checks._loss(pred, target, mask, norm_pix, **kw).float()
+
     return fn
 
 
@@ -283,29 +304,38 @@ def keeps_dims(pred, target, mask, norm_pix=True):
     return ref.masked_mse_loss(pred, target, mask, norm_pix).reshape(1)
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (all_patches, "averages the error over every patch"),
-    (_wrong(average="visible"), "averages over the visible patches"),
-    (_wrong(average="all_count"), "divides by the number of all patches"),
-    (_wrong(average="sum"), "sums the errors of the masked patches"),
-    (_wrong(per="sum"), "sums the squared errors over each patch's values"),
-    (_wrong(norm="both"), "normalises the prediction as well"),
-    (_wrong(norm="pred"), "normalises the prediction instead"),
-    (_wrong(norm="image"), "normalises each image as a whole"),
-    (_wrong(norm="never"), "never normalises the target"),
-    (_wrong(norm="always"), "even when norm_pix is False"),
-    (_wrong(eps=0.0), "without the eps"),
-    (in_place_normalisation, "changed its input target in place"),
-    (keeps_dims, "a loss is a scalar"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (all_patches, "averages the error over every patch"),
+        (_wrong(average="visible"), "averages over the visible patches"),
+        (_wrong(average="all_count"), "divides by the number of all patches"),
+        (_wrong(average="sum"), "sums the errors of the masked patches"),
+        (_wrong(per="sum"), "sums the squared errors over each patch's values"),
+        (_wrong(norm="both"), "normalises the prediction as well"),
+        (_wrong(norm="pred"), "normalises the prediction instead"),
+        (_wrong(norm="image"), "normalises each image as a whole"),
+        (_wrong(norm="never"), "never normalises the target"),
+        (_wrong(norm="always"), "even when norm_pix is False"),
+        (_wrong(eps=0.0), "without the eps"),
+        (in_place_normalisation, "changed its input target in place"),
+        (keeps_dims, "a loss is a scalar"),
+    ],
+)
 def test_masked_mse_loss_mistakes_fail_with_a_hint(fn, expected):
     fails_with(checks.check_masked_mse_loss, fn, expected)
 
 
 # --------------------------------------------------------------------------- all four
-@pytest.mark.parametrize("check, name", [(checks.check_patchify, "patchify"), (checks.check_unpatchify, "unpatchify"),
-                                         (checks.check_random_masking, "random_masking"),
-                                         (checks.check_masked_mse_loss, "masked_mse_loss")])
+@pytest.mark.parametrize(
+    "check, name",
+    [
+        (checks.check_patchify, "patchify"),
+        (checks.check_unpatchify, "unpatchify"),
+        (checks.check_random_masking, "random_masking"),
+        (checks.check_masked_mse_loss, "masked_mse_loss"),
+    ],
+)
 def test_stubs_are_calm_and_crashes_are_verdicts(check, name):
     def stub(*args):
         raise NotImplementedError
@@ -319,8 +349,12 @@ def test_stubs_are_calm_and_crashes_are_verdicts(check, name):
 
 
 def test_hints_do_not_give_the_answer_away():
-    for check, fn in [(checks.check_patchify, channels_first), (checks.check_random_masking, _masking(shared=True)),
-                      (checks.check_masked_mse_loss, all_patches), (checks.check_unpatchify, unpatchify_reshape)]:
+    for check, fn in [
+        (checks.check_patchify, channels_first),
+        (checks.check_random_masking, _masking(shared=True)),
+        (checks.check_masked_mse_loss, all_patches),
+        (checks.check_unpatchify, unpatchify_reshape),
+    ]:
         message = check(fn).message
         for giveaway in ("permute(", "argsort(", "gather(", ".var(", "mask.sum()"):
             assert giveaway not in message, message
@@ -333,14 +367,23 @@ def _first_k(tokens, mask_ratio, generator):  # not random at all: the first K t
     return tokens[:, :K].clone(), mask, torch.arange(L).expand(B, L).clone()
 
 
-@pytest.mark.parametrize("check, fn", [
-    (checks.check_patchify, lambda x, p: torch.zeros(x.shape[0], (x.shape[2] // p) * (x.shape[3] // p),
-                                                    p * p * x.shape[1])),
-    (checks.check_unpatchify, lambda x, p, channels=3: torch.zeros(x.shape[0], channels, int(x.shape[1] ** 0.5) * p,
-                                                                  int(x.shape[1] ** 0.5) * p)),
-    (checks.check_random_masking, _first_k),
-    (checks.check_masked_mse_loss, lambda pred, target, mask, norm_pix=True: (pred * 0).sum()),
-])
+@pytest.mark.parametrize(
+    "check, fn",
+    [
+        (
+            checks.check_patchify,
+            lambda x, p: torch.zeros(x.shape[0], (x.shape[2] // p) * (x.shape[3] // p), p * p * x.shape[1]),
+        ),
+        (
+            checks.check_unpatchify,
+            lambda x, p, channels=3: torch.zeros(
+                x.shape[0], channels, int(x.shape[1] ** 0.5) * p, int(x.shape[1] ** 0.5) * p
+            ),
+        ),
+        (checks.check_random_masking, _first_k),
+        (checks.check_masked_mse_loss, lambda pred, target, mask, norm_pix=True: (pred * 0).sum()),
+    ],
+)
 def test_a_degenerate_answer_earns_nothing(check, fn):
     """Keeping the first tokens is right when nothing is removed or for one sample; a zero loss is right when the
     prediction is right on the hidden patches: such cases count only beside a right value."""

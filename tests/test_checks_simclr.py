@@ -1,4 +1,5 @@
 """check_nt_xent_loss: right answers in any style pass; each classic mistake fails with a hint naming it."""
+
 import math
 
 import pytest
@@ -57,8 +58,9 @@ def two_blocks(z1, z2, temperature):
     return (direction(a, c) + direction(c, a)) / 2
 
 
-@pytest.mark.parametrize("fn", [nt_xent_loss, loop_over_anchors, logsumexp_with_mask, two_blocks,
-                                float64_cosine_similarity])
+@pytest.mark.parametrize(
+    "fn", [nt_xent_loss, loop_over_anchors, logsumexp_with_mask, two_blocks, float64_cosine_similarity]
+)
 def test_right_answers_pass(fn, capsys):
     result = check_nt_xent_loss(fn)
     assert result.passed, result.details
@@ -74,8 +76,10 @@ def test_the_one_hot_case_is_analytic():
 # --------------------------------------------------------------------------- classic mistakes
 def _student(wrong):
     """A student's version of a mistake: float32, keeps the graph (the checker's own versions do not)."""
+
     def fn(z1, z2, temperature):
         return wrong(z1, z2, temperature).float()
+
     return fn
 
 
@@ -104,23 +108,26 @@ def raises(z1, z2, temperature):
     return sim.mean()
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (_student(checks.no_normalise), "depend on directions only"),
-    (_student(checks.no_mask), "compared with itself"),
-    (_student(checks.self_positive), "its own positive"),
-    (_student(checks._shifted_positive(1)), "not the other view of the same image"),
-    (_student(checks.one_direction), "only the views of z1 act as anchors"),
-    (_student(checks.cross_view_only), "negatives come only from the other view"),
-    (_student(checks.no_temperature), "temperature has no effect"),
-    (_student(checks.times_temperature), "the wrong way round"),
-    (_student(checks.summed), "sums over the anchors"),
-    (_student(checks.over_b), "twice the expected one"),
-    (per_anchor, "one loss per anchor"),
-    (detached, "no gradient flows back"),
-    (normalises_in_place, "changed its input z1 in place"),
-    (numpy_result, "not a torch tensor"),
-    (raises, "raised RuntimeError"),
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (_student(checks.no_normalise), "depend on directions only"),
+        (_student(checks.no_mask), "compared with itself"),
+        (_student(checks.self_positive), "its own positive"),
+        (_student(checks._shifted_positive(1)), "not the other view of the same image"),
+        (_student(checks.one_direction), "only the views of z1 act as anchors"),
+        (_student(checks.cross_view_only), "negatives come only from the other view"),
+        (_student(checks.no_temperature), "temperature has no effect"),
+        (_student(checks.times_temperature), "the wrong way round"),
+        (_student(checks.summed), "sums over the anchors"),
+        (_student(checks.over_b), "twice the expected one"),
+        (per_anchor, "one loss per anchor"),
+        (detached, "no gradient flows back"),
+        (normalises_in_place, "changed its input z1 in place"),
+        (numpy_result, "not a torch tensor"),
+        (raises, "raised RuntimeError"),
+    ],
+)
 def test_mistakes_fail_with_a_hint_naming_them(fn, expected):
     result = check_nt_xent_loss(fn)
     assert not result.passed and result.score < result.max_score
@@ -130,6 +137,7 @@ def test_mistakes_fail_with_a_hint_naming_them(fn, expected):
 
 def test_a_mistake_that_keeps_its_graph_is_still_named():
     """The checker's mistakes compute in float64 without a graph; a student's float32 version matches them."""
+
     def no_temperature(z1, z2, temperature):
         return nt_xent_loss(z1, z2, 1.0)
 
@@ -153,15 +161,26 @@ def test_hints_do_not_give_the_answer_away():
 
 def test_each_mistake_differs_from_the_reference_on_some_case():
     """Every mistake is caught by at least one case, so the checker cannot pass it."""
-    for mistake in (checks.no_normalise, checks.no_mask, checks.self_positive, checks._shifted_positive(1),
-                    checks.one_direction, checks.cross_view_only, checks.no_temperature, checks.times_temperature,
-                    checks.summed, checks.over_b):
+    for mistake in (
+        checks.no_normalise,
+        checks.no_mask,
+        checks.self_positive,
+        checks._shifted_positive(1),
+        checks.one_direction,
+        checks.cross_view_only,
+        checks.no_temperature,
+        checks.times_temperature,
+        checks.summed,
+        checks.over_b,
+    ):
         wrong = [c.name for c in CASES if c.judge(c.inputs(), _student(mistake)(*c.inputs().values()))]
         assert wrong, mistake.__name__
 
 
-@pytest.mark.parametrize("fn", [lambda z1, z2, t: (z1 * 0).sum(), lambda z1, z2, t: (z1 * 0).sum() + 1.0,
-                                lambda z1, z2, t: torch.tensor(0.0)])
+@pytest.mark.parametrize(
+    "fn",
+    [lambda z1, z2, t: (z1 * 0).sum(), lambda z1, z2, t: (z1 * 0).sum() + 1.0, lambda z1, z2, t: torch.tensor(0.0)],
+)
 def test_a_constant_loss_earns_nothing(fn):
     """Zero is right for B = 1 (no negatives): the constant zero passes that case, and earns 0 of its points."""
     result = check_nt_xent_loss(fn)

@@ -1,5 +1,6 @@
 """The code base's own rules, checked by well-kept tools: ruff (lint and format) and import-linter (the two
 wings: the library never imports the instructor tools; no import cycles). Configured in pyproject.toml."""
+
 import shutil
 import subprocess
 import sys

@@ -1,5 +1,6 @@
 """The Colab badge and setup cell: generated from the one repository-URL setting, and doing on Colab what
 they promise (the setup cell runs in a subprocess where sslcourse cannot be imported and pip is faked)."""
+
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from sslcourse.instructor import colab, course
 from sslcourse.instructor.nbtools.run import kernel_env
 
 # Runs the setup cell with `import sslcourse` failing until the fake pip "installs" it.
-HARNESS = textwrap.dedent('''
+HARNESS = textwrap.dedent("""
     import importlib.abc, json, subprocess, sys, types
 
     class Missing(importlib.abc.MetaPathFinder):
@@ -38,7 +39,7 @@ HARNESS = textwrap.dedent('''
     except (ImportError, RuntimeError) as err:
         outcome = str(err)
     print(json.dumps({"calls": calls, "outcome": outcome}))
-''')
+""")
 
 
 def run_setup_cell(on_colab: bool, pip_fails: bool = False) -> dict:
@@ -53,7 +54,10 @@ def test_on_colab_the_setup_cell_installs_from_the_repository_url_then_picks_the
     result = run_setup_cell(on_colab=True)
     assert result["outcome"] == "ran"
     [call] = result["calls"]
-    assert call[1:5] == ["-m", "pip", "install", "--quiet"] and call[-1] == f"git+{course.repository_url()}@{colab.release_ref()}"
+    assert (
+        call[1:5] == ["-m", "pip", "install", "--quiet"]
+        and call[-1] == f"git+{course.repository_url()}@{colab.release_ref()}"
+    )
     assert "sslcourse: computing on cpu" in result["printed"]  # SSLCOURSE_DEVICE=cpu, as in tests
 
 
@@ -75,7 +79,8 @@ def test_the_url_lives_in_one_place(monkeypatch):
     monkeypatch.setattr(course, "repository_url", lambda: "https://github.com/someone/fork")
     assert f'"git+https://github.com/someone/fork@{ref}"' in colab.setup_cell_source()
     assert "github/someone/fork/blob/main/notebooks/student/00_x.ipynb" in colab.badge_cell_source(
-        "00_x", "notebooks/student")
+        "00_x", "notebooks/student"
+    )
     compile(colab.setup_cell_source(), "setup cell", "exec")
 
 

@@ -1,4 +1,5 @@
 """Colorization: the Lab conversion against scikit-image, the bins, the exercises' references, the model, the metrics."""
+
 import numpy as np
 import pytest
 import torch
@@ -97,8 +98,11 @@ def test_features_ignore_colour():
     x = torch.rand(2, 3, 32, 32)
     swapped = x[:, [2, 0, 1]]  # another colour, but not the same L: features should differ
     L = rgb_to_lab(x)[:, :1]
-    assert torch.allclose(model.backbone.forward_stages_from_lightness(L)[-1].mean(dim=(2, 3)),
-                          model.backbone.forward_features(x), atol=1e-5)
+    assert torch.allclose(
+        model.backbone.forward_stages_from_lightness(L)[-1].mean(dim=(2, 3)),
+        model.backbone.forward_features(x),
+        atol=1e-5,
+    )
     assert not torch.allclose(model.backbone.forward_features(swapped), model.backbone.forward_features(x))
 
 
@@ -113,9 +117,14 @@ def test_trains_through_the_engine_with_a_plugged_loss():
     model = methods.build("colorization", width=0.125)
     model.loss_fn = my_loss
     x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
-    result = train(model, x, torch.zeros(64, dtype=torch.long), TrainConfig(epochs=2, batch_size=32, optimizer="adamw",
-                                                                               lr=1e-3, nan_check_every=1),
-                   device="cpu", progress=False)
+    result = train(
+        model,
+        x,
+        torch.zeros(64, dtype=torch.long),
+        TrainConfig(epochs=2, batch_size=32, optimizer="adamw", lr=1e-3, nan_check_every=1),
+        device="cpu",
+        progress=False,
+    )
     assert result.steps == 4 and calls[0] == (32 * 16 * 16, 261)
     assert all(np.isfinite(h["loss"]) for h in result.history)
 

@@ -1,5 +1,6 @@
 """Context prediction: batched patch pairs, the projection, the aberration simulator, the pair network and the
 position regressor, and the experiments' plumbing (tiny runs on the CPU)."""
+
 import json
 
 import pytest
@@ -7,8 +8,16 @@ import torch
 
 from sslcourse import methods, pretrained
 from sslcourse.experiments import context as experiments
-from sslcourse.methods.context import (OFFSETS, ContextPrediction, PatchEncoder, grid_side, per_image_sampler,
-                                       remove_green_magenta, sample_patch_pair, sample_patch_pairs)
+from sslcourse.methods.context import (
+    OFFSETS,
+    ContextPrediction,
+    PatchEncoder,
+    grid_side,
+    per_image_sampler,
+    remove_green_magenta,
+    sample_patch_pair,
+    sample_patch_pairs,
+)
 from sslcourse.methods.context_shortcuts import PositionRegressor, chromatic_aberration, colour_drop
 from sslcourse.models import build_model
 
@@ -114,11 +123,28 @@ def test_a_saved_context_model_loads_back(tmp_path):
 
 @pytest.mark.slow
 def test_the_experiments_run_and_write_their_provenance(tmp_path, cifar):
-    common = ["--device", "cpu", "--train-subset", "100", "--test-subset", "50", "--batch-size", "32",
-              "--epochs", "0.5", "--width", "0.125", "--quiet"]
+    common = [
+        "--device",
+        "cpu",
+        "--train-subset",
+        "100",
+        "--test-subset",
+        "50",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "0.5",
+        "--width",
+        "0.125",
+        "--quiet",
+    ]
     out = tmp_path / "gj.json"
-    assert experiments.main(["gapjitter", "--out", str(out), "--run", str(tmp_path / "run"), "--probe-train", "100",
-                             *common]) == 0
+    assert (
+        experiments.main(
+            ["gapjitter", "--out", str(out), "--run", str(tmp_path / "run"), "--probe-train", "100", *common]
+        )
+        == 0
+    )
     record = json.loads(out.read_text())
     assert record["computed_on"] == "CPU" and record["command"].startswith("python -m sslcourse.experiments.context")
     assert set(record["results"]["variants"]) == {"random init", "cured", "no gap, no jitter"}

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 
 from sslcourse import data, pack
-from sslcourse.instructor import datapack
 from sslcourse.device import pick_device, seed_everything
+from sslcourse.instructor import datapack
 
 # The published checksum of the offline tree (../shared/data/README.md).
 TREE_SHA256 = "c217601eebcfee757a51b381539a30bc3b0a89cac54850a81d992750b4fa8352"
@@ -40,7 +40,9 @@ def test_cache_round_trips_without_touching_the_source(cifar, monkeypatch):
     for split in ("train", "test"):
         images, labels = data.load_cifar10(split)
         assert torch.equal(images, cifar[split][0]) and torch.equal(labels, cifar[split][1])
-    assert "JPEG tree" in data.describe_source() or "pack" in data.describe_source() or "files" in data.describe_source()
+    assert (
+        "JPEG tree" in data.describe_source() or "pack" in data.describe_source() or "files" in data.describe_source()
+    )
 
 
 def _tamper(path: Path, **changes):

@@ -1,5 +1,6 @@
 """Evaluation protocols: k-NN against a naive reference, the linear probe against scikit-learn,
 few-label fine-tuning on a toy anyone could learn, and the plumbing around them."""
+
 import numpy as np
 import pytest
 import torch
@@ -8,8 +9,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from sslcourse import evaluate, viz
-from sslcourse.evaluate import (classifier_accuracy, evaluate_backbone, extract_features, few_label_finetune,
-                                knn_accuracy, knn_classify, linear_probe)
+from sslcourse.evaluate import (
+    classifier_accuracy,
+    evaluate_backbone,
+    extract_features,
+    few_label_finetune,
+    knn_accuracy,
+    knn_classify,
+    linear_probe,
+)
 from sslcourse.models import resnet18
 
 
@@ -105,8 +113,9 @@ def test_knn_accuracy_takes_your_own_classifier():
 
 # --------------------------------------------------------------------------- linear probe
 def test_linear_probe_on_separable_data():
-    x, y = make_classification(3000, 64, n_informative=16, n_classes=5, n_clusters_per_class=1, class_sep=3.0,
-                               random_state=0)
+    x, y = make_classification(
+        3000, 64, n_informative=16, n_classes=5, n_clusters_per_class=1, class_sep=3.0, random_state=0
+    )
     x, y = torch.tensor(x).float() * 7 + 3, torch.tensor(y)  # scale and shift: standardisation undoes them
     result = linear_probe(x[:2000], y[:2000], x[2000:], y[2000:])
     assert set(result) == {"linear_top1", "train_top1"}
@@ -189,8 +198,20 @@ def test_flip_tta_adds_the_logits_of_the_mirror_image():
 
 
 # --------------------------------------------------------------------------- few-label fine-tuning
-COLOURS = 0.1 + 0.8 * torch.tensor([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1],
-                                    [1, 1, 0], [1, 0, 1], [0, 1, 1], [0.5, 0.5, 0.5], [1, 0.5, 0]])
+COLOURS = 0.1 + 0.8 * torch.tensor(
+    [
+        [0, 0, 0],
+        [1, 1, 1],
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 1, 0],
+        [1, 0, 1],
+        [0, 1, 1],
+        [0.5, 0.5, 0.5],
+        [1, 0.5, 0],
+    ]
+)
 
 
 def colour_images(n, seed):
@@ -227,9 +248,11 @@ def test_label_efficiency_curve_rises_with_labels():
 
     g = torch.Generator().manual_seed(0)
     centers = torch.randn(10, 16, generator=g) * 2
+
     def sample(n):
         y = torch.arange(n) % 10
         return centers[y] + torch.randn(n, 16, generator=g) * 2.0, y
+
     (ftr, ytr), (fte, yte) = sample(2000), sample(500)
     for probe in ("linear", "knn"):
         curve = label_efficiency(ftr, ytr, fte, yte, per_class=(1, 10, 100), probe=probe)

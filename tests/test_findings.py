@@ -1,4 +1,5 @@
 """Findings: each claim is judged from the shipped results, with its noise, at its scale, the right way round."""
+
 import json
 
 import pytest
@@ -29,10 +30,19 @@ def test_the_aberration_simulation_is_indicative_at_best():
     assert f.scale == "simulated" and f.verdict != "reproduced"
 
 
-@pytest.mark.parametrize("diff, se, size, expected", [
-    (5.0, 1.0, None, "reproduced"), (-5.0, 1.0, None, "not reproduced"), (1.9, 1.0, None, "too close to call"),
-    (-2.0, 1.0, None, "too close to call"), (3.0, 0.5, 10.0, "weaker than the paper"), (6.0, 0.5, 10.0, "reproduced"),
-    (0.5, None, 2.0, "weaker than the paper"), (5.0, None, None, "too close to call")])
+@pytest.mark.parametrize(
+    "diff, se, size, expected",
+    [
+        (5.0, 1.0, None, "reproduced"),
+        (-5.0, 1.0, None, "not reproduced"),
+        (1.9, 1.0, None, "too close to call"),
+        (-2.0, 1.0, None, "too close to call"),
+        (3.0, 0.5, 10.0, "weaker than the paper"),
+        (6.0, 0.5, 10.0, "reproduced"),
+        (0.5, None, 2.0, "weaker than the paper"),
+        (5.0, None, None, "too close to call"),
+    ],
+)
 def test_judge(diff, se, size, expected):
     assert findings.judge(Effect("x", Value(diff, se), size)) == expected
 
@@ -51,13 +61,16 @@ def test_noise_comes_from_the_numbers():
     assert findings.binomial_se(35, 1_000) == pytest.approx(1.51, abs=0.01)
     one = findings.accuracy({"a": 50.0}, "a", 1000)
     seeds = findings.accuracy({"a": 50.0, "a_seeds": [46.0, 50.0, 54.0]}, "a", 1000)
-    assert seeds.value == pytest.approx(50.0) and seeds.se > one.se / 3 ** 0.5  # the measured spread counts
+    assert seeds.value == pytest.approx(50.0) and seeds.se > one.se / 3**0.5  # the measured spread counts
     assert "3 seeds" in seeds.noise
 
 
 def _head(h, z, on, n=10_000):
-    return {"runs": [{"head": "mlp", "h": {"linear_top1": h}, "z": {"linear_top1": z}}], "computed_on": on,
-            "settings": {"n_test": n}}
+    return {
+        "runs": [{"head": "mlp", "h": {"linear_top1": h}, "z": {"linear_top1": z}}],
+        "computed_on": on,
+        "settings": {"n_test": n},
+    }
 
 
 def test_a_finding_follows_the_numbers(tmp_path, monkeypatch):
@@ -85,14 +98,25 @@ def test_the_head_finding_reads_every_head():
 
 
 def _row(name, method, acc, arch, **kw):
-    return {"name": name, "method": method, "metrics": {"linear_top1": acc}, "source": "shipped",
-            "architecture": arch, **kw}
+    return {
+        "name": name,
+        "method": method,
+        "metrics": {"linear_top1": acc},
+        "source": "shipped",
+        "architecture": arch,
+        **kw,
+    }
 
 
 def test_gap_closed_uses_matched_floors():
-    rows = [_row("r", "random", 30.0, "A"), _row("r_small", "random", 20.0, "B", floor_of="x_w"),
-            _row("s", "supervised", 90.0, "A"), _row("x", "simclr", 75.0, "A"),
-            _row("y", "context", 35.0, "B", weights="x_w"), _row("z", "mae", 50.0, "C")]
+    rows = [
+        _row("r", "random", 30.0, "A"),
+        _row("r_small", "random", 20.0, "B", floor_of="x_w"),
+        _row("s", "supervised", 90.0, "A"),
+        _row("x", "simclr", 75.0, "A"),
+        _row("y", "context", 35.0, "B", weights="x_w"),
+        _row("z", "mae", 50.0, "C"),
+    ]
     closed = scoreboard.gap_closed("linear_top1", rows)
     assert closed["x"] == pytest.approx(0.75)  # its own architecture's floor, 30
     assert closed["y"] == pytest.approx(15 / 70)  # its own floor, 20, not the other one
@@ -111,9 +135,15 @@ def test_every_shipped_row_names_its_architecture_and_error_bar():
 
 
 def test_label_curves():
-    rows = [{"name": "a", "method": "simclr", "source": "shipped",
-             "metrics": {"few_label_top1@10": 50.0, "few_label_top1@1": 20.0, "linear_top1": 70.0}},
-            {"name": "b", "method": "mae", "source": "shipped", "metrics": {"linear_top1": 40.0}}]
+    rows = [
+        {
+            "name": "a",
+            "method": "simclr",
+            "source": "shipped",
+            "metrics": {"few_label_top1@10": 50.0, "few_label_top1@1": 20.0, "linear_top1": 70.0},
+        },
+        {"name": "b", "method": "mae", "source": "shipped", "metrics": {"linear_top1": 40.0}},
+    ]
     assert scoreboard.label_curves(rows) == {"a": {1: 20.0, 10: 50.0}}
 
 

@@ -1,4 +1,5 @@
 """Provenance: one record for every result and card, no machine path, and no shipped result from a dirty tree."""
+
 import pytest
 import torch
 
@@ -20,11 +21,23 @@ def test_a_shipped_result_is_refused_from_a_dirty_tree(monkeypatch, tmp_path, ca
 
 
 def test_the_record_names_everything_and_no_machine_path(monkeypatch):
-    monkeypatch.setattr(provenance, "data_record", lambda: {"data_source": "the JPEG tree cifar10-jpeg",
-                                                              "data_sha256": "c2" * 32})
+    monkeypatch.setattr(
+        provenance, "data_record", lambda: {"data_source": "the JPEG tree cifar10-jpeg", "data_sha256": "c2" * 32}
+    )
     rec = provenance.record(torch.device("cpu"), "python -m sslcourse eval x", 12.34, seeds=[3])
-    for key in ("computed_on", "device", "command", "code_version", "clean_tree", "seeds", "torch", "data_source",
-                "data_sha256", "created", "wall_time_s"):
+    for key in (
+        "computed_on",
+        "device",
+        "command",
+        "code_version",
+        "clean_tree",
+        "seeds",
+        "torch",
+        "data_source",
+        "data_sha256",
+        "created",
+        "wall_time_s",
+    ):
         assert key in rec, key
     assert rec["seeds"] == [3] and rec["wall_time_s"] == 12.3 and rec["computed_on"] == "CPU"
     assert provenance.scale(rec) == "CPU" and "stand-in" in provenance.label(rec)
@@ -35,8 +48,10 @@ def test_the_record_names_everything_and_no_machine_path(monkeypatch):
 
 
 def test_names_say_what_a_model_is():
-    assert provenance.architecture("mae", {"arch": "vit_tiny", "dim": 96, "depth": 4}) == \
-        "ViT, width 96, depth 4 (ViT-Tiny: 192, 12)"
+    assert (
+        provenance.architecture("mae", {"arch": "vit_tiny", "dim": 96, "depth": 4})
+        == "ViT, width 96, depth 4 (ViT-Tiny: 192, 12)"
+    )
     assert provenance.architecture("colorization", {"width": 0.25}) == "ResNet-18, width 0.25, grey (L) input"
     assert provenance.architecture("simclr", {"arch": "resnet18"}) == "ResNet-18, width 0.5, colour input"
 

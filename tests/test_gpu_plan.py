@@ -1,5 +1,6 @@
 """The GPU plan (scripts/gpu_plan.py): every command it would run on a GPU parses, and every step runs end to
 end when shrunk to the CPU, so the plan cannot drift from the code before the next GPU session."""
+
 import importlib
 import importlib.util
 import json
@@ -28,6 +29,7 @@ def _parser_for(args: list[str]):
     """The argparse parser of the program a plan command runs, and the arguments it gets."""
     if args[:2] == ["-m", "sslcourse"]:
         from sslcourse.cli import build_parser
+
         return build_parser(), args[2:]
     if args[0] == "-m" and args[1].startswith("sslcourse.experiments."):
         return importlib.import_module(args[1])._parser(), args[2:]
@@ -58,18 +60,42 @@ def test_every_gpu_command_and_its_derived_smoke_command_parse(step):
 
 def test_smoke_commands_are_derived_from_the_gpu_commands():
     gpu = shlex.split("python -m sslcourse train simclr --epochs 150 --device cuda --compile --out x/run --quiet")
-    assert plan.smoke_args(gpu) == ["python", "-m", "sslcourse", "train", "simclr", "--out", "x/run", "--quiet",
-                                    "--device", "cpu", "--subset", "200", "--epochs", "0.5", "--batch-size", "50",
-                                    "--width", "0.125"]
+    assert plan.smoke_args(gpu) == [
+        "python",
+        "-m",
+        "sslcourse",
+        "train",
+        "simclr",
+        "--out",
+        "x/run",
+        "--quiet",
+        "--device",
+        "cpu",
+        "--subset",
+        "200",
+        "--epochs",
+        "0.5",
+        "--batch-size",
+        "50",
+        "--width",
+        "0.125",
+    ]
     with pytest.raises(KeyError, match="no CPU smoke settings"):
         plan.smoke_args(["python", "-m", "sslcourse.experiments.nope", "run"])
 
 
 def _calibration(speedups, simclr=150_000):
-    return {"computed_on": "GPU", "tiny": False, "device": "cuda (NVIDIA H200)", "created": "today",
-            "models": {m: {"eager": {"views_per_s": v / 1.5}, "compiled": {"views_per_s": v}, "best": "compiled"}
-                       for m, v in (("simclr", simclr), ("supervised", 120_000), ("mae", 80_000))},
-            "side_by_side": {"rows": [{"processes": k, "speedup": g} for k, g in speedups.items()]}}
+    return {
+        "computed_on": "GPU",
+        "tiny": False,
+        "device": "cuda (NVIDIA H200)",
+        "created": "today",
+        "models": {
+            m: {"eager": {"views_per_s": v / 1.5}, "compiled": {"views_per_s": v}, "best": "compiled"}
+            for m, v in (("simclr", simclr), ("supervised", 120_000), ("mae", 80_000))
+        },
+        "side_by_side": {"rows": [{"processes": k, "speedup": g} for k, g in speedups.items()]},
+    }
 
 
 def test_the_plan_is_sized_from_the_calibration_and_runs_side_by_side_only_where_it_pays():
@@ -95,7 +121,9 @@ def test_list_says_the_noise_of_each_study_and_ends_with_the_total(tmp_path):
     r = run_plan("--list", "--results", str(tmp_path))
     lines = r.stdout.strip().splitlines()
     assert r.returncode == 0 and lines[-1].startswith("about ") and lines[-1].endswith(" minutes in all")
-    assert "recipe estimates" in r.stdout and "noise: resolve 2 points at ~65%: 3 seed(s), 10000 test images" in r.stdout
+    assert (
+        "recipe estimates" in r.stdout and "noise: resolve 2 points at ~65%: 3 seed(s), 10000 test images" in r.stdout
+    )
     (tmp_path / "calibration").mkdir()
     (tmp_path / "calibration" / "calibration.json").write_text(json.dumps(_calibration({1: 1.0, 4: 2.0})))
     r2 = run_plan("--list", "--results", str(tmp_path))
@@ -104,8 +132,13 @@ def test_list_says_the_noise_of_each_study_and_ends_with_the_total(tmp_path):
 
 
 def run_plan(*args, timeout=600):
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_plan.py"), *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gpu_plan.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def test_every_step_runs_shrunk_to_the_cpu_and_comes_back_bundled(tmp_path, jpeg_root):

@@ -10,6 +10,7 @@ appends to the sheet later, a process flood, shared memory past the limit, and c
 answer; plus a text file, which is listed and not graded. Then cheap checks of the options, --resume,
 --force, --out, and unit tests of the parts (cgroup, sandbox, view, guard, collection).
 """
+
 import copy
 import csv
 import hashlib
@@ -32,18 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "99_demo.py"
 TIMEOUT = 60  # seconds per notebook: the demo runs in ~4 alone, but two at a time on 2 busy cores take far longer
 NO_SANDBOX = sandbox.problem()
-needs_sandbox = pytest.mark.skipif(NO_SANDBOX is not None and not os.environ.get("SSLCOURSE_REQUIRE_SANDBOX"),
-                                   reason=f"no sandbox here: {NO_SANDBOX}")
+needs_sandbox = pytest.mark.skipif(
+    NO_SANDBOX is not None and not os.environ.get("SSLCOURSE_REQUIRE_SANDBOX"), reason=f"no sandbox here: {NO_SANDBOX}"
+)
 MARK = f"sslcourse-test-attack-{os.getpid()}"  # in the command line of every process an attack leaves behind
 
-WRONG = '''import torch
+WRONG = """import torch
 
 
 def knn_classify(train_features, train_labels, query_features, k=20):
     return -torch.ones(len(query_features), dtype=torch.long)  # never a training label
-'''
+"""
 
-PATCHER = '''import torch
+PATCHER = """import torch
 import sslcourse.checks as checks
 import sslcourse.checks.evaluation as evaluation
 
@@ -66,9 +68,10 @@ def knn_classify(train_features, train_labels, query_features, k=20):
     checks.run_check = lambda *args, **kwargs: CheckResult()
     print("✓ knn_classify: all 7 checks passed.")
     return -torch.ones(len(query_features), dtype=torch.long)
-'''
+"""
 
-FAKE_PACKAGE = '''import os
+FAKE_PACKAGE = (
+    """import os
 
 os.makedirs("sslcourse/checks", exist_ok=True)
 open("sslcourse/__init__.py", "w").write("")
@@ -77,41 +80,43 @@ open("sslcourse/checks/evaluation.py", "w").write(
     "class R:\\n    passed, score, max_score, message = True, 7, 7, 'passed'\\n"
     "    def choose(self, a, b):\\n        return a\\n"
     "def check_knn_classify(fn):\\n    print('✓ knn_classify: all 7 checks passed.')\\n    return R()\\n")
-''' + WRONG
+"""
+    + WRONG
+)
 
-EDITED_CHECKER = '''from sslcourse.checks.evaluation import check_knn_classify
+EDITED_CHECKER = """from sslcourse.checks.evaluation import check_knn_classify
 
 result = check_knn_classify(lambda *args: None)
 print("✓ knn_classify: all 7 checks passed.")
 result.passed = True
-'''
+"""
 
-REFERENCE = '''import torch
+REFERENCE = """import torch
 from sslcourse.evaluate import knn_classify as library_knn
 
 
 def knn_classify(train_features, train_labels, query_features, k=20):
     return library_knn(train_features, train_labels, query_features, k)
-'''
+"""
 
-RAISES = '''import torch
+RAISES = """import torch
 
 
 def knn_classify(train_features, train_labels, query_features, k=20):
     return train_labels[len(train_labels) + 5]
-'''
+"""
 
 
 def outside_cell(targets: list[Path]) -> str:
-    return f'''for path in {[str(p) for p in targets]!r}:
+    return f"""for path in {[str(p) for p in targets]!r}:
     try:
         open(path, "w").write("written by a submission")
     except OSError:
         pass
-'''
+"""
 
 
-READER = '''import sslcourse.evaluate
+READER = """import sslcourse.evaluate
 import sslcourse.checks.evaluation
 
 _ns = {}
@@ -120,26 +125,29 @@ exec(compile(open(sslcourse.evaluate.__file__).read(), "evaluate.py", "exec"), _
 
 def knn_classify(train_features, train_labels, query_features, k=20):
     return _ns["knn_classify"](train_features, train_labels, query_features, k)
-'''
+"""
 
 
 def disk_patch_cell() -> str:
     import site
 
-    targets = [ROOT / "sslcourse" / "checks" / "evaluation.py", ROOT / "sslcourse" / "checks" / "__init__.py",
-               Path(site.getsitepackages()[0]) / f"{MARK}.pth"]
+    targets = [
+        ROOT / "sslcourse" / "checks" / "evaluation.py",
+        ROOT / "sslcourse" / "checks" / "__init__.py",
+        Path(site.getsitepackages()[0]) / f"{MARK}.pth",
+    ]
     return outside_cell(targets)
 
 
 def daemon_cell(out: Path, flag: Path) -> str:
     code = f"import time; time.sleep(8); open({str(out)!r}, 'a').write('daemon,2,2,2,ok,'); open({str(flag)!r}, 'w')"
-    return f'''import subprocess, sys
+    return f"""import subprocess, sys
 subprocess.Popen([sys.executable, "-c", {code!r}, {MARK!r}], start_new_session=True,
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-'''
+"""
 
 
-FLOOD = f'''import subprocess
+FLOOD = f"""import subprocess
 started = []
 for _ in range(2000):
     try:
@@ -147,17 +155,17 @@ for _ in range(2000):
                                         stderr=subprocess.DEVNULL))
     except OSError:
         break
-'''
+"""
 
-SHM = '''import mmap
+SHM = """import mmap
 shared = mmap.mmap(-1, 3 << 30)  # shared memory: not the heap that RLIMIT_DATA counts
 for i in range(0, len(shared), 4096):
     shared[i] = 1
-'''
+"""
 
 
 def sibling_solution(folders: list[Path]) -> str:
-    return f'''import glob, json, torch
+    return f"""import glob, json, torch
 
 _found = None
 for _folder in {[str(f) for f in folders]!r} + ["/tmp"]:
@@ -174,18 +182,18 @@ if _found:
 else:
     def knn_classify(train_features, train_labels, query_features, k=20):
         return -torch.ones(len(query_features), dtype=torch.long)
-'''
+"""
 
 
 def vandal_cell(others: list[Path], out: Path) -> str:
-    return f'''import os
+    return f"""import os
 for path in {[str(p) for p in others]!r}:
     if os.path.exists(path):
         os.remove(path)
 open({str(others[0])!r}, "w").write("{{}}")
 open({str(out)!r}, "w").write("student,knn_classify,total,max_total,status,notes\\nvandal,2,2,2,ok,\\n")
 open({str(out) + ".progress"!r}, "w").write("not json\\n")
-'''
+"""
 
 
 def _cells(nb, grade_id):
@@ -211,8 +219,13 @@ def _sha(path: Path) -> str:
 
 def _grade(*args, check=True):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "sslcourse", "grade", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "sslcourse", "grade", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -247,8 +260,27 @@ def classroom(tmp_path_factory):
 
     subs, out = base / "submitted", base / "grades.csv"
     subs.mkdir()
-    names = ["vandal", "correct", "sibling", "stub", "raises", "loop", "patcher", "edited", "fakepkg", "euclid",
-             "reference", "memhog", "garbage", "outside", "reader", "diskpatch", "daemon", "flood", "shm"]
+    names = [
+        "vandal",
+        "correct",
+        "sibling",
+        "stub",
+        "raises",
+        "loop",
+        "patcher",
+        "edited",
+        "fakepkg",
+        "euclid",
+        "reference",
+        "memhog",
+        "garbage",
+        "outside",
+        "reader",
+        "diskpatch",
+        "daemon",
+        "flood",
+        "shm",
+    ]
     paths = [subs / f"{n}.ipynb" for n in names]
     outside = [base / "OUTSIDE.txt", subs / "OUTSIDE.txt", ROOT / f"{MARK}.txt", Path.home() / f"{MARK}.txt"]
     flag = base / "DAEMON-RAN"
@@ -281,14 +313,37 @@ def classroom(tmp_path_factory):
     (subs / "carol.txt").write_text("my notebook is attached")
     before = {p: _sha(p) for p in paths + checkers}
     start = time.monotonic()
-    done = _grade(*paths, subs / "carol.txt", "--out", out, "--assignment", pair.source, "--timeout", TIMEOUT,
-                  "--memory", "2G", "--jobs", "2")
+    done = _grade(
+        *paths,
+        subs / "carol.txt",
+        "--out",
+        out,
+        "--assignment",
+        pair.source,
+        "--timeout",
+        TIMEOUT,
+        "--memory",
+        "2G",
+        "--jobs",
+        "2",
+    )
     left_running = _marked_processes()  # right after grading: nothing of any submission may run
     time.sleep(max(0.0, 10 - (time.monotonic() - start)))  # the daemon, had it lived, would have written by now
     rows = sheet.read_sheet(out)
-    return {"rows": {r["student"]: r for r in rows}, "order": [r["student"] for r in rows], "out": out,
-            "paths": paths, "before": before, "log": done.stdout + done.stderr, "assignment": pair.source,
-            "base": base, "outside": outside, "flag": flag, "left_running": left_running, "subs": subs}
+    return {
+        "rows": {r["student"]: r for r in rows},
+        "order": [r["student"] for r in rows],
+        "out": out,
+        "paths": paths,
+        "before": before,
+        "log": done.stdout + done.stderr,
+        "assignment": pair.source,
+        "base": base,
+        "outside": outside,
+        "flag": flag,
+        "left_running": left_running,
+        "subs": subs,
+    }
 
 
 def _row(classroom, name):
@@ -313,15 +368,18 @@ def test_a_file_that_is_not_a_notebook_is_listed_not_dropped(classroom):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, points, status, said", [
-    ("correct", "2", "ok", ""),
-    ("stub", "0", "ok", "not implemented yet"),
-    ("raises", "0", "error", "raised IndexError"),
-    ("euclid", "1.14", "ok", "Euclidean distance"),
-    ("loop", "2", "timeout", f"stopped after {TIMEOUT} s"),
-    ("memhog", "2", "error", "the memory limit is 2G"),
-    ("garbage", "0", "error", "not a readable notebook"),
-])
+@pytest.mark.parametrize(
+    "name, points, status, said",
+    [
+        ("correct", "2", "ok", ""),
+        ("stub", "0", "ok", "not implemented yet"),
+        ("raises", "0", "error", "raised IndexError"),
+        ("euclid", "1.14", "ok", "Euclidean distance"),
+        ("loop", "2", "timeout", f"stopped after {TIMEOUT} s"),
+        ("memhog", "2", "error", "the memory limit is 2G"),
+        ("garbage", "0", "error", "not a readable notebook"),
+    ],
+)
 def test_points_status_and_notes(classroom, name, points, status, said):
     row = _row(classroom, name)
     assert (row["knn_classify"], row["total"], row["status"]) == (points, points, status), row
@@ -337,7 +395,9 @@ def test_a_failing_cell_is_named_in_the_notes(classroom):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["patcher", "edited", "fakepkg", "vandal", "outside", "diskpatch", "daemon", "sibling"])
+@pytest.mark.parametrize(
+    "name", ["patcher", "edited", "fakepkg", "vandal", "outside", "diskpatch", "daemon", "sibling"]
+)
 def test_faked_checkers_results_and_packages_earn_nothing(classroom, name):
     row = _row(classroom, name)
     assert row["total"] == "0", row
@@ -418,8 +478,18 @@ def test_resume_grades_only_what_the_interrupted_run_did_not(classroom, tmp_path
     sheet.progress_path(out).write_text(json.dumps({"student": "correct", "sha256": _sha(correct), "row": kept}) + "\n")
     refused = _grade(correct, stub, "--out", out, check=False)
     assert refused.returncode == 2 and "--resume" in refused.stderr
-    done = _grade(correct, stub, "--out", out, "--assignment", classroom["assignment"], "--resume", "--quiet",
-                  "--isolation", "none")
+    done = _grade(
+        correct,
+        stub,
+        "--out",
+        out,
+        "--assignment",
+        classroom["assignment"],
+        "--resume",
+        "--quiet",
+        "--isolation",
+        "none",
+    )
     rows = {r["student"]: r for r in sheet.read_sheet(out)}
     assert rows["correct"]["notes"] == "FROM THE INTERRUPTED RUN"  # not graded again
     assert rows["stub"]["total"] == "0" and "not implemented" in rows["stub"]["notes"]
@@ -480,8 +550,9 @@ def test_answers_travel_as_plain_data_only():
 
 def test_without_metadata_the_points_are_what_most_submissions_say():
     def nb(points):
-        cell = nbformat.v4.new_code_cell("check_f(f)", metadata={"nbgrader": {"grade": True, "grade_id": "check_f",
-                                                                             "points": points}})
+        cell = nbformat.v4.new_code_cell(
+            "check_f(f)", metadata={"nbgrader": {"grade": True, "grade_id": "check_f", "points": points}}
+        )
         return nbformat.v4.new_notebook(cells=[cell])
 
     (only,) = exercises.majority_exercises([nb(2), nb(2), nb(100)])
@@ -492,14 +563,17 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
     """Gradients, inputs changed in place, generators, exceptions: as if the function ran in the checker."""
     from sslcourse.instructor.grading import batch, remote
 
-    code = {"square": "def square(z):\n    return (z ** 2).sum()",
-            "double_in_place": "def double_in_place(x):\n    x.mul_(2)\n    return x.clone()",
-            "draw": "import torch\ndef draw(g):\n    return torch.rand(3, generator=g)",
-            "stub": "def stub(x):\n    raise NotImplementedError('exercise stub')",
-            "odd": "def odd(x):\n    return object()"}
+    code = {
+        "square": "def square(z):\n    return (z ** 2).sum()",
+        "double_in_place": "def double_in_place(x):\n    x.mul_(2)\n    return x.clone()",
+        "draw": "import torch\ndef draw(g):\n    return torch.rand(3, generator=g)",
+        "stub": "def stub(x):\n    raise NotImplementedError('exercise stub')",
+        "odd": "def odd(x):\n    return object()",
+    }
     steps = [{"cell": i, "name": name, "source": source} for i, (name, source) in enumerate(code.items())]
-    worker = remote.Worker(steps, {}, memory=None, box=None, cwd=str(tmp_path),
-                           env=batch.sandbox_env(tmp_path, 1, False)).wait()
+    worker = remote.Worker(
+        steps, {}, memory=None, box=None, cwd=str(tmp_path), env=batch.sandbox_env(tmp_path, 1, False)
+    ).wait()
     try:
         fn = {name: remote.RemoteFunction(worker, name) for name in code}
         z = torch.randn(5, requires_grad=True)
@@ -523,8 +597,15 @@ def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
 
     def run(*sources, timeout=30):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-        return kernel.run(nb, tmp_path, tmp_path / "private", timeout=timeout, memory=None, box=None,
-                          env=batch.sandbox_env(tmp_path, 1, False))
+        return kernel.run(
+            nb,
+            tmp_path,
+            tmp_path / "private",
+            timeout=timeout,
+            memory=None,
+            box=None,
+            env=batch.sandbox_env(tmp_path, 1, False),
+        )
 
     died = run("import os", "os.kill(os.getpid(), 9)")
     assert (died.status, died.note) == ("error", "the kernel died in cell 2")
@@ -555,15 +636,18 @@ def test_a_folder_as_out_is_refused_before_anything_runs_and_nothing_in_it_is_lo
     assert (folder / "2025" / "midterm.csv").is_file()
 
 
-@pytest.mark.parametrize("args, said", [
-    (["--timeout", "-5"], "--timeout -5: expected a number of seconds greater than 0"),
-    (["--timeout", "soon"], "--timeout soon"),
-    (["--memory", "100M"], "--memory 100M: at least 1G"),
-    (["--memory", "lots"], "--memory lots: expected a size"),
-    (["--jobs", "0"], "--jobs 0: expected a whole number of at least 1"),
-    (["--isolation", "auto"], "--isolation"),
-    (["--out", "sheets/"], "a folder; --out names the sheet"),
-])
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--timeout", "-5"], "--timeout -5: expected a number of seconds greater than 0"),
+        (["--timeout", "soon"], "--timeout soon"),
+        (["--memory", "100M"], "--memory 100M: at least 1G"),
+        (["--memory", "lots"], "--memory lots: expected a size"),
+        (["--jobs", "0"], "--jobs 0: expected a whole number of at least 1"),
+        (["--isolation", "auto"], "--isolation"),
+        (["--out", "sheets/"], "a folder; --out names the sheet"),
+    ],
+)
 def test_bad_options_are_refused_as_they_are_parsed(args, said, capsys):
     from sslcourse.cli import build_parser
 
@@ -576,8 +660,9 @@ def test_bad_options_are_refused_as_they_are_parsed(args, said, capsys):
 def test_good_options_parse_to_values():
     from sslcourse.cli import build_parser
 
-    args = build_parser().parse_args(["grade", "a.ipynb", "--out", "g.csv", "--timeout", "30", "--memory", "1500M",
-                                      "--jobs", "2"])
+    args = build_parser().parse_args(
+        ["grade", "a.ipynb", "--out", "g.csv", "--timeout", "30", "--memory", "1500M", "--jobs", "2"]
+    )
     assert (args.timeout, args.memory, args.jobs, args.isolation) == (30.0, 1500 << 20, 2, "bwrap")
     assert build_parser().parse_args(["grade", "a.ipynb", "--out", "g.csv", "--memory", "0"]).memory is None
 
@@ -586,9 +671,13 @@ def test_without_the_sandbox_tool_grading_refuses_to_start(tmp_path):
     notebook = tmp_path / "alice.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), notebook)
     env_path = str(Path(sys.executable).parent)  # python, no bwrap
-    done = subprocess.run([sys.executable, "-m", "sslcourse", "grade", str(notebook), "--out", str(tmp_path / "g.csv")],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PATH": env_path, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "sslcourse", "grade", str(notebook), "--out", str(tmp_path / "g.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": env_path, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 2 and "bubblewrap is not installed" in done.stderr and "--isolation none" in done.stderr
     assert not (tmp_path / "g.csv").exists()
 
@@ -604,6 +693,7 @@ def test_off_linux_the_refusal_says_so(monkeypatch):
 
 def test_submissions_as_instructors_receive_them(tmp_path):
     """Any letter case, one folder per student (named after the folder), LMS names; every other file listed."""
+
     def nb(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{}")
@@ -621,8 +711,11 @@ def test_submissions_as_instructors_receive_them(tmp_path):
     found, skipped = batch.collect([tmp_path])
     assert [name for _, name in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
     why = {p.name: reason for p, reason in skipped}
-    assert why == {"carol.txt": "not a notebook (.ipynb)", "gina-checkpoint.ipynb": "a Jupyter checkpoint copy, "
-                   "not the submission", "notes.md": "not a notebook (.ipynb)"}
+    assert why == {
+        "carol.txt": "not a notebook (.ipynb)",
+        "gina-checkpoint.ipynb": "a Jupyter checkpoint copy, not the submission",
+        "notes.md": "not a notebook (.ipynb)",
+    }
 
 
 # --------------------------------------------------------------------------- the sandbox's parts
@@ -640,11 +733,14 @@ def test_the_workers_package_view_has_no_answers(tmp_path):
 @pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
 def test_a_process_flood_is_bounded_and_every_process_ended(tmp_path):
     group = cgroup.Group(f"sslcourse-test-{os.getpid()}", 1 << 30)
-    code = (f"import subprocess\nn = 0\nfor _ in range(2000):\n    try:\n        subprocess.Popen(['sh', '-c', 'sleep 300; :', "
-            f"{MARK!r}], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n        n += 1\n    except OSError:\n        break\nprint(n)")
+    code = (
+        f"import subprocess\nn = 0\nfor _ in range(2000):\n    try:\n        subprocess.Popen(['sh', '-c', 'sleep 300; :', "
+        f"{MARK!r}], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n        n += 1\n    except OSError:\n        break\nprint(n)"
+    )
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              preexec_fn=group.enter)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, preexec_fn=group.enter
+        )
         assert int(done.stdout) < cgroup.PIDS_MAX  # the flood stopped at the limit
         assert len(group.members()) > 100  # its sleepers outlived it, detached
         assert group.end() and group.members() == [] and _marked_processes() == []
@@ -656,8 +752,14 @@ def test_a_process_flood_is_bounded_and_every_process_ended(tmp_path):
 @pytest.mark.skipif(NO_SANDBOX is not None, reason=f"no sandbox here: {NO_SANDBOX}")
 def test_shared_memory_counts_against_the_submissions_memory(tmp_path):
     group = cgroup.Group(f"sslcourse-test-shm-{os.getpid()}", 1 << 30)
-    box = {"memory": 1 << 30, "package": str(view.PACKAGE), "view": str(view.build(tmp_path / "v" / "sslcourse", set())),
-           "scratch_root": str(tmp_path), "hide": [], "group": group}
+    box = {
+        "memory": 1 << 30,
+        "package": str(view.PACKAGE),
+        "view": str(view.build(tmp_path / "v" / "sslcourse", set())),
+        "scratch_root": str(tmp_path),
+        "hide": [],
+        "group": group,
+    }
     code = "import mmap\nm = mmap.mmap(-1, 2 << 30)\nfor i in range(0, len(m), 4096):\n    m[i] = 1\nprint('survived')"
     try:
         proc = sandbox.spawn([sys.executable, "-c", code], memory=1 << 30, box=box, stdout=subprocess.PIPE)

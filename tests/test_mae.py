@@ -1,9 +1,9 @@
 """MAE: the reference functions, the model's stages, its experiments and their shipped results."""
+
 import json
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from sslcourse import methods, pretrained
 from sslcourse.experiments import mae as experiments
@@ -91,14 +91,21 @@ def test_a_student_function_plugs_in():
 def test_training_lowers_the_loss_and_weights_round_trip(tmp_path):
     mae = small_mae()
     x = (torch.rand(64, 3, 32, 32) * 255).to(torch.uint8)
-    r = train(mae, x, torch.zeros(64, dtype=torch.long), TrainConfig(epochs=6, batch_size=16, optimizer="adamw",
-                                                                    lr=2e-3, nan_check_every=4), "cpu", progress=False)
+    r = train(
+        mae,
+        x,
+        torch.zeros(64, dtype=torch.long),
+        TrainConfig(epochs=6, batch_size=16, optimizer="adamw", lr=2e-3, nan_check_every=4),
+        "cpu",
+        progress=False,
+    )
     assert r.history[-1]["loss"] < r.history[0]["loss"]
     card = {"method": "mae", "method_kwargs": {"arch": "vit_tiny", **SMALL, **SMALL_DECODER}}
     pretrained.save(mae, tmp_path, card)
     encoder = pretrained.load(tmp_path, device="cpu")
-    assert torch.allclose(encoder.forward_features(x[:2].float() / 255),
-                          mae.backbone.forward_features(x[:2].float() / 255), atol=2e-2)
+    assert torch.allclose(
+        encoder.forward_features(x[:2].float() / 255), mae.backbone.forward_features(x[:2].float() / 255), atol=2e-2
+    )
 
 
 def test_the_registry_knows_mae_and_the_vit_baseline():
@@ -120,17 +127,49 @@ def test_the_experiments_run_end_to_end_and_record_provenance(tmp_path, monkeypa
     x, y = (torch.rand(40, 3, 32, 32, generator=g) * 255).to(torch.uint8), torch.arange(40) % 10
     monkeypatch.setattr(experiments, "load_data", lambda *a: ((x, y), (x[:20], y[:20])))
     out = tmp_path / "sweep.json"
-    args = ["sweep", "--device", "cpu", "--out", str(out), "--ratios", "0.5,0.75", "--pretrain-epochs", "1",
-            "--finetune-epochs", "1", "--batch-size", "20", "--dim", "32", "--depth", "1", "--heads", "2",
-            "--decoder-dim", "16", "--decoder-depth", "1", "--decoder-heads", "2", "--quiet"]
+    args = [
+        "sweep",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--ratios",
+        "0.5,0.75",
+        "--pretrain-epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--dim",
+        "32",
+        "--depth",
+        "1",
+        "--heads",
+        "2",
+        "--decoder-dim",
+        "16",
+        "--decoder-depth",
+        "1",
+        "--decoder-heads",
+        "2",
+        "--quiet",
+    ]
     assert experiments.main(args) == 0
     record = json.loads(out.read_text())
     assert record["computed_on"] == "CPU" and record["command"].endswith("--quiet")
     assert set(record["results"]["ratios"]) == {"0.5", "0.75"}
     assert {"linear_top1", "knn_top1", "finetune_top1"} <= set(record["results"]["ratios"]["0.75"])
     assert experiments.main(args) == 2  # never overwrites without --force
-    ft = experiments.finetune_vs_scratch((x, y), (x[:20], y[:20]), TrainConfig(epochs=1, batch_size=20),
-                                         TrainConfig(epochs=1, batch_size=20), "cpu", SMALL, SMALL_DECODER)
+    ft = experiments.finetune_vs_scratch(
+        (x, y),
+        (x[:20], y[:20]),
+        TrainConfig(epochs=1, batch_size=20),
+        TrainConfig(epochs=1, batch_size=20),
+        "cpu",
+        SMALL,
+        SMALL_DECODER,
+    )
     assert {"mae", "scratch"} <= set(ft) and "test_top1" in ft["scratch"]
 
 

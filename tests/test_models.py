@@ -1,4 +1,5 @@
 """The backbones: sizes, shapes, input checks, mixed precision, and the pieces MAE relies on."""
+
 import pytest
 import torch
 from torch import nn

@@ -1,4 +1,5 @@
 """Cells tagged nbval-approx-<T>: numbers within T of the stored ones, everything else exactly."""
+
 from sslcourse.instructor.nbtools.approx import approx_mismatches, approx_tolerance
 
 STORED = "step 100: kNN accuracy 29.2%\nstep 200: kNN accuracy 31.0%\n"

@@ -18,7 +18,7 @@ def test_large_effects_need_one_seed_small_ones_at_least_three():
     small = size_study(effect=2, accuracy=80)
     assert small.seeds >= 3 and small.effect >= 3 * small.se_diff
     # the fewest seeds that do it: one fewer would not
-    fewer = math.sqrt(2 * (small.se_test ** 2 + 0.3 ** 2) / (small.seeds - 1))
+    fewer = math.sqrt(2 * (small.se_test**2 + 0.3**2) / (small.seeds - 1))
     assert small.seeds == 3 or 2 < 3 * fewer
     assert "3 seed(s)" in str(small) and small.as_dict()["seeds"] == small.seeds
 

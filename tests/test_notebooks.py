@@ -4,6 +4,7 @@ The demo is synced, assigned and run under nbval once per session in a scratch c
 (tmp/notebooks/), so these tests do not depend on the course notebooks being written. The course's
 notebooks themselves run under nbval through pyproject's addopts (testpaths include notebooks/).
 """
+
 import json
 import os
 import re
@@ -57,9 +58,15 @@ def test_the_executed_notebook_is_clean_and_deterministic(demo):
     rebuilt = pairs.build(demo)
     assert [c.id for c in nb.cells] == [c.id for c in rebuilt.cells]  # ids from content, not random
     assert all(re.fullmatch(r"[0-9a-f]{8}(-\d+)?", c.id) for c in nb.cells)
-    assert nb.cells[5].metadata["nbgrader"] == {"grade": True, "grade_id": "check_knn_classify", "points": 2,
-                                                "solution": False, "locked": False, "task": False,
-                                                "schema_version": 3}
+    assert nb.cells[5].metadata["nbgrader"] == {
+        "grade": True,
+        "grade_id": "check_knn_classify",
+        "points": 2,
+        "solution": False,
+        "locked": False,
+        "task": False,
+        "schema_version": 3,
+    }
 
 
 def test_resyncing_an_unchanged_source_changes_no_byte(demo):
@@ -128,8 +135,9 @@ def test_the_colab_cells_go_into_any_source_once(tmp_path):
 
 
 def test_a_cell_sync_does_not_run_is_not_run_by_nbval_either():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("train_for_an_hour()",
-                                                                   metadata={"tags": ["skip-execution"]})])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("train_for_an_hour()", metadata={"tags": ["skip-execution"]})]
+    )
     assert pairs.normalize(nb, "x.py").cells[0].metadata.tags == ["skip-execution", "nbval-skip"]
 
 
@@ -144,12 +152,14 @@ def test_a_failing_cell_leaves_the_notebook_alone_and_says_where(tmp_path, capsy
 
 
 def test_exercise_markup_is_validated():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("def f():\n    # BEGIN SOLUTION\n    return 1\n"),
-        nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade": True, "grade_id": "a"}}),
-        nbformat.v4.new_code_cell("y = 1", metadata={"nbgrader": {"grade": True, "grade_id": "a", "points": 1}}),
-        nbformat.v4.new_code_cell("# END SOLUTION"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("def f():\n    # BEGIN SOLUTION\n    return 1\n"),
+            nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {"grade": True, "grade_id": "a"}}),
+            nbformat.v4.new_code_cell("y = 1", metadata={"nbgrader": {"grade": True, "grade_id": "a", "points": 1}}),
+            nbformat.v4.new_code_cell("# END SOLUTION"),
+        ]
+    )
     errors = pairs.exercise_errors(nb)
     assert any("never closed" in e for e in errors) and any("without a BEGIN" in e for e in errors)
     assert any("no number of points" in e for e in errors) and any("reuses grade_id 'a'" in e for e in errors)
@@ -171,9 +181,11 @@ def test_commands_are_calm_without_notebooks(tmp_path, capsys):
 # --------------------------------------------------------------------------- assign
 def test_assign_replaces_each_solution_by_a_stub_below_the_docstring(demo):
     exercise = next(c for c in cells(demo.student) if c.metadata.get("nbgrader", {}).get("solution"))
-    assert exercise.source.splitlines()[-1] == \
-        '    raise NotImplementedError("exercise knn_classify: write your solution here")'
-    assert 'def knn_classify(train_features, train_labels, query_features, k=20):' in exercise.source
+    assert (
+        exercise.source.splitlines()[-1]
+        == '    raise NotImplementedError("exercise knn_classify: write your solution here")'
+    )
+    assert "def knn_classify(train_features, train_labels, query_features, k=20):" in exercise.source
     assert "Shape: (N, D), (N,), (M, D) -> (M,)" in exercise.source
     assert course.colab_badge("99_demo", "notebooks/student") == cells(demo.student)[0].source
 
@@ -236,19 +248,37 @@ def test_nbval_passes_both_notebooks_and_catches_a_changed_number(demo):
     key.outputs[0].text = re.sub(r"\d+\.\d%", "12.3%", key.outputs[0].text)
     nbformat.write(nb, tampered)
     (root / "pytest.ini").write_text("[pytest]\n")
-    cmd = [sys.executable, "-m", "pytest", f"--rootdir={root}", f"-c={root / 'pytest.ini'}", "-p", "no:cacheprovider",
-           "-v", "--nbval", "--nbval-current-env", f"--nbval-sanitize-with={ROOT / 'tests' / 'nbval_sanitize.cfg'}",
-           "notebooks/99_demo.ipynb", "notebooks/student/99_demo.ipynb", "notebooks/99_tampered.ipynb"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--rootdir={root}",
+        f"-c={root / 'pytest.ini'}",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        "--nbval",
+        "--nbval-current-env",
+        f"--nbval-sanitize-with={ROOT / 'tests' / 'nbval_sanitize.cfg'}",
+        "notebooks/99_demo.ipynb",
+        "notebooks/student/99_demo.ipynb",
+        "notebooks/99_tampered.ipynb",
+    ]
     try:
         proc = subprocess.run(cmd, cwd=root, env=run.kernel_env(), capture_output=True, text=True, timeout=300)
     finally:
         tampered.unlink()
         (root / "pytest.ini").unlink()
-    verdicts = [(path.replace("::ipynb", ".ipynb"), verdict)  # pytest 9 shows notebooks/x::ipynb::Cell 0
-                for path, verdict in re.findall(r"^(notebooks/\S+?)::Cell \d+ (PASSED|FAILED)", proc.stdout, re.M)]
+    verdicts = [
+        (path.replace("::ipynb", ".ipynb"), verdict)  # pytest 9 shows notebooks/x::ipynb::Cell 0
+        for path, verdict in re.findall(r"^(notebooks/\S+?)::Cell \d+ (PASSED|FAILED)", proc.stdout, re.M)
+    ]
     failed = {path for path, verdict in verdicts if verdict == "FAILED"}
-    assert {path for path, _ in verdicts} == {"notebooks/99_demo.ipynb", "notebooks/student/99_demo.ipynb",
-                                              "notebooks/99_tampered.ipynb"}, proc.stdout[-3000:]
+    assert {path for path, _ in verdicts} == {
+        "notebooks/99_demo.ipynb",
+        "notebooks/student/99_demo.ipynb",
+        "notebooks/99_tampered.ipynb",
+    }, proc.stdout[-3000:]
     assert failed == {"notebooks/99_tampered.ipynb"}, proc.stdout[-3000:]
     assert "12.3%" in proc.stdout
 
@@ -263,10 +293,12 @@ def test_sanitizer_hides_noise_but_not_numbers():
 
     assert clean("sslcourse: computing on cpu (16 threads)") == clean("sslcourse: computing on cpu (2 threads)")
     assert clean("<function f at 0x7f3a2b1c9d30>") == clean("<function f at 0x7f00aa11bb22>")
-    assert clean("/home/ci/work/.venv/lib/python3.12/site-packages/torch/nn/x.py:12: UserWarning") == \
-        clean("/tmp/venv/lib/python3.11/site-packages/torch/nn/x.py:99: UserWarning")
-    assert clean("epoch 3: 100%|██████████| 20/20 [00:01<00:00, 12.34it/s]") == \
-        clean("epoch 3: 100%|██████████| 20/20 [00:03<00:00, 6.10it/s]")
+    assert clean("/home/ci/work/.venv/lib/python3.12/site-packages/torch/nn/x.py:12: UserWarning") == clean(
+        "/tmp/venv/lib/python3.11/site-packages/torch/nn/x.py:99: UserWarning"
+    )
+    assert clean("epoch 3: 100%|██████████| 20/20 [00:01<00:00, 12.34it/s]") == clean(
+        "epoch 3: 100%|██████████| 20/20 [00:03<00:00, 6.10it/s]"
+    )
     assert clean("trained in 3.2 s, 41,000 images/s") == clean("trained in 12 s, 9,000 images/s")
     assert clean("kNN accuracy 85.3%, linear 87.1%") != clean("kNN accuracy 85.4%, linear 87.1%")
     assert clean("see https://github.com/sslcourse/sslcourse") == "see https://github.com/sslcourse/sslcourse"

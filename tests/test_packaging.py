@@ -1,4 +1,5 @@
 """environment.yml and pyproject.toml must list the same dependencies with the same bounds."""
+
 import re
 from pathlib import Path
 

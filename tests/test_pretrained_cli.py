@@ -1,4 +1,5 @@
 """Shipped-weights registry and the command line, end to end on a tiny CPU run."""
+
 import json
 import os
 import re
@@ -17,15 +18,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_cli(*args, timeout=300):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "sslcourse", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "sslcourse", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, jpeg_root):
     out = tmp_path_factory.mktemp("runs") / "sup"
-    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--batch-size", "50",
-                "--width", "0.125", "--device", "cpu", "--out", str(out), "--quiet")
+    r = run_cli(
+        "train",
+        "supervised",
+        "--subset",
+        "200",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--width",
+        "0.125",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return out
 
@@ -33,8 +50,19 @@ def tiny_run(tmp_path_factory, jpeg_root):
 def test_train_writes_weights_card_and_checkpoint(tiny_run):
     card = json.loads((tiny_run / "card.json").read_text())
     assert (tiny_run / "model.safetensors").is_file() and (tiny_run / "checkpoint.pt").is_file()
-    for field in ("method", "method_kwargs", "dataset", "epochs", "device", "trained_on", "wall_time_s",
-                  "metrics", "command", "code_version", "sha256"):
+    for field in (
+        "method",
+        "method_kwargs",
+        "dataset",
+        "epochs",
+        "device",
+        "trained_on",
+        "wall_time_s",
+        "metrics",
+        "command",
+        "code_version",
+        "sha256",
+    ):
         assert field in card, field
     assert card["trained_on"] == "CPU" and card["method"] == "supervised"
     assert card["command"].startswith("python -m sslcourse train supervised")
@@ -44,34 +72,75 @@ def test_train_writes_weights_card_and_checkpoint(tiny_run):
 
 def test_settings_reach_the_method_and_its_card(tmp_path, jpeg_root):
     out = tmp_path / "sup_cutout"
-    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--batch-size", "50", "--width", "0.125",
-                "--device", "cpu", "--out", str(out), "--quiet",
-                "--set", "augmentations=translate,flip,cutout", "--set", "label_smoothing=0.2")
+    r = run_cli(
+        "train",
+        "supervised",
+        "--subset",
+        "200",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--width",
+        "0.125",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "augmentations=translate,flip,cutout",
+        "--set",
+        "label_smoothing=0.2",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     card = json.loads((out / "card.json").read_text())
-    assert card["method_kwargs"] == {"arch": "resnet18", "width": 0.125, "label_smoothing": 0.2,
-                                     "augmentations": ["translate", "flip", "cutout"]}
+    assert card["method_kwargs"] == {
+        "arch": "resnet18",
+        "width": 0.125,
+        "label_smoothing": 0.2,
+        "augmentations": ["translate", "flip", "cutout"],
+    }
     assert "--set augmentations=translate,flip,cutout" in card["command"]
     assert {"test_top1", "test_top1_flip_tta"} <= set(card["metrics"])
     method = pretrained.load(out, device="cpu", full=True)  # rebuilt with the card's settings
     assert method.label_smoothing == 0.2 and [n for n, _ in method.augment.steps] == ["translate", "flip", "cutout"]
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("dropout=0.1", "not a setting of supervised with resnet18; valid keys: .*label_smoothing"),
-    ("label_smoothing", "expected KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("dropout=0.1", "not a setting of supervised with resnet18; valid keys: .*label_smoothing"),
+        ("label_smoothing", "expected KEY=VALUE"),
+    ],
+)
 def test_a_wrong_setting_is_refused_with_the_valid_keys(setting, message):
-    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--device", "cpu", "--set", setting,
-                timeout=120)
+    r = run_cli(
+        "train", "supervised", "--subset", "200", "--epochs", "1", "--device", "cpu", "--set", setting, timeout=120
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert re.search(message, r.stderr), r.stderr
 
 
 def test_a_finished_run_is_not_overwritten_without_force(tiny_run):
     before = (tiny_run / "model.safetensors").read_bytes()
-    r = run_cli("train", "supervised", "--subset", "200", "--epochs", "1", "--batch-size", "50",
-                "--width", "0.125", "--device", "cpu", "--out", str(tiny_run), "--quiet")
+    r = run_cli(
+        "train",
+        "supervised",
+        "--subset",
+        "200",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--width",
+        "0.125",
+        "--device",
+        "cpu",
+        "--out",
+        str(tiny_run),
+        "--quiet",
+    )
     assert r.returncode == 2 and "--force" in r.stderr and "Traceback" not in r.stderr
     assert (tiny_run / "model.safetensors").read_bytes() == before
 
@@ -108,8 +177,18 @@ def test_tampered_or_missing_weights_give_a_clear_error(tiny_run, tmp_path):
 def test_ship_never_overwrites_without_force(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "weights")
     card = json.loads((tiny_run / "card.json").read_text())
-    for key in ("command", "code_version", "clean_tree", "seeds", "torch", "data_source", "data_sha256",
-                "wall_time_s", "device", "architecture"):
+    for key in (
+        "command",
+        "code_version",
+        "clean_tree",
+        "seeds",
+        "torch",
+        "data_source",
+        "data_sha256",
+        "wall_time_s",
+        "device",
+        "architecture",
+    ):
         assert key in card, key  # the provenance every card carries
     assert "/" not in card["data_source"]  # no path of the machine it ran on
     if card["code_version"].endswith("+dirty"):  # trained from a dirty tree: shipping it must be asked for
@@ -164,7 +243,8 @@ def test_readme_course_map_follows_the_repository_setting():
     assert course.course_map_markdown() in readme
     assert readme.count("colab-badge.svg") >= len(course.NOTEBOOKS)
     assert course.repository_url() in course.colab_url("00_gelato_bet").replace(
-        "colab.research.google.com/github/", "github.com/").replace("/blob/main/notebooks/00_gelato_bet.ipynb", "")
+        "colab.research.google.com/github/", "github.com/"
+    ).replace("/blob/main/notebooks/00_gelato_bet.ipynb", "")
 
 
 def test_readme_quick_start_is_what_ci_runs():

@@ -1,5 +1,6 @@
 """scripts/setup.sh, the first step of both README commands, on a machine without GNU coreutils' sha256sum
 (macOS has none): it must still recognise an environment that is already set up."""
+
 import hashlib
 import os
 import shutil
@@ -21,7 +22,8 @@ def test_setup_reuses_a_ready_environment_without_sha256sum(tmp_path):
     for name in ("bash", "cat", "dirname", "python3"):
         (tools / name).symlink_to(shutil.which(name))
     env = {**os.environ, "PATH": str(tools), "SSLCOURSE_VENV": str(venv)}
-    proc = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts' / 'setup.sh'}"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", "-c", f"source {ROOT / 'scripts' / 'setup.sh'}"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "reusing" in proc.stdout and "installing" not in proc.stdout

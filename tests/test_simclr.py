@@ -1,4 +1,5 @@
 """SimCLR: the loss, the heads, the augmentation pairs, and the studies' plumbing (tiny runs on the CPU)."""
+
 import json
 import math
 
@@ -62,8 +63,9 @@ def test_pair_augmentation_is_one_op_on_the_diagonal():
 
 
 def test_a_short_run_trains_and_reports_through_on_log():
-    scale = experiments.Scale(n_train=64, n_test=20, image_size=16, width=0.125, hidden_dim=32, batch_size=16,
-                              epochs=2, lr=0.1)
+    scale = experiments.Scale(
+        n_train=64, n_test=20, image_size=16, width=0.125, hidden_dim=32, batch_size=16, epochs=2, lr=0.1
+    )
     x, y = torch.randint(0, 256, (64, 3, 16, 16), dtype=torch.uint8), torch.arange(64) % 10
     records = []
     model, result = experiments.short_run(pair_augmentation("crop", "color"), scale, (x, y), on_log=records.append)
@@ -74,10 +76,16 @@ def test_a_short_run_trains_and_reports_through_on_log():
 def _grid(ordered):
     names = ["crop", "color"]
     pairs = [(a, b) for i, a in enumerate(names) for j, b in enumerate(names) if ordered or j >= i]
-    return {"augmentations": names, "ordered": ordered, "computed_on": "CPU", "device": "cpu (2 threads)",
-            "random_init": {"linear_top1": 20.0, "knn_top1": 15.0},
-            "cells": [{"first": a, "second": b, "linear_top1": 10.0 * k, "knn_top1": 5.0 * k}
-                      for k, (a, b) in enumerate(pairs)]}
+    return {
+        "augmentations": names,
+        "ordered": ordered,
+        "computed_on": "CPU",
+        "device": "cpu (2 threads)",
+        "random_init": {"linear_top1": 20.0, "knn_top1": 15.0},
+        "cells": [
+            {"first": a, "second": b, "linear_top1": 10.0 * k, "knn_top1": 5.0 * k} for k, (a, b) in enumerate(pairs)
+        ],
+    }
 
 
 def test_grid_matrix_reads_any_grid():
@@ -99,8 +107,9 @@ def test_plot_grid_says_where_the_numbers_come_from():
 
 
 def test_the_command_line_writes_a_result_with_its_provenance(tmp_path, monkeypatch):
-    scale = experiments.Scale(n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50,
-                              epochs=1, lr=0.1)
+    scale = experiments.Scale(
+        n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50, epochs=1, lr=0.1
+    )
     monkeypatch.setitem(experiments.SCALES, "cpu", scale)
     out = tmp_path / "temperature.json"
     argv = ["temperature", "--temperatures", "0.5", "--device", "cpu", "--out", str(out)]
@@ -113,15 +122,19 @@ def test_the_command_line_writes_a_result_with_its_provenance(tmp_path, monkeypa
 
 
 def test_a_grid_cut_off_resumes_where_it_stopped(tmp_path, monkeypatch):
-    scale = experiments.Scale(n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50,
-                              epochs=0.5, lr=0.1)
+    scale = experiments.Scale(
+        n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50, epochs=0.5, lr=0.1
+    )
     monkeypatch.setitem(experiments.SCALES, "cpu", scale)
     out = tmp_path / "grid.json"
     argv = ["grid", "--augs", "crop,sobel", "--unordered", "--device", "cpu", "--out", str(out)]
     assert experiments.main(argv) == 0
     full = json.loads(out.read_text())
     assert full["complete"] and [(c["first"], c["second"]) for c in full["cells"]] == [
-        ("crop", "crop"), ("crop", "sobel"), ("sobel", "sobel")]
+        ("crop", "crop"),
+        ("crop", "sobel"),
+        ("sobel", "sobel"),
+    ]
     out.write_text(json.dumps({**full, "cells": full["cells"][:1], "complete": False}))  # as if cut off
     assert experiments.main(argv + ["--resume"]) == 0
     resumed = json.loads(out.read_text())
@@ -178,18 +191,24 @@ def test_one_branch_leaves_the_other_view_the_identity():
             out = aug(x, generator)
             seen.append(out)
             return out
+
         return call
 
     x = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
-    model = SimCLR(build_model("resnet18", width=0.125), hidden_dim=32,
-                   augmentation=spy(pair_augmentation("crop", "color")), second_view=spy(augment.compose([])))
+    model = SimCLR(
+        build_model("resnet18", width=0.125),
+        hidden_dim=32,
+        augmentation=spy(pair_augmentation("crop", "color")),
+        second_view=spy(augment.compose([])),
+    )
     model.training_loss(x, None, torch.Generator().manual_seed(0))
     assert torch.equal(seen[1], x.float() / 255) and not torch.equal(seen[0], seen[1])
 
 
 def test_the_one_branch_grid_and_the_colour_sweep_run_tiny_and_say_their_protocol(tmp_path, monkeypatch):
-    scale = experiments.Scale(n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50,
-                              epochs=0.5, lr=0.1)
+    scale = experiments.Scale(
+        n_train=200, n_test=100, image_size=16, width=0.125, hidden_dim=32, batch_size=50, epochs=0.5, lr=0.1
+    )
     monkeypatch.setitem(experiments.SCALES, "cpu", scale)
     grid = tmp_path / "grid.json"
     assert experiments.main(["grid", "--augs", "crop,color", "--device", "cpu", "--out", str(grid)]) == 0
@@ -210,7 +229,9 @@ def test_the_one_branch_grid_and_the_colour_sweep_run_tiny_and_say_their_protoco
     assert experiments.main(argv) == 0
     result = json.loads(colour.read_text())
     assert [s["strength"] for s in result["strengths"]] == ["1+blur"]
-    assert [r["seed"] for r in result["strengths"][0]["runs"]] == [0, 1] and result["strengths"][0]["linear_top1_sd"] >= 0
+    assert [r["seed"] for r in result["strengths"][0]["runs"]] == [0, 1] and result["strengths"][0][
+        "linear_top1_sd"
+    ] >= 0
     assert "blur" in repr(experiments.colour_augmentation("1+blur", 16))
     with pytest.raises(ValueError, match="colour strengths are numbers"):
         experiments.colour_strength(scale, ("strong",))

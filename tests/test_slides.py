@@ -1,10 +1,10 @@
 """Slides: a deck from the cells tagged for slides, self-contained and offline, and rendered by reveal.js
 when a headless Chromium is there to open it."""
+
 import base64
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -13,9 +13,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from sslcourse.instructor import course
 from sslcourse.instructor.nbtools import run, slides
 
-PIXEL = base64.b64encode(bytes.fromhex(  # a 1x1 PNG
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f3e1a70000000049454e44ae426082")).decode()
+PIXEL = base64.b64encode(
+    bytes.fromhex(  # a 1x1 PNG
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f3e1a70000000049454e44ae426082"
+    )
+).decode()
 
 
 def slide(kind):
@@ -23,25 +26,46 @@ def slide(kind):
 
 
 def demo_notebook():
-    plot = new_code_cell("plot()", metadata=slide("fragment"), outputs=[
-        new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"})])
-    return new_notebook(cells=[
-        new_markdown_cell("[![Open In Colab](badge.svg)](link)", metadata={"tags": ["colab-badge"]}),
-        new_markdown_cell("# The demo deck\n\nFirst slide, see https://revealjs.com", metadata=slide("slide")),
-        new_code_cell("print(1 + 1)", metadata=slide("-"),
-                      outputs=[new_output("stream", name="stdout", text="2 <-- printed\n")]),
-        new_markdown_cell("Not for the slides.", metadata=slide("skip")),
-        new_markdown_cell("Untagged: not for the slides either."),
-        new_markdown_cell("## Second slide", metadata=slide("slide")),
-        plot,
-        new_markdown_cell("Say this out loud.", metadata=slide("notes")),
-        new_markdown_cell("### Below the second", metadata=slide("subslide")),
-        new_code_cell("secret_setup()", metadata={**slide("-"), "tags": ["hide-input"]},
-                      outputs=[new_output("stream", name="stdout", text="only the output\n")]),
-        new_code_cell("display(Markdown(table))", metadata={**slide("-"), "tags": ["hide-input"]},
-                      outputs=[new_output("display_data", data={"text/markdown": "| a |\n|---|\n| **b** |",
-                                                                "text/plain": "<IPython.core.display.Markdown object>"})]),
-    ])
+    plot = new_code_cell(
+        "plot()",
+        metadata=slide("fragment"),
+        outputs=[new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"})],
+    )
+    return new_notebook(
+        cells=[
+            new_markdown_cell("[![Open In Colab](badge.svg)](link)", metadata={"tags": ["colab-badge"]}),
+            new_markdown_cell("# The demo deck\n\nFirst slide, see https://revealjs.com", metadata=slide("slide")),
+            new_code_cell(
+                "print(1 + 1)",
+                metadata=slide("-"),
+                outputs=[new_output("stream", name="stdout", text="2 <-- printed\n")],
+            ),
+            new_markdown_cell("Not for the slides.", metadata=slide("skip")),
+            new_markdown_cell("Untagged: not for the slides either."),
+            new_markdown_cell("## Second slide", metadata=slide("slide")),
+            plot,
+            new_markdown_cell("Say this out loud.", metadata=slide("notes")),
+            new_markdown_cell("### Below the second", metadata=slide("subslide")),
+            new_code_cell(
+                "secret_setup()",
+                metadata={**slide("-"), "tags": ["hide-input"]},
+                outputs=[new_output("stream", name="stdout", text="only the output\n")],
+            ),
+            new_code_cell(
+                "display(Markdown(table))",
+                metadata={**slide("-"), "tags": ["hide-input"]},
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={
+                            "text/markdown": "| a |\n|---|\n| **b** |",
+                            "text/plain": "<IPython.core.display.Markdown object>",
+                        },
+                    )
+                ],
+            ),
+        ]
+    )
 
 
 @pytest.fixture
@@ -87,8 +111,20 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium here (apt-get install chromium to run this)")
 def test_reveal_renders_the_deck_in_a_browser(deck):
-    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
-                           "--dump-dom", deck.as_uri()], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            deck.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     dom = proc.stdout
     reveal = re.search(r'<div class="(reveal [^"]*)"', dom)
     assert reveal and "ready" in reveal.group(1).split(), dom[:2000]
@@ -107,15 +143,19 @@ def test_slides_command_builds_every_executed_notebook(tmp_path, capsys):
 
 def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch):
     executed = tmp_path / "executed"
-    nb = new_notebook(cells=[new_markdown_cell("# Run me", metadata=slide("slide")),
-                             new_code_cell("print(6 * 7)", metadata=slide("-"))])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Run me", metadata=slide("slide")),
+            new_code_cell("print(6 * 7)", metadata=slide("-")),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (tmp_path / "notebooks").mkdir()
     nbformat.write(nb, tmp_path / "notebooks" / "07_run.ipynb")
     monkeypatch.setattr(course, "ROOT", tmp_path)
     monkeypatch.setattr(course, "course_notebooks", lambda root=tmp_path: [tmp_path / "notebooks" / "07_run.ipynb"])
     assert run.run_course(out_dir=executed, timeout=60) == 0
-    assert "<pre class=\"output\">42\n</pre>" in (tmp_path / "slides" / "07_run.html").read_text()
+    assert '<pre class="output">42\n</pre>' in (tmp_path / "slides" / "07_run.html").read_text()
 
 
 def test_slides_folder_holds_only_its_readme_in_git():

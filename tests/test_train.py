@@ -3,7 +3,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from sslcourse import methods
 from sslcourse.train import TrainConfig, TrainingDiverged, lr_factor, train
@@ -107,8 +106,9 @@ def test_a_plugged_in_loss_is_the_one_trained_with():
 
 def test_wall_clock_budget_stops_cleanly():
     x, y = toy_data(n=320)
-    result = train(small_supervised(), x, y, TrainConfig(epochs=100, minutes=0.01, batch_size=32),
-                   device="cpu", progress=False)
+    result = train(
+        small_supervised(), x, y, TrainConfig(epochs=100, minutes=0.01, batch_size=32), device="cpu", progress=False
+    )
     assert result.stopped_by == "time" and 0 < result.steps < 1000
     assert result.seconds < 5
 
@@ -134,8 +134,14 @@ def test_the_compiled_step_trains_with_its_augmentation_inside_the_graph_and_a_t
     counters.clear()
     x, y = toy_data(n=64)
     method = small_supervised()
-    result = train(method, x, y, TrainConfig(epochs=2, batch_size=16, lr=0.05, compile=True, nan_check_every=2),
-                   device="cpu", progress=False)
+    result = train(
+        method,
+        x,
+        y,
+        TrainConfig(epochs=2, batch_size=16, lr=0.05, compile=True, nan_check_every=2),
+        device="cpu",
+        progress=False,
+    )
     assert result.steps == 8 and math.isfinite(result.final_loss)
     assert counters["stats"]["unique_graphs"] <= 6, dict(counters["stats"])  # fwd+loss, optimizer step, ...
     assert not [r for r in counters["graph_break"] if "augment" in r.lower() or "generator" in r.lower()]
@@ -145,14 +151,21 @@ def test_resume_loads_checkpoints_as_data_only(tmp_path):
     """weights_only=True: a checkpoint holding anything but tensors and plain containers is refused."""
     x, y = toy_data()
     ckpt = tmp_path / "run.pt"
-    train(small_supervised(), x, y, TrainConfig(epochs=1, batch_size=32), device="cpu", checkpoint=ckpt,
-          progress=False)
+    train(small_supervised(), x, y, TrainConfig(epochs=1, batch_size=32), device="cpu", checkpoint=ckpt, progress=False)
     state = torch.load(ckpt, weights_only=True)  # what resume reads loads as data
     state["history"] = [object()]  # not data
     torch.save(state, ckpt)
     with pytest.raises(Exception, match="[Ww]eights only|weights_only"):
-        train(small_supervised(), x, y, TrainConfig(epochs=2, batch_size=32), device="cpu", checkpoint=ckpt,
-              resume=True, progress=False)
+        train(
+            small_supervised(),
+            x,
+            y,
+            TrainConfig(epochs=2, batch_size=32),
+            device="cpu",
+            checkpoint=ckpt,
+            resume=True,
+            progress=False,
+        )
 
 
 def test_train_checks_its_out_folder_before_training(tmp_path, capsys):

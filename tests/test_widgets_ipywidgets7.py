@@ -4,6 +4,7 @@ This environment has ipywidgets 8; Colab's 7.7.1 goes into a folder of its own u
 from PyPI, once) and is put first on the path of a fresh interpreter, which builds each widget from the
 library, changes each of its controls (so every callback runs) and reports. A regex over the notebooks'
 source (`notebooks check`) catches the known pitfalls; this runs the real thing."""
+
 import json
 import os
 import subprocess
@@ -16,9 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION = "7.7.1"
 TARGET = ROOT / "build" / f"ipywidgets-{VERSION}"
 # Colab's set: ipywidgets 7 imports ipython_genutils; the two extensions are the front-end halves.
-PACKAGES = [f"ipywidgets=={VERSION}", "ipython_genutils==0.2.0", "widgetsnbextension==3.6.*", "jupyterlab_widgets==1.1.*"]
+PACKAGES = [
+    f"ipywidgets=={VERSION}",
+    "ipython_genutils==0.2.0",
+    "widgetsnbextension==3.6.*",
+    "jupyterlab_widgets==1.1.*",
+]
 
-DRIVE = r'''
+DRIVE = r"""
 import json, torch
 import ipywidgets
 assert ipywidgets.__version__ == VERSION, ipywidgets.__version__
@@ -62,14 +68,18 @@ for name, w in built.items():
         moved.append(type(c).__name__)
     report[name] = moved
 print(json.dumps(report))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def ipywidgets7() -> Path:
     if not (TARGET / "ipywidgets").is_dir():
-        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(TARGET),
-                               *PACKAGES], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(TARGET), *PACKAGES],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if proc.returncode != 0:
             message = f"could not install ipywidgets {VERSION} from PyPI: {proc.stderr.strip()[-500:]}"
             if os.environ.get("CI"):
@@ -81,10 +91,10 @@ def ipywidgets7() -> Path:
 @pytest.mark.slow
 def test_every_widget_builds_and_answers_under_colabs_ipywidgets(ipywidgets7):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ipywidgets7), str(ROOT)]), "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, "-c", f"VERSION = {VERSION!r}\n{DRIVE}"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"VERSION = {VERSION!r}\n{DRIVE}"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert sorted(report) == ["cifar_browser", "masking_slider", "real_or_fake_quiz", "temperature_slider",
-                              "two_views"]
+    assert sorted(report) == ["cifar_browser", "masking_slider", "real_or_fake_quiz", "temperature_slider", "two_views"]
     assert all(report.values()), f"a widget without a control to drive: {report}"

@@ -11,16 +11,31 @@ and never raises itself. A `NotImplementedError` (the stub in a student notebook
     result = check_knn_classify(knn_classify)       # prints one line, e.g. "✓ knn_classify: ..."
     knn = result.choose(knn_classify, evaluate.knn_classify)   # yours if it passed, else the reference
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sslcourse.checks.compare import agrees_with, clone, expect_tensor, same_output
 from sslcourse.checks.sandbox import TIME_LIMIT_S, call_with_time_limit, changed_inputs, describe_error
 
-__all__ = ["CheckResult", "Case", "Mistake", "STRONG", "TIME_LIMIT_S", "run_check", "agrees_with", "clone",
-           "expect_tensor", "same_output", "call_with_time_limit", "describe_error", "changed_inputs"]
+__all__ = [
+    "CheckResult",
+    "Case",
+    "Mistake",
+    "STRONG",
+    "TIME_LIMIT_S",
+    "run_check",
+    "agrees_with",
+    "clone",
+    "expect_tensor",
+    "same_output",
+    "call_with_time_limit",
+    "describe_error",
+    "changed_inputs",
+]
 
 STRONG = 2  # what Mistake.matches returns when a match cannot be a coincidence of tied votes
 
@@ -83,7 +98,7 @@ class Mistake:
     matches: Callable[[dict, Any], bool | int | None]
 
     @classmethod
-    def like(cls, wrong_fn: Callable, hint: str) -> "Mistake":
+    def like(cls, wrong_fn: Callable, hint: str) -> Mistake:
         """The mistake that `wrong_fn` (a deliberately wrong implementation) makes."""
         return cls(hint, lambda inputs, out: same_output(wrong_fn(*inputs.values()), out))
 
@@ -112,23 +127,29 @@ def _try(fn: Callable, case: Case, time_limit: float) -> _Trial:
     if isinstance(outcome.error, NotImplementedError):
         raise _NotImplementedYet
     if outcome.timed_out:
-        trial.problem = (f"it ran for more than {time_limit:g} s on small inputs: look for a loop that never "
-                         "ends, or one that does far more work than needed")
+        trial.problem = (
+            f"it ran for more than {time_limit:g} s on small inputs: look for a loop that never "
+            "ends, or one that does far more work than needed"
+        )
         if outcome.still_running:
             trial.problem += " (it still runs in the background; restart the kernel if the notebook gets slow)"
         trial.stop = True
     elif outcome.error is not None:
         trial.problem = describe_error(outcome.error, fn)
     elif changed := changed_inputs(trial.inputs, inputs):
-        trial.problem = (f"it changed its input {', '.join(changed)} in place (e.g. `x /= ...` or a method ending "
-                         "in `_`): compute on new tensors, the caller still needs the originals")
+        trial.problem = (
+            f"it changed its input {', '.join(changed)} in place (e.g. `x /= ...` or a method ending "
+            "in `_`): compute on new tensors, the caller still needs the originals"
+        )
     else:
         trial.output, trial.returned = outcome.value, True
         try:
             trial.problem = case.judge(clone(trial.inputs), outcome.value)
         except Exception as err:  # an output so odd that the judge trips over it
-            trial.problem = (f"its output could not be checked ({type(err).__name__}: {str(err)[:100]}): make "
-                             "sure it returns what the exercise asks for (if it does, please report this)")
+            trial.problem = (
+                f"its output could not be checked ({type(err).__name__}: {str(err)[:100]}): make "
+                "sure it returns what the exercise asks for (if it does, please report this)"
+            )
     return trial
 
 
@@ -157,22 +178,37 @@ def _diagnose(trials: list[_Trial], mistakes) -> tuple[Mistake, _Trial] | None:
     return best
 
 
-def run_check(name: str, fn, cases: list[Case], mistakes: list[Mistake] = (), time_limit: float = TIME_LIMIT_S,
-              verbose: bool = True) -> CheckResult:
+def run_check(
+    name: str,
+    fn,
+    cases: list[Case],
+    mistakes: list[Mistake] = (),
+    time_limit: float = TIME_LIMIT_S,
+    verbose: bool = True,
+) -> CheckResult:
     """Try `fn` on every case. The verdict names a recognised mistake if one explains the outputs; else the
     first crash, hang or changed input; else the first wrong output, with that case's hint."""
     total = len(cases)
     try:
         if not callable(fn):
-            return _finish(CheckResult(name, False, 0, total, f"✗ {name}: expected a function, got "
-                                       f"{type(fn).__name__}; pass the function itself, without calling it"), verbose)
+            return _finish(
+                CheckResult(
+                    name,
+                    False,
+                    0,
+                    total,
+                    f"✗ {name}: expected a function, got "
+                    f"{type(fn).__name__}; pass the function itself, without calling it",
+                ),
+                verbose,
+            )
         trials = []
         for case in cases:
             trials.append(_try(fn, case, time_limit))
             if trials[-1].stop:
                 break
         failed = [t for t in trials if t.problem]
-        failed += [_Trial(c, {}, problem="not run") for c in cases[len(trials):]]
+        failed += [_Trial(c, {}, problem="not run") for c in cases[len(trials) :]]
         passed = _score(cases, failed)
         if not failed:
             return _finish(CheckResult(name, True, passed, total, f"✓ {name}: all {total} checks passed."), verbose)
@@ -184,17 +220,38 @@ def run_check(name: str, fn, cases: list[Case], mistakes: list[Mistake] = (), ti
             trial = next((t for t in failed if not t.returned), failed[0])
             problem = trial.problem + (f"; {trial.case.hint}" if trial.returned and trial.case.hint else "")
         trivial = total - len(failed) - passed
-        aside = (f" ({trivial} more that a constant or the input unchanged would pass too: they count once a value "
-                 "is right)" if trivial else "")
+        aside = (
+            f" ({trivial} more that a constant or the input unchanged would pass too: they count once a value is right)"
+            if trivial
+            else ""
+        )
         message = f"✗ {name}: {passed}/{total} checks passed{aside}. On {trial.case.name}: {problem}."
-        return _finish(CheckResult(name, False, passed, total, message,
-                                   [f"{t.case.name}: {t.problem}" for t in failed]), verbose)
+        return _finish(
+            CheckResult(name, False, passed, total, message, [f"{t.case.name}: {t.problem}" for t in failed]), verbose
+        )
     except _NotImplementedYet:
-        return _finish(CheckResult(name, False, 0, total, f"… {name}: not implemented yet. Write it in its cell, "
-                                   "run that cell, then run this one again."), verbose)
+        return _finish(
+            CheckResult(
+                name,
+                False,
+                0,
+                total,
+                f"… {name}: not implemented yet. Write it in its cell, run that cell, then run this one again.",
+            ),
+            verbose,
+        )
     except Exception as err:  # a bug in the checker must not look like the student's fault, nor stop the notebook
-        return _finish(CheckResult(name, False, 0, total, f"✗ {name}: the checker itself failed "
-                                   f"({type(err).__name__}: {err}); this is not your fault, please report it"), verbose)
+        return _finish(
+            CheckResult(
+                name,
+                False,
+                0,
+                total,
+                f"✗ {name}: the checker itself failed "
+                f"({type(err).__name__}: {err}); this is not your fault, please report it",
+            ),
+            verbose,
+        )
 
 
 def _score(cases: list[Case], failed: list[_Trial]) -> int:

@@ -6,6 +6,7 @@ inputs on the real 261 in-gamut bins, non-default arguments (k, sigma, lambda, T
 to break a naive formula (the most saturated colours, a tiny temperature, huge logits). The typical
 mistakes are each written out below as a deliberately wrong version, so the verdict can name them.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,12 +22,14 @@ def _gen(seed: int) -> torch.Generator:
 
 def _nan_when(flag: str, hint: str) -> Mistake:
     """A NaN or infinity on the case built to provoke one (inputs carry no marker, so the case's values do)."""
+
     def matches(inputs, out):
         if not torch.is_tensor(out) or not out.is_floating_point():
             return False
         if torch.isfinite(out).all():
             return None
         return STRONG if _extreme(inputs, flag) else True
+
     return Mistake(hint, matches)
 
 
@@ -39,8 +42,20 @@ def _extreme(inputs, flag: str) -> bool:
 
 
 # --------------------------------------------------------------------------- soft_encode
-def _soft(ab, centers, k=5, sigma=5.0, exponent=2, denom=2.0, normalise=True, all_bins=False, equal=False,
-          fixed_k=None, fixed_sigma=None, stable=True):
+def _soft(
+    ab,
+    centers,
+    k=5,
+    sigma=5.0,
+    exponent=2,
+    denom=2.0,
+    normalise=True,
+    all_bins=False,
+    equal=False,
+    fixed_k=None,
+    fixed_sigma=None,
+    stable=True,
+):
     k, sigma = fixed_k or k, fixed_sigma or sigma
     d = torch.cdist(ab.double(), centers.double())
     dk, idx = d.topk(len(centers) if all_bins else k, dim=1, largest=False)
@@ -68,38 +83,60 @@ _CORNERS = torch.cartesian_prod(*[torch.tensor([0.0, 1.0])] * 3).T[:, :, None]  
 
 
 _SOFT_MISTAKES = [
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, normalise=False),
-                 "the weights of a pixel do not sum to 1: the Gaussian weights need normalising"),
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, all_bins=True),
-                 "it spreads each colour over every bin; only its k nearest bins get a weight"),
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, denom=1.0),
-                 "the Gaussian's width is off: the convention is exp(-d^2 / (2 sigma^2))"),
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, exponent=1),
-                 "the Gaussian uses the distance d, not its square d^2"),
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, equal=True),
-                 "the k nearest bins all get the same weight; nearer bins should weigh more (a Gaussian of the "
-                 "distance)"),
-    Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, 1, s),
-                 "it puts all the weight on the single nearest bin (a hard one-hot code)"),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, normalise=False),
+        "the weights of a pixel do not sum to 1: the Gaussian weights need normalising",
+    ),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, all_bins=True),
+        "it spreads each colour over every bin; only its k nearest bins get a weight",
+    ),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, denom=1.0),
+        "the Gaussian's width is off: the convention is exp(-d^2 / (2 sigma^2))",
+    ),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, exponent=1), "the Gaussian uses the distance d, not its square d^2"
+    ),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, equal=True),
+        "the k nearest bins all get the same weight; nearer bins should weigh more (a Gaussian of the distance)",
+    ),
+    Mistake.like(
+        lambda ab, c, k=5, s=5.0: _soft(ab, c, 1, s),
+        "it puts all the weight on the single nearest bin (a hard one-hot code)",
+    ),
     Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, fixed_k=5), "it ignores the `k` argument"),
     Mistake.like(lambda ab, c, k=5, s=5.0: _soft(ab, c, k, s, fixed_sigma=5.0), "it ignores the `sigma` argument"),
-    _nan_when("far", "a NaN: where exp(-d^2 / 2 sigma^2) underflows to 0 for all k bins, 0 / 0 is NaN (a tip, "
-              "not a requirement: only distances relative to the nearest bin matter, so shifting them first "
-              "keeps it finite)"),
+    _nan_when(
+        "far",
+        "a NaN: where exp(-d^2 / 2 sigma^2) underflows to 0 for all k bins, 0 / 0 is NaN (a tip, "
+        "not a requirement: only distances relative to the nearest bin matter, so shifting them first "
+        "keeps it finite)",
+    ),
 ]
 
 SOFT_CASES = [
-    Case("a colour exactly on a bin of a 3x3 grid, k=5, sigma=5",
-         lambda: {"ab": torch.tensor([[0.0, 0.0]]),
-                  "centers": torch.cartesian_prod(torch.tensor([-10.0, 0, 10]), torch.tensor([-10.0, 0, 10])),
-                  "k": 5, "sigma": 5.0}, agrees_with(ref.soft_encode),
-         "the bin it sits on gets weight 1 / (1 + 4 exp(-2)): the 4 bins at distance 10 get exp(-100 / 50) each"),
+    Case(
+        "a colour exactly on a bin of a 3x3 grid, k=5, sigma=5",
+        lambda: {
+            "ab": torch.tensor([[0.0, 0.0]]),
+            "centers": torch.cartesian_prod(torch.tensor([-10.0, 0, 10]), torch.tensor([-10.0, 0, 10])),
+            "k": 5,
+            "sigma": 5.0,
+        },
+        agrees_with(ref.soft_encode),
+        "the bin it sits on gets weight 1 / (1 + 4 exp(-2)): the 4 bins at distance 10 get exp(-100 / 50) each",
+    ),
     Case("50 random colours on the 261 in-gamut bins", _ab(50, 0), agrees_with(ref.soft_encode)),
     Case("k=3, sigma=10", lambda: {**_ab(20, 1)(), "k": 3, "sigma": 10.0}, agrees_with(ref.soft_encode)),
     Case("k=8, sigma=2.5", lambda: {**_ab(20, 2)(), "k": 8, "sigma": 2.5}, agrees_with(ref.soft_encode)),
-    Case("the most saturated colours an image can have (the 8 corners of the RGB cube)",
-         lambda: {"ab": _rgb_ab(_CORNERS), "centers": in_gamut_bins(), "k": 5, "sigma": 5.0},
-         agrees_with(ref.soft_encode, rtol=1e-3, atol=1e-4), "the nearest bins of every colour get its weight"),
+    Case(
+        "the most saturated colours an image can have (the 8 corners of the RGB cube)",
+        lambda: {"ab": _rgb_ab(_CORNERS), "centers": in_gamut_bins(), "k": 5, "sigma": 5.0},
+        agrees_with(ref.soft_encode, rtol=1e-3, atol=1e-4),
+        "the nearest bins of every colour get its weight",
+    ),
 ]
 
 
@@ -129,34 +166,53 @@ def _prior(Q, seed, zeros=0):
         p = torch.rand(Q, generator=_gen(seed)) ** 4  # skewed, as colour histograms are
         p[:zeros] = 0
         return {"prior": p / p.sum(), "lam": 0.5}
+
     return make
 
 
 _REBAL_MISTAKES = [
-    Mistake.like(lambda p, lam=0.5: _rebal(p, lam, norm="sum"),
-                 "the weights are normalised to sum 1; the contract asks for expectation 1 under the prior: "
-                 "sum_q p_q w_q = 1"),
-    Mistake.like(lambda p, lam=0.5: _rebal(p, lam, norm="mean"),
-                 "the weights are normalised to mean 1 over the bins; the contract asks for expectation 1 under "
-                 "the prior: sum_q p_q w_q = 1"),
+    Mistake.like(
+        lambda p, lam=0.5: _rebal(p, lam, norm="sum"),
+        "the weights are normalised to sum 1; the contract asks for expectation 1 under the prior: sum_q p_q w_q = 1",
+    ),
+    Mistake.like(
+        lambda p, lam=0.5: _rebal(p, lam, norm="mean"),
+        "the weights are normalised to mean 1 over the bins; the contract asks for expectation 1 under "
+        "the prior: sum_q p_q w_q = 1",
+    ),
     Mistake.like(lambda p, lam=0.5: _rebal(p, lam, norm="none"), "the weights are not normalised at all"),
-    Mistake.like(lambda p, lam=0.5: _rebal(p, lam, swap=True),
-                 "lambda weighs the wrong term: it is the share of the uniform distribution, (1 - lambda) p + "
-                 "lambda / Q"),
-    Mistake.like(lambda p, lam=0.5: _rebal(p, lam, invert=False),
-                 "rare colours get small weights: the weight is the inverse of the mixed distribution"),
+    Mistake.like(
+        lambda p, lam=0.5: _rebal(p, lam, swap=True),
+        "lambda weighs the wrong term: it is the share of the uniform distribution, (1 - lambda) p + lambda / Q",
+    ),
+    Mistake.like(
+        lambda p, lam=0.5: _rebal(p, lam, invert=False),
+        "rare colours get small weights: the weight is the inverse of the mixed distribution",
+    ),
     Mistake.like(lambda p, lam=0.5: _rebal(p, lam, fixed_lam=0.5), "it ignores the `lam` argument"),
 ]
 
 REBAL_CASES = [
-    Case("prior (0.5, 0.25, 0.25), lam=0.5", lambda: {"prior": torch.tensor([0.5, 0.25, 0.25]), "lam": 0.5},
-         agrees_with(ref.rebalance_weights), "mixed: (5/12, 7/24, 7/24); invert, then scale so sum p w = 1"),
+    Case(
+        "prior (0.5, 0.25, 0.25), lam=0.5",
+        lambda: {"prior": torch.tensor([0.5, 0.25, 0.25]), "lam": 0.5},
+        agrees_with(ref.rebalance_weights),
+        "mixed: (5/12, 7/24, 7/24); invert, then scale so sum p w = 1",
+    ),
     Case("a skewed prior over 261 bins, lam=0.5", _prior(261, 0), agrees_with(ref.rebalance_weights)),
     Case("lam=0.2", lambda: {**_prior(50, 1)(), "lam": 0.2}, agrees_with(ref.rebalance_weights)),
-    Case("lam=1: the uniform distribution, every weight 1", lambda: {**_prior(50, 2)(), "lam": 1.0},
-         agrees_with(ref.rebalance_weights), trivial=True),
-    Case("a prior with empty bins, lam=0.5", _prior(40, 3, zeros=5), agrees_with(ref.rebalance_weights),
-         "an empty bin (p = 0) still gets a finite weight: 1 / (lam / Q)"),
+    Case(
+        "lam=1: the uniform distribution, every weight 1",
+        lambda: {**_prior(50, 2)(), "lam": 1.0},
+        agrees_with(ref.rebalance_weights),
+        trivial=True,
+    ),
+    Case(
+        "a prior with empty bins, lam=0.5",
+        _prior(40, 3, zeros=5),
+        agrees_with(ref.rebalance_weights),
+        "an empty bin (p = 0) still gets a finite weight: 1 / (lam / Q)",
+    ),
 ]
 
 
@@ -192,36 +248,70 @@ def _probs(N, Q, seed, T, zeros=False, centers=None):
             p = p / p.sum(1, keepdim=True)
         c = in_gamut_bins() if centers is None else centers
         return {"probs": p, "centers": c[:Q], "T": T}
+
     return make
 
 
 _ANNEAL_MISTAKES = [
-    Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "inverse"),
-                 "the temperature works the wrong way round: T < 1 should sharpen the distribution (p^(1/T))"),
-    Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "softmax_probs"),
-                 "it takes a softmax of the probabilities over T; the sharpening is p^(1/T), a softmax of log p / T"),
-    Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "unnormalised"),
-                 "p^(1/T) no longer sums to 1: renormalise it before taking the mean"),
-    Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "right", fixed_T=1.0),
-                 "the temperature has no effect: it returns the plain mean"),
+    Mistake.like(
+        lambda p, c, T=0.38: _anneal(p, c, T, "inverse"),
+        "the temperature works the wrong way round: T < 1 should sharpen the distribution (p^(1/T))",
+    ),
+    Mistake.like(
+        lambda p, c, T=0.38: _anneal(p, c, T, "softmax_probs"),
+        "it takes a softmax of the probabilities over T; the sharpening is p^(1/T), a softmax of log p / T",
+    ),
+    Mistake.like(
+        lambda p, c, T=0.38: _anneal(p, c, T, "unnormalised"),
+        "p^(1/T) no longer sums to 1: renormalise it before taking the mean",
+    ),
+    Mistake.like(
+        lambda p, c, T=0.38: _anneal(p, c, T, "right", fixed_T=1.0),
+        "the temperature has no effect: it returns the plain mean",
+    ),
     Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "mode"), "it returns the mode (the most likely bin)"),
-    _nan_when("cold", "at a small T, p^(1/T) underflows to 0 for every bin and 0 / 0 is NaN: work with log p / T "
-              "(a softmax subtracts the maximum for you)"),
+    _nan_when(
+        "cold",
+        "at a small T, p^(1/T) underflows to 0 for every bin and 0 / 0 is NaN: work with log p / T "
+        "(a softmax subtracts the maximum for you)",
+    ),
 ]
 
 ANNEAL_CASES = [
-    Case("three bins, probs (0.5, 0.3, 0.2), T=1: the plain mean",
-         lambda: {"probs": torch.tensor([[0.5, 0.3, 0.2]]), "centers": torch.tensor([[0.0, 0], [10, 0], [0, 10]]),
-                  "T": 1.0}, agrees_with(ref.annealed_mean), "at T = 1 it is sum_q p_q centre_q = (3, 2)"),
-    Case("three bins, probs (0.5, 0.3, 0.2), T=0.5",
-         lambda: {"probs": torch.tensor([[0.5, 0.3, 0.2]]), "centers": torch.tensor([[0.0, 0], [10, 0], [0, 10]]),
-                  "T": 0.5}, agrees_with(ref.annealed_mean), "p^2 = (0.25, 0.09, 0.04), renormalised"),
+    Case(
+        "three bins, probs (0.5, 0.3, 0.2), T=1: the plain mean",
+        lambda: {
+            "probs": torch.tensor([[0.5, 0.3, 0.2]]),
+            "centers": torch.tensor([[0.0, 0], [10, 0], [0, 10]]),
+            "T": 1.0,
+        },
+        agrees_with(ref.annealed_mean),
+        "at T = 1 it is sum_q p_q centre_q = (3, 2)",
+    ),
+    Case(
+        "three bins, probs (0.5, 0.3, 0.2), T=0.5",
+        lambda: {
+            "probs": torch.tensor([[0.5, 0.3, 0.2]]),
+            "centers": torch.tensor([[0.0, 0], [10, 0], [0, 10]]),
+            "T": 0.5,
+        },
+        agrees_with(ref.annealed_mean),
+        "p^2 = (0.25, 0.09, 0.04), renormalised",
+    ),
     Case("30 random distributions over 261 bins, T=0.38", _probs(30, 261, 0, 0.38), agrees_with(ref.annealed_mean)),
     Case("T=2", _probs(10, 261, 1, 2.0), agrees_with(ref.annealed_mean)),
-    Case("distributions with empty bins, T=0.38", _probs(10, 261, 2, 0.38, zeros=True),
-         agrees_with(ref.annealed_mean), "a bin with probability 0 stays at 0"),
-    Case("a tiny temperature, T=0.01 (nearly the mode)", _probs(10, 261, 3, 0.01), agrees_with(ref.annealed_mean),
-         "no NaN allowed"),
+    Case(
+        "distributions with empty bins, T=0.38",
+        _probs(10, 261, 2, 0.38, zeros=True),
+        agrees_with(ref.annealed_mean),
+        "a bin with probability 0 stays at 0",
+    ),
+    Case(
+        "a tiny temperature, T=0.01 (nearly the mode)",
+        _probs(10, 261, 3, 0.01),
+        agrees_with(ref.annealed_mean),
+        "no NaN allowed",
+    ),
 ]
 
 
@@ -246,8 +336,11 @@ def _ce(logits, target, w, weight_by="target", reduce="mean", per_bin=False, har
         pix_w = torch.ones(len(logits), dtype=torch.float64)
     else:
         per_pixel = -(target * logp).sum(1)
-        pix_w = {"target": w[target.argmax(1)], "pred": w[logits.argmax(1)], "none": torch.ones(len(logits),
-                 dtype=torch.float64)}[weight_by]
+        pix_w = {
+            "target": w[target.argmax(1)],
+            "pred": w[logits.argmax(1)],
+            "none": torch.ones(len(logits), dtype=torch.float64),
+        }[weight_by]
     loss = pix_w * per_pixel
     if reduce == "sum":
         return loss.sum().float()
@@ -262,40 +355,65 @@ def _ce_inputs(N, Q, seed, scale=2.0, ones=False):
         target = ref.soft_encode(torch.randn(N, 2, generator=g) * 30, in_gamut_bins()[:Q])
         w = torch.ones(Q) if ones else torch.rand(Q, generator=g) * 3 + 0.1
         return {"logits": torch.randn(N, Q, generator=g) * scale, "target": target, "class_weights": w}
+
     return make
 
 
 _CE_MISTAKES = [
-    Mistake.like(lambda lg, t, w: _ce(lg, t, w, weight_by="pred"),
-                 "each pixel is weighted by the bin the network predicts; the weight comes from the target's most "
-                 "likely bin"),
+    Mistake.like(
+        lambda lg, t, w: _ce(lg, t, w, weight_by="pred"),
+        "each pixel is weighted by the bin the network predicts; the weight comes from the target's most likely bin",
+    ),
     Mistake.like(lambda lg, t, w: _ce(lg, t, w, weight_by="none"), "the class weights are not applied"),
     Mistake.like(lambda lg, t, w: _ce(lg, t, w, reduce="sum"), "it sums over the pixels instead of taking the mean"),
-    Mistake.like(lambda lg, t, w: _ce(lg, t, w, reduce="weighted_mean"),
-                 "it divides by the sum of the weights; the contract takes the plain mean over pixels"),
-    Mistake.like(lambda lg, t, w: _ce(lg, t, w, per_bin=True),
-                 "it weights every bin of the target by its own weight; the contract gives the whole pixel one "
-                 "weight, that of its target's most likely bin"),
-    Mistake.like(lambda lg, t, w: _ce(lg, t, w, hard=True),
-                 "it uses only the target's most likely bin (a hard label); the target is a soft distribution"),
-    Mistake.like(lambda lg, t, w: _ce(lg, t, w, raw=True),
-                 "it takes the log of the logits themselves: turn them into log-probabilities first"),
+    Mistake.like(
+        lambda lg, t, w: _ce(lg, t, w, reduce="weighted_mean"),
+        "it divides by the sum of the weights; the contract takes the plain mean over pixels",
+    ),
+    Mistake.like(
+        lambda lg, t, w: _ce(lg, t, w, per_bin=True),
+        "it weights every bin of the target by its own weight; the contract gives the whole pixel one "
+        "weight, that of its target's most likely bin",
+    ),
+    Mistake.like(
+        lambda lg, t, w: _ce(lg, t, w, hard=True),
+        "it uses only the target's most likely bin (a hard label); the target is a soft distribution",
+    ),
+    Mistake.like(
+        lambda lg, t, w: _ce(lg, t, w, raw=True),
+        "it takes the log of the logits themselves: turn them into log-probabilities first",
+    ),
     Mistake.like(lambda lg, t, w: -_ce(lg, t, w), "the sign is flipped: a cross-entropy is positive"),
-    _nan_when("huge", "with large logits softmax underflows to 0 and its log is -inf (0 * -inf = NaN): "
-              "use a log-softmax, which is computed stably"),
+    _nan_when(
+        "huge",
+        "with large logits softmax underflows to 0 and its log is -inf (0 * -inf = NaN): "
+        "use a log-softmax, which is computed stably",
+    ),
 ]
 
 CE_CASES = [
-    Case("two pixels, three bins",
-         lambda: {"logits": torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
-                  "target": torch.tensor([[0.7, 0.3, 0.0], [0.0, 0.4, 0.6]]),
-                  "class_weights": torch.tensor([1.0, 2.0, 3.0])}, agrees_with(ref.rebalanced_cross_entropy),
-         "pixel 1 weighs 1 (its target peaks at bin 0), pixel 2 weighs 3 (bin 2)"),
+    Case(
+        "two pixels, three bins",
+        lambda: {
+            "logits": torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+            "target": torch.tensor([[0.7, 0.3, 0.0], [0.0, 0.4, 0.6]]),
+            "class_weights": torch.tensor([1.0, 2.0, 3.0]),
+        },
+        agrees_with(ref.rebalanced_cross_entropy),
+        "pixel 1 weighs 1 (its target peaks at bin 0), pixel 2 weighs 3 (bin 2)",
+    ),
     Case("64 pixels, soft targets over 261 bins", _ce_inputs(64, 261, 0), agrees_with(ref.rebalanced_cross_entropy)),
-    Case("all weights 1: the plain classification loss", _ce_inputs(32, 261, 1, ones=True),
-         agrees_with(ref.rebalanced_cross_entropy)),
-    Case("confident, wrong logits (values near 1000)", _ce_inputs(16, 261, 2, scale=1000.0),
-         agrees_with(ref.rebalanced_cross_entropy, rtol=1e-3), "no NaN or infinity allowed"),
+    Case(
+        "all weights 1: the plain classification loss",
+        _ce_inputs(32, 261, 1, ones=True),
+        agrees_with(ref.rebalanced_cross_entropy),
+    ),
+    Case(
+        "confident, wrong logits (values near 1000)",
+        _ce_inputs(16, 261, 2, scale=1000.0),
+        agrees_with(ref.rebalanced_cross_entropy, rtol=1e-3),
+        "no NaN or infinity allowed",
+    ),
 ]
 
 

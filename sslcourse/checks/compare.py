@@ -1,8 +1,9 @@
 """Comparing a student's output with what is expected: copies of inputs, closeness, shape and dtype."""
+
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -48,8 +49,10 @@ def expect_tensor(out, shape: tuple, kind: str = "float") -> str | None:
         return f"it returned dtype {out.dtype}, expected a floating-point tensor"
     if out.is_floating_point() and not torch.isfinite(out).all():
         bad = (~torch.isfinite(out)).sum().item()
-        return (f"it returned NaN or infinity in {bad} of {out.numel()} values: look for a division by zero "
-                "or a log of zero")
+        return (
+            f"it returned NaN or infinity in {bad} of {out.numel()} values: look for a division by zero "
+            "or a log of zero"
+        )
     return None
 
 

@@ -7,12 +7,22 @@ sits where its label says, `patch + gap` away up to the two jitters, and, over a
 label occurs, that each patch has its own jitter covering [-jitter, jitter] and that the grid can sit anywhere
 in the image. `remove_green_magenta` is deterministic and is compared with the reference.
 """
+
 from __future__ import annotations
 
 import torch
 
-from sslcourse.checks import (Case, CheckResult, Mistake, agrees_with, call_with_time_limit, clone, describe_error,
-                              expect_tensor, run_check)
+from sslcourse.checks import (
+    Case,
+    CheckResult,
+    Mistake,
+    agrees_with,
+    call_with_time_limit,
+    clone,
+    describe_error,
+    expect_tensor,
+    run_check,
+)
 from sslcourse.methods.context import GREEN_MAGENTA, OFFSETS, grid_side
 from sslcourse.methods.context import remove_green_magenta as reference
 
@@ -29,8 +39,13 @@ def _coded(channels: int, height: int, width: int) -> torch.Tensor:
 
 
 def _pair_inputs(channels, height, width, patch, gap, jitter, seed):
-    return lambda: {"image": _coded(channels, height, width), "patch": patch, "gap": gap, "jitter": jitter,
-                    "generator": torch.Generator().manual_seed(seed)}
+    return lambda: {
+        "image": _coded(channels, height, width),
+        "patch": patch,
+        "gap": gap,
+        "jitter": jitter,
+        "generator": torch.Generator().manual_seed(seed),
+    }
 
 
 def _label(value) -> int | None:
@@ -55,7 +70,8 @@ def _where(image: torch.Tensor, patch_out, size: int, what: str):
     r, c = v // 1000, v % 1000
     H, W = image.shape[1:]
     if not (0 <= r <= H - size and 0 <= c <= W - size) or not torch.equal(
-            patch_out.float(), image[:, r:r + size, c:c + size]):
+        patch_out.float(), image[:, r : r + size, c : c + size]
+    ):
         return f"{what} is not a {size}x{size} crop of the image (every channel, at one place)"
     return r, c
 
@@ -92,12 +108,15 @@ def _explain_offset(inputs, label, centre, neighbour) -> str | None:
         return f"{seen}: the grid is spaced `patch` apart, but neighbouring patches are `patch + gap` apart"
     actual = [lab for lab in range(8) if near(P + gap, lab)]
     if actual:
-        hint = (" (labels that run down the columns first?)" if actual[0] == [0, 3, 5, 1, 6, 2, 4, 7][label]
-                else "")
-        return (f"{seen}, which is label {actual[0]} ({NAMES[actual[0]]}), but the label says {label} "
-                f"({NAMES[label]}): labels go row by row, 0 top-left to 7 bottom-right, the centre skipped{hint}")
-    return f"{seen}; for label {label} ({NAMES[label]}) expected {OFFSETS[label][0] * (P + gap):+d} and " \
-           f"{OFFSETS[label][1] * (P + gap):+d}, each up to {2 * j} off through the two jitters"
+        hint = " (labels that run down the columns first?)" if actual[0] == [0, 3, 5, 1, 6, 2, 4, 7][label] else ""
+        return (
+            f"{seen}, which is label {actual[0]} ({NAMES[actual[0]]}), but the label says {label} "
+            f"({NAMES[label]}): labels go row by row, 0 top-left to 7 bottom-right, the centre skipped{hint}"
+        )
+    return (
+        f"{seen}; for label {label} ({NAMES[label]}) expected {OFFSETS[label][0] * (P + gap):+d} and "
+        f"{OFFSETS[label][1] * (P + gap):+d}, each up to {2 * j} off through the two jitters"
+    )
 
 
 def _inside(inputs, label, centre) -> str | None:
@@ -107,9 +126,11 @@ def _inside(inputs, label, centre) -> str | None:
     span = 3 * P + 2 * gap
     for axis, size, name in ((0, H, "row"), (1, W, "column")):
         if not 0 <= centre[axis] - (P + gap) <= size - span:
-            return (f"the centre patch starts at {name} {centre[axis]}, where no grid inside the image can put it "
-                    f"(its grid would start {centre[axis] - (P + gap) - j} to {centre[axis] - (P + gap) + j}; allowed "
-                    f"{j} to {size - span - j}, keeping a jitter margin)")
+            return (
+                f"the centre patch starts at {name} {centre[axis]}, where no grid inside the image can put it "
+                f"(its grid would start {centre[axis] - (P + gap) - j} to {centre[axis] - (P + gap) + j}; allowed "
+                f"{j} to {size - span - j}, keeping a jitter margin)"
+            )
     return None
 
 
@@ -147,6 +168,7 @@ def _draws(fn, inputs, n: int = _DRAWS):
 def _statistics(fn):
     """A judge for many draws on an image exactly the grid's size: the grid cannot move there, so the centre
     patch's place is its own jitter and the neighbour's offset adds the other, independent one."""
+
     def judge(inputs, out):
         problem = _judge_pair(inputs, out)
         if problem:
@@ -166,20 +188,26 @@ def _statistics(fn):
         if (rel == 0).all():
             if (own == 0).all():
                 return "neither patch ever moves: each patch should be jittered"
-            return ("the neighbour always sits exactly `patch + gap` from the centre: both patches got the same "
-                    "jitter, but each needs its own")
+            return (
+                "the neighbour always sits exactly `patch + gap` from the centre: both patches got the same "
+                "jitter, but each needs its own"
+            )
         if (own == 0).all():
             return "the centre patch never moves: each of the two patches should be jittered, not only the neighbour"
         if own.max() < j or own.min() > -j or rel.max() < 2 * j or rel.min() > -2 * j:
-            return (f"over {len(rows)} calls a patch's jitter never reached {'+' if own.max() < j else '-'}{j}: the "
-                    f"jitter should be any whole number from -{j} to +{j}, both ends included (mind the upper bound "
-                    "of torch.randint)")
+            return (
+                f"over {len(rows)} calls a patch's jitter never reached {'+' if own.max() < j else '-'}{j}: the "
+                f"jitter should be any whole number from -{j} to +{j}, both ends included (mind the upper bound "
+                "of torch.randint)"
+            )
         return None
+
     return judge
 
 
 def _placement(fn):
     """A judge for many draws without jitter on a larger, non-square image: the grid should reach every edge."""
+
     def judge(inputs, out):
         problem = _judge_pair(inputs, out)
         if problem:
@@ -193,37 +221,47 @@ def _placement(fn):
         for axis, size, name in ((0, H, "top"), (1, W, "left")):
             starts = [r[1][axis] - (P + gap) for r in rows]
             if min(starts) > 0 or max(starts) < size - span:
-                return (f"over {len(rows)} calls the grid's {name} edge stayed within {min(starts)}..{max(starts)}, "
-                        f"but it may be anywhere from 0 to {size - span} (image size minus the grid's "
-                        "3 * patch + 2 * gap); mind the upper bound of torch.randint, and use the height for rows "
-                        "and the width for columns")
+                return (
+                    f"over {len(rows)} calls the grid's {name} edge stayed within {min(starts)}..{max(starts)}, "
+                    f"but it may be anywhere from 0 to {size - span} (image size minus the grid's "
+                    "3 * patch + 2 * gap); mind the upper bound of torch.randint, and use the height for rows "
+                    "and the width for columns"
+                )
         return None
+
     return judge
 
 
 def _too_small(fn):
     """A judge that also calls fn on images one pixel too short, then one pixel too narrow: a ValueError each."""
+
     def judge(inputs, out):
         problem = _judge_pair(inputs, out)
         if problem:
             return problem
         need = grid_side(inputs["patch"], inputs["gap"], inputs["jitter"])
-        for shape, what in (((3, need - 1, need + 5), "one pixel too short"), ((3, need + 5, need - 1),
-                                                                                "one pixel too narrow")):
+        for shape, what in (
+            ((3, need - 1, need + 5), "one pixel too short"),
+            ((3, need + 5, need - 1), "one pixel too narrow"),
+        ):
             args = {**clone(inputs), "image": _coded(*shape)}
             outcome = call_with_time_limit(fn, tuple(args.values()))
             if outcome.timed_out:
                 return f"on an image {what} it ran for more than 10 s"
             if not isinstance(outcome.error, ValueError):
                 got = "returned normally" if outcome.error is None else f"raised {type(outcome.error).__name__}"
-                return (f"on an image {what} for the grid ({shape[1]}x{shape[2]}, the grid needs 3 * patch + "
-                        f"2 * gap + 2 * jitter = {need}) it {got}; it should raise a ValueError that says so")
+                return (
+                    f"on an image {what} for the grid ({shape[1]}x{shape[2]}, the grid needs 3 * patch + "
+                    f"2 * gap + 2 * jitter = {need}) it {got}; it should raise a ValueError that says so"
+                )
         return None
+
     return judge
 
 
 def _reproducible(fn):
     """Same seed -> same pairs; another seed -> other pairs."""
+
     def judge(inputs, out):
         problem = _judge_pair(inputs, out)
         if problem:
@@ -233,12 +271,17 @@ def _reproducible(fn):
         if any(isinstance(r, str) for r in (first, again, other)):
             return next(r for r in (first, again, other) if isinstance(r, str))
         if first != again:
-            return ("two runs with generators seeded alike gave different pairs: draw every random number from the "
-                    "`generator` argument, so that a run can be repeated")
+            return (
+                "two runs with generators seeded alike gave different pairs: draw every random number from the "
+                "`generator` argument, so that a run can be repeated"
+            )
         if first == other:
-            return ("generators with different seeds gave the same pairs: the randomness must come from the "
-                    "`generator` argument")
+            return (
+                "generators with different seeds gave the same pairs: the randomness must come from the "
+                "`generator` argument"
+            )
         return None
+
     return judge
 
 
@@ -246,14 +289,27 @@ def _pair_cases(fn) -> list[Case]:
     return [
         Case("one pair, patch 4, gap 2, no jitter, a 3x24x24 image", _pair_inputs(3, 24, 24, 4, 2, 0, 0), _judge_pair),
         Case("one pair, patch 5, gap 3, jitter 2, a 3x30x30 image", _pair_inputs(3, 30, 30, 5, 3, 2, 1), _judge_pair),
-        Case("one pair from a one-channel, non-square 1x26x40 image, patch 4, gap 2, jitter 1",
-             _pair_inputs(1, 26, 40, 4, 2, 1, 2), _judge_pair, "work for any number of channels and H != W"),
-        Case("300 pairs from a 3x20x20 image, exactly the size the grid needs (patch 4, gap 2, jitter 2)",
-             _pair_inputs(3, 20, 20, 4, 2, 2, 3), _statistics(fn)),
-        Case("300 pairs from a non-square 3x30x25 image, patch 4, gap 2, no jitter",
-             _pair_inputs(3, 30, 25, 4, 2, 0, 4), _placement(fn)),
-        Case("images one pixel too small for the grid (patch 4, gap 2, jitter 1)", _pair_inputs(3, 18, 18, 4, 2, 1, 5),
-             _too_small(fn)),
+        Case(
+            "one pair from a one-channel, non-square 1x26x40 image, patch 4, gap 2, jitter 1",
+            _pair_inputs(1, 26, 40, 4, 2, 1, 2),
+            _judge_pair,
+            "work for any number of channels and H != W",
+        ),
+        Case(
+            "300 pairs from a 3x20x20 image, exactly the size the grid needs (patch 4, gap 2, jitter 2)",
+            _pair_inputs(3, 20, 20, 4, 2, 2, 3),
+            _statistics(fn),
+        ),
+        Case(
+            "300 pairs from a non-square 3x30x25 image, patch 4, gap 2, no jitter",
+            _pair_inputs(3, 30, 25, 4, 2, 0, 4),
+            _placement(fn),
+        ),
+        Case(
+            "images one pixel too small for the grid (patch 4, gap 2, jitter 1)",
+            _pair_inputs(3, 18, 18, 4, 2, 1, 5),
+            _too_small(fn),
+        ),
         Case("the same seed twice, then another seed", _pair_inputs(3, 28, 28, 4, 2, 1, 6), _reproducible(fn)),
     ]
 
@@ -271,6 +327,7 @@ def _projector(a, normalise="squared", keep=False):
         norm = {"squared": (v @ v.T).item(), "length": (v @ v.T).sqrt().item(), "none": 1.0}[normalise]
         proj = outer / norm if keep else torch.eye(3, dtype=torch.float64) - outer / norm
         return torch.einsum("ij,jhw->ihw", proj, image.double())
+
     return fn
 
 
@@ -285,7 +342,8 @@ def _pixels_mixed(image):
     """(3, H, W) reshaped to (H*W, 3) without moving the channel axis last."""
     C, H, W = image.shape
     return (image.double().reshape(H * W, C) @ _projector(GREEN_MAGENTA)(torch.eye(3)[:, :, None])[:, :, 0]).reshape(
-        C, H, W)
+        C, H, W
+    )
 
 
 def _image(seed, height=5, width=7, dtype=torch.float32):
@@ -293,28 +351,52 @@ def _image(seed, height=5, width=7, dtype=torch.float32):
 
 
 _PROJECTION_CASES = [
-    Case("one pixel on the green-magenta axis, [-1, 2, -1]", lambda: {"image": torch.tensor(
-        [-1.0, 2.0, -1.0])[:, None, None]}, agrees_with(reference), "a colour along a should vanish entirely", trivial=True),
-    Case("one grey pixel, [1, 1, 1]", lambda: {"image": torch.ones(3, 1, 1)}, agrees_with(reference),
-         "a grey pixel is orthogonal to a and should stay as it is", trivial=True),
+    Case(
+        "one pixel on the green-magenta axis, [-1, 2, -1]",
+        lambda: {"image": torch.tensor([-1.0, 2.0, -1.0])[:, None, None]},
+        agrees_with(reference),
+        "a colour along a should vanish entirely",
+        trivial=True,
+    ),
+    Case(
+        "one grey pixel, [1, 1, 1]",
+        lambda: {"image": torch.ones(3, 1, 1)},
+        agrees_with(reference),
+        "a grey pixel is orthogonal to a and should stay as it is",
+        trivial=True,
+    ),
     Case("a random 3x5x7 image", _image(0), agrees_with(reference)),
     Case("a random 3x3x3 image (as many rows as channels)", _image(1, 3, 3), agrees_with(reference)),
     Case("a random 3x32x32 image in float64", _image(2, 32, 32, torch.float64), agrees_with(reference)),
 ]
 
 _PROJECTION_MISTAKES = [
-    Mistake.like(_projector(GREEN_MAGENTA, keep=True), "it returns the green-magenta component itself; the "
-                 "projection removes it and keeps everything else (I minus that)"),
-    Mistake.like(_projector(GREEN_MAGENTA, "none"), "a^T a is not divided by a a^T: the projection needs a unit "
-                 "direction"),
-    Mistake.like(_projector(GREEN_MAGENTA, "length"), "a^T a is divided by the length of a; it must be divided by "
-                 "a a^T, the squared length"),
-    *[Mistake.like(_projector(a), "it projects out another colour axis; green-magenta is a = [-1, 2, -1] in RGB "
-                   "order") for a in ((1.0, 1.0, 1.0), (0.0, 1.0, 0.0), (2.0, -1.0, -1.0), (-1.0, -1.0, 2.0))],
-    Mistake.like(_per_image, "it removes the green-magenta part of the image's mean colour; every pixel needs its "
-                 "own projection"),
-    Mistake.like(_pixels_mixed, "it reshapes (3, H, W) straight to (H*W, 3), which mixes values of different pixels; "
-                 "move the channel axis last first (permute), or multiply along the channel axis"),
+    Mistake.like(
+        _projector(GREEN_MAGENTA, keep=True),
+        "it returns the green-magenta component itself; the "
+        "projection removes it and keeps everything else (I minus that)",
+    ),
+    Mistake.like(
+        _projector(GREEN_MAGENTA, "none"), "a^T a is not divided by a a^T: the projection needs a unit direction"
+    ),
+    Mistake.like(
+        _projector(GREEN_MAGENTA, "length"),
+        "a^T a is divided by the length of a; it must be divided by a a^T, the squared length",
+    ),
+    *[
+        Mistake.like(
+            _projector(a), "it projects out another colour axis; green-magenta is a = [-1, 2, -1] in RGB order"
+        )
+        for a in ((1.0, 1.0, 1.0), (0.0, 1.0, 0.0), (2.0, -1.0, -1.0), (-1.0, -1.0, 2.0))
+    ],
+    Mistake.like(
+        _per_image, "it removes the green-magenta part of the image's mean colour; every pixel needs its own projection"
+    ),
+    Mistake.like(
+        _pixels_mixed,
+        "it reshapes (3, H, W) straight to (H*W, 3), which mixes values of different pixels; "
+        "move the channel axis last first (permute), or multiply along the channel axis",
+    ),
 ]
 
 

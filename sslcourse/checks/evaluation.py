@@ -7,6 +7,7 @@ give a different answer: vectors of very different lengths (distance or raw dot 
 cosine), hand-placed neighbours whose order decides the vote (k+1 or k-1 neighbours, skipping the
 nearest, voting by the nearest alone), and random clusters (the least similar instead of the most).
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,10 @@ def _judge(inputs: dict, out) -> str | None:
     """The judge of every case: one integer label per query, each a winner of the cosine-kNN vote."""
     m, n, k = len(inputs["query_features"]), len(inputs["train_features"]), inputs["k"]
     if torch.is_tensor(out) and out.dim() == 2 and out.shape[0] == m and out.shape[1] in (k, n):
-        return (f"it returned shape {tuple(out.shape)}, one row per query: that looks like the neighbours "
-                f"(or all similarities), not one voted label per query; expected shape ({m},)")
+        return (
+            f"it returned shape {tuple(out.shape)}, one row per query: that looks like the neighbours "
+            f"(or all similarities), not one voted label per query; expected shape ({m},)"
+        )
     if torch.is_tensor(out) and out.dim() == 2 and out.shape[0] == m:
         return f"it returned shape {tuple(out.shape)}: that looks like vote counts per class; expected ({m},)"
     problem = expect_tensor(out, (m,), kind="integer")
@@ -83,8 +86,11 @@ def _rule_mistake(hint: str, scores, count=lambda i: i["k"], skip: int = 0) -> M
 
 
 def _well_formed(inputs: dict, out) -> bool:
-    return torch.is_tensor(out) and out.shape == (len(inputs["query_features"]),) and expect_tensor(
-        out, out.shape, kind="integer") is None
+    return (
+        torch.is_tensor(out)
+        and out.shape == (len(inputs["query_features"]),)
+        and expect_tensor(out, out.shape, kind="integer") is None
+    )
 
 
 def _distance(i: dict) -> torch.Tensor:
@@ -96,21 +102,38 @@ def _dot(i: dict) -> torch.Tensor:
 
 
 MISTAKES = [
-    _rule_mistake("its answers are those of the nearest points by Euclidean distance; the exercise asks for "
-                  "cosine similarity, which ignores how long the vectors are", _distance),
-    _rule_mistake("its answers are those of the raw dot product: long training vectors win whatever their "
-                  "direction, so the similarity is not cosine yet", _dot),
-    _rule_mistake("its answers are the vote of the k least similar training points, not the most similar",
-                  lambda i: -_cosine(i)),
-    _rule_mistake("its answers are the label of the single most similar point, whatever k is: "
-                  "the vote should involve k neighbours", _cosine, count=lambda i: 1 if i["k"] > 1 else None),
-    _rule_mistake("its answers leave out the most similar training point (the query is not in the training set, "
-                  "so the nearest point is a real neighbour)", _cosine, count=lambda i: i["k"] + 1, skip=1),
+    _rule_mistake(
+        "its answers are those of the nearest points by Euclidean distance; the exercise asks for "
+        "cosine similarity, which ignores how long the vectors are",
+        _distance,
+    ),
+    _rule_mistake(
+        "its answers are those of the raw dot product: long training vectors win whatever their "
+        "direction, so the similarity is not cosine yet",
+        _dot,
+    ),
+    _rule_mistake(
+        "its answers are the vote of the k least similar training points, not the most similar", lambda i: -_cosine(i)
+    ),
+    _rule_mistake(
+        "its answers are the label of the single most similar point, whatever k is: "
+        "the vote should involve k neighbours",
+        _cosine,
+        count=lambda i: 1 if i["k"] > 1 else None,
+    ),
+    _rule_mistake(
+        "its answers leave out the most similar training point (the query is not in the training set, "
+        "so the nearest point is a real neighbour)",
+        _cosine,
+        count=lambda i: i["k"] + 1,
+        skip=1,
+    ),
     _rule_mistake("its answers are the vote of k+1 neighbours: one too many", _cosine, count=lambda i: i["k"] + 1),
     _rule_mistake("its answers are the vote of k-1 neighbours: one too few", _cosine, count=lambda i: i["k"] - 1),
-    Mistake("its answers are positions of the most similar training points, not their labels",
-            lambda inputs, out: _well_formed(inputs, out) and torch.equal(out.cpu().long(),
-                                                                          _cosine(inputs).argmax(dim=1))),
+    Mistake(
+        "its answers are positions of the most similar training points, not their labels",
+        lambda inputs, out: _well_formed(inputs, out) and torch.equal(out.cpu().long(), _cosine(inputs).argmax(dim=1)),
+    ),
 ]
 
 
@@ -129,8 +152,9 @@ def _clusters(n_train: int, n_query: int, dim: int, classes: int, k: int, seed: 
     return {"train_features": x, "train_labels": y, "query_features": q, "k": k}
 
 
-def _placed(orders: list[list[int]], k: int, lengths: list[list[float]] | None = None,
-            query_length: float = 3.0) -> dict:
+def _placed(
+    orders: list[list[int]], k: int, lengths: list[list[float]] | None = None, query_length: float = 3.0
+) -> dict:
     """One query per order, each in its own plane (all other points are orthogonal to it): its i-th most
     cosine-similar training point has label orders[q][i] and length lengths[q][i] (1 by default)."""
     dim = 2 * len(orders)
@@ -143,44 +167,89 @@ def _placed(orders: list[list[int]], k: int, lengths: list[list[float]] | None =
             train.append(v * (lengths[q][i] if lengths else 1.0))
             labels.append(label)
         queries.append(torch.zeros(dim).index_fill_(0, torch.tensor([2 * q]), query_length))
-    return {"train_features": torch.stack(train), "train_labels": torch.tensor(labels),
-            "query_features": torch.stack(queries), "k": k}
+    return {
+        "train_features": torch.stack(train),
+        "train_labels": torch.tensor(labels),
+        "query_features": torch.stack(queries),
+        "k": k,
+    }
 
 
 def _lengths_trap() -> dict:
     """Query 0: three long class-0 vectors point its way, three short class-1 vectors sit near it at a wider
     angle (distance picks class 1). Query 1: the long vectors are the wide ones (a raw dot product picks 3)."""
-    return _placed([[0, 0, 0, 1, 1, 1], [2, 2, 2, 3, 3, 3]], k=3,
-                   lengths=[[10, 10, 10, 1, 1, 1], [1, 1, 1, 10, 10, 10]], query_length=1.0)
+    return _placed(
+        [[0, 0, 0, 1, 1, 1], [2, 2, 2, 3, 3, 3]],
+        k=3,
+        lengths=[[10, 10, 10, 1, 1, 1], [1, 1, 1, 10, 10, 10]],
+        query_length=1.0,
+    )
 
 
 # Order traps for k=5 (filler label 9 after the decisive points). With k+1 neighbours the first pair ties,
 # with k-1 the second pair does, and whichever way a tie is broken (smallest label, largest, first seen,
 # last seen) one query of the pair goes wrong; skipping the nearest flips the third pair, and the
 # nearest alone is wrong on the first two.
-_ORDERS = [[0, 1, 1, 1, 0, 0, 9, 9], [1, 0, 0, 0, 1, 1, 9, 9], [3, 2, 2, 3, 2, 9, 9, 9], [2, 3, 3, 2, 3, 9, 9, 9],
-           [4, 4, 4, 5, 5, 5, 9, 9], [7, 7, 7, 6, 6, 6, 9, 9]]
+_ORDERS = [
+    [0, 1, 1, 1, 0, 0, 9, 9],
+    [1, 0, 0, 0, 1, 1, 9, 9],
+    [3, 2, 2, 3, 2, 9, 9, 9],
+    [2, 3, 3, 2, 3, 9, 9, 9],
+    [4, 4, 4, 5, 5, 5, 9, 9],
+    [7, 7, 7, 6, 6, 6, 9, 9],
+]
+
 
 def _all_vote() -> dict:
     g = torch.Generator().manual_seed(4)
-    return {"train_features": torch.randn(7, 4, generator=g), "train_labels": torch.tensor([0, 2, 0, 1, 0, 2, 1]),
-            "query_features": torch.randn(5, 4, generator=g), "k": 7}
+    return {
+        "train_features": torch.randn(7, 4, generator=g),
+        "train_labels": torch.tensor([0, 2, 0, 1, 0, 2, 1]),
+        "query_features": torch.randn(5, 4, generator=g),
+        "k": 7,
+    }
 
 
 CASES = [
-    Case("a small example (k=3)", lambda: _placed([[0, 0, 1, 1], [1, 1, 0, 0]], k=3), _judge,
-         "print the similarities of one query and the neighbours you pick"),
+    Case(
+        "a small example (k=3)",
+        lambda: _placed([[0, 0, 1, 1], [1, 1, 0, 0]], k=3),
+        _judge,
+        "print the similarities of one query and the neighbours you pick",
+    ),
     Case("random clusters (k=20)", lambda: _clusters(300, 40, 16, 10, 20, seed=1), _judge),
-    Case("random clusters (k=1)", lambda: _clusters(60, 30, 8, 5, 1, seed=2), _judge,
-         "with k=1 each query takes the label of its single most similar training point"),
-    Case("training vectors of very different lengths", _lengths_trap, _judge,
-         "two vectors pointing the same way are equally similar to a query, however long they are"),
-    Case("neighbours placed so that the k-th and (k+1)-th decide the vote", lambda: _placed(_ORDERS, k=5), _judge,
-         "check which neighbours take part in the vote, and how many"),
-    Case("a single query", lambda: _clusters(50, 1, 8, 4, 5, seed=3), _judge,
-         "a batch of one query must still give a tensor of shape (1,)", trivial=True),
-    Case("k equal to the number of training points", _all_vote, _judge,
-         "when every training point votes, the most frequent label wins", trivial=True),
+    Case(
+        "random clusters (k=1)",
+        lambda: _clusters(60, 30, 8, 5, 1, seed=2),
+        _judge,
+        "with k=1 each query takes the label of its single most similar training point",
+    ),
+    Case(
+        "training vectors of very different lengths",
+        _lengths_trap,
+        _judge,
+        "two vectors pointing the same way are equally similar to a query, however long they are",
+    ),
+    Case(
+        "neighbours placed so that the k-th and (k+1)-th decide the vote",
+        lambda: _placed(_ORDERS, k=5),
+        _judge,
+        "check which neighbours take part in the vote, and how many",
+    ),
+    Case(
+        "a single query",
+        lambda: _clusters(50, 1, 8, 4, 5, seed=3),
+        _judge,
+        "a batch of one query must still give a tensor of shape (1,)",
+        trivial=True,
+    ),
+    Case(
+        "k equal to the number of training points",
+        _all_vote,
+        _judge,
+        "when every training point votes, the most frequent label wins",
+        trivial=True,
+    ),
 ]
 
 

@@ -9,12 +9,23 @@ masked_mse_loss is compared with the reference (sample or population variance bo
 cases built to separate the typical mistakes: errors only on the visible patches, a flat target patch,
 norm_pix on and off.
 """
+
 from __future__ import annotations
 
 import torch
 
-from sslcourse.checks import (STRONG, Case, CheckResult, Mistake, agrees_with, call_with_time_limit, clone,
-                              expect_tensor, run_check, same_output)
+from sslcourse.checks import (
+    STRONG,
+    Case,
+    CheckResult,
+    Mistake,
+    agrees_with,
+    call_with_time_limit,
+    clone,
+    expect_tensor,
+    run_check,
+    same_output,
+)
 from sslcourse.methods import mae as ref
 
 
@@ -31,45 +42,80 @@ def _random(B, C, H, W, seed):
 
 def _patchify_as(order: tuple, reshape_only: bool = False):
     """A patchify that orders the axes (B, h, w, p_row, p_col, C) = (0, 2, 4, 3, 5, 1) differently."""
+
     def fn(images, patch):
         B, C, H, W = images.shape
         if reshape_only:
             return images.reshape(B, (H // patch) * (W // patch), -1)
         x = images.reshape(B, C, H // patch, patch, W // patch, patch).permute(*order)
         return x.reshape(B, (H // patch) * (W // patch), -1)
+
     return fn
 
 
 _CHANNELS_FIRST = "inside each patch its values come channel by channel (a whole colour plane, then the next)"
 _PATCHIFY_MISTAKES = [
-    Mistake.like(_patchify_as((0, 2, 4, 1, 3, 5)), _CHANNELS_FIRST + "; the exercise keeps the C values of one "
-                 "pixel together: rows, then columns, then channels"),
-    Mistake.like(_patchify_as((0, 4, 2, 3, 5, 1)), "the patches come out column by column (down the first "
-                 "column first); the exercise wants row-major order, along the top row first"),
-    Mistake.like(_patchify_as((0, 2, 4, 5, 3, 1)), "inside each patch the pixels come out column by column; the "
-                 "exercise wants rows, then columns, then channels"),
-    Mistake.like(_patchify_as((0, 4, 2, 5, 3, 1)), "rows and columns are swapped everywhere, as if the image "
-                 "were transposed"),
-    Mistake.like(_patchify_as((0, 2, 4, 3, 5, 1), reshape_only=True), "each 'patch' is a strip of consecutive "
-                 "values, not a square of the image: a reshape alone cannot cut squares, the axes need reordering"),
-    Mistake.like(lambda images, patch: _patchify_as(None, True)(images.permute(0, 2, 3, 1).reshape(images.shape),
-                                                                patch),
-                 "each 'patch' is a strip of pixels, not a square of the image: the axes need reordering"),
+    Mistake.like(
+        _patchify_as((0, 2, 4, 1, 3, 5)),
+        _CHANNELS_FIRST + "; the exercise keeps the C values of one pixel together: rows, then columns, then channels",
+    ),
+    Mistake.like(
+        _patchify_as((0, 4, 2, 3, 5, 1)),
+        "the patches come out column by column (down the first "
+        "column first); the exercise wants row-major order, along the top row first",
+    ),
+    Mistake.like(
+        _patchify_as((0, 2, 4, 5, 3, 1)),
+        "inside each patch the pixels come out column by column; the exercise wants rows, then columns, then channels",
+    ),
+    Mistake.like(
+        _patchify_as((0, 4, 2, 5, 3, 1)), "rows and columns are swapped everywhere, as if the image were transposed"
+    ),
+    Mistake.like(
+        _patchify_as((0, 2, 4, 3, 5, 1), reshape_only=True),
+        "each 'patch' is a strip of consecutive "
+        "values, not a square of the image: a reshape alone cannot cut squares, the axes need reordering",
+    ),
+    Mistake.like(
+        lambda images, patch: _patchify_as(None, True)(images.permute(0, 2, 3, 1).reshape(images.shape), patch),
+        "each 'patch' is a strip of pixels, not a square of the image: the axes need reordering",
+    ),
 ]
 
 PATCHIFY_CASES = [
-    Case("a 3x4x4 image of coded values, patch 2", lambda: {"images": _coded(1, 3, 4, 4), "patch": 2},
-         agrees_with(ref.patchify), "print patch 0 and patch 1 and compare them with the image"),
-    Case("a random batch (4, 3, 32, 32), patch 4", lambda: {"images": _random(4, 3, 32, 32, 0), "patch": 4},
-         agrees_with(ref.patchify)),
-    Case("a non-square batch (2, 3, 8, 12), patch 4", lambda: {"images": _coded(2, 3, 8, 12), "patch": 4},
-         agrees_with(ref.patchify), "the image may be wider than tall: H / patch rows of W / patch patches"),
-    Case("one channel (2, 1, 8, 8), patch 4", lambda: {"images": _random(2, 1, 8, 8, 1), "patch": 4},
-         agrees_with(ref.patchify), "C may be 1"),
-    Case("one-pixel patches (1, 3, 4, 6), patch 1", lambda: {"images": _coded(1, 3, 4, 6), "patch": 1},
-         agrees_with(ref.patchify)),
-    Case("a single patch (2, 3, 4, 4), patch 4", lambda: {"images": _coded(2, 3, 4, 4), "patch": 4},
-         agrees_with(ref.patchify)),
+    Case(
+        "a 3x4x4 image of coded values, patch 2",
+        lambda: {"images": _coded(1, 3, 4, 4), "patch": 2},
+        agrees_with(ref.patchify),
+        "print patch 0 and patch 1 and compare them with the image",
+    ),
+    Case(
+        "a random batch (4, 3, 32, 32), patch 4",
+        lambda: {"images": _random(4, 3, 32, 32, 0), "patch": 4},
+        agrees_with(ref.patchify),
+    ),
+    Case(
+        "a non-square batch (2, 3, 8, 12), patch 4",
+        lambda: {"images": _coded(2, 3, 8, 12), "patch": 4},
+        agrees_with(ref.patchify),
+        "the image may be wider than tall: H / patch rows of W / patch patches",
+    ),
+    Case(
+        "one channel (2, 1, 8, 8), patch 4",
+        lambda: {"images": _random(2, 1, 8, 8, 1), "patch": 4},
+        agrees_with(ref.patchify),
+        "C may be 1",
+    ),
+    Case(
+        "one-pixel patches (1, 3, 4, 6), patch 1",
+        lambda: {"images": _coded(1, 3, 4, 6), "patch": 1},
+        agrees_with(ref.patchify),
+    ),
+    Case(
+        "a single patch (2, 3, 4, 4), patch 4",
+        lambda: {"images": _coded(2, 3, 4, 4), "patch": 4},
+        agrees_with(ref.patchify),
+    ),
 ]
 
 
@@ -81,12 +127,14 @@ def check_patchify(fn) -> CheckResult:
 
 def _unpatchify_as(order: tuple):
     """The inverse of `_patchify_as(order)`."""
+
     def fn(patches, patch, channels=3):
         B, L, _ = patches.shape
         h = int(round(L**0.5))
         sizes = {0: B, 1: channels, 2: h, 3: patch, 4: h, 5: patch}
         x = patches.reshape(B, *(sizes[a] for a in order[1:]))
         return x.permute(*[order.index(a) for a in range(6)]).reshape(B, channels, h * patch, h * patch)
+
     return fn
 
 
@@ -96,27 +144,50 @@ def _unpatchify_inputs(B, C, size, patch, seed=None):
 
 
 _UNPATCHIFY_MISTAKES = [
-    Mistake.like(_unpatchify_as((0, 2, 4, 1, 3, 5)), "it reads each patch's values channel by channel; patchify "
-                 "wrote them rows, then columns, then channels"),
-    Mistake.like(_unpatchify_as((0, 4, 2, 3, 5, 1)), "it lays the patches out column by column; they are in "
-                 "row-major order"),
+    Mistake.like(
+        _unpatchify_as((0, 2, 4, 1, 3, 5)),
+        "it reads each patch's values channel by channel; patchify wrote them rows, then columns, then channels",
+    ),
+    Mistake.like(
+        _unpatchify_as((0, 4, 2, 3, 5, 1)), "it lays the patches out column by column; they are in row-major order"
+    ),
     Mistake.like(_unpatchify_as((0, 2, 4, 5, 3, 1)), "it reads the pixels inside each patch column by column"),
     Mistake.like(_unpatchify_as((0, 4, 2, 5, 3, 1)), "its images come out transposed: rows and columns swapped"),
-    Mistake.like(lambda patches, patch, channels=3: patches.reshape(len(patches), channels, -1).reshape(
-        len(patches), channels, int(round((patches.numel() / len(patches) / channels) ** 0.5)), -1),
-        "it only reshapes: the patches' values land in strips, not back in their squares; the axes need reordering"),
+    Mistake.like(
+        lambda patches, patch, channels=3: patches.reshape(len(patches), channels, -1).reshape(
+            len(patches), channels, int(round((patches.numel() / len(patches) / channels) ** 0.5)), -1
+        ),
+        "it only reshapes: the patches' values land in strips, not back in their squares; the axes need reordering",
+    ),
 ]
 
 UNPATCHIFY_CASES = [
-    Case("undoing patchify on a 3x4x4 image of coded values, patch 2", _unpatchify_inputs(1, 3, 4, 2),
-         agrees_with(ref.unpatchify), "patchify then unpatchify must give back the very same image"),
-    Case("undoing patchify on a random batch (4, 3, 32, 32), patch 4", _unpatchify_inputs(4, 3, 32, 4, seed=0),
-         agrees_with(ref.unpatchify)),
-    Case("random patches (3, 16, 48), patch 4",
-         lambda: {"patches": torch.randn(3, 16, 48, generator=torch.Generator().manual_seed(2)), "patch": 4,
-                  "channels": 3}, agrees_with(ref.unpatchify)),
-    Case("one channel (2, 16, 4), patch 2", _unpatchify_inputs(2, 1, 8, 2, seed=3), agrees_with(ref.unpatchify),
-         "use the `channels` argument"),
+    Case(
+        "undoing patchify on a 3x4x4 image of coded values, patch 2",
+        _unpatchify_inputs(1, 3, 4, 2),
+        agrees_with(ref.unpatchify),
+        "patchify then unpatchify must give back the very same image",
+    ),
+    Case(
+        "undoing patchify on a random batch (4, 3, 32, 32), patch 4",
+        _unpatchify_inputs(4, 3, 32, 4, seed=0),
+        agrees_with(ref.unpatchify),
+    ),
+    Case(
+        "random patches (3, 16, 48), patch 4",
+        lambda: {
+            "patches": torch.randn(3, 16, 48, generator=torch.Generator().manual_seed(2)),
+            "patch": 4,
+            "channels": 3,
+        },
+        agrees_with(ref.unpatchify),
+    ),
+    Case(
+        "one channel (2, 16, 4), patch 2",
+        _unpatchify_inputs(2, 1, 8, 2, seed=3),
+        agrees_with(ref.unpatchify),
+        "use the `channels` argument",
+    ),
     Case("one-pixel patches, patch 1", _unpatchify_inputs(1, 3, 4, 1), agrees_with(ref.unpatchify)),
     Case("a single patch (2, 1, 48), patch 4", _unpatchify_inputs(2, 3, 4, 4), agrees_with(ref.unpatchify)),
 ]
@@ -130,9 +201,14 @@ def check_unpatchify(fn) -> CheckResult:
 # --------------------------------------------------------------------------- random_masking
 def _tokens(B, L, D, ratio, seed):
     """Distinct tokens, and a generator seeded `seed` (a fresh copy for every call)."""
+
     def make():
-        return {"tokens": torch.randn(B, L, D, generator=torch.Generator().manual_seed(100 + seed)),
-                "mask_ratio": ratio, "generator": torch.Generator().manual_seed(seed)}
+        return {
+            "tokens": torch.randn(B, L, D, generator=torch.Generator().manual_seed(100 + seed)),
+            "mask_ratio": ratio,
+            "generator": torch.Generator().manual_seed(seed),
+        }
+
     return make
 
 
@@ -147,8 +223,14 @@ def _parts(inputs, out):
         return None
     visible, mask, ids = out
     B, L, D = inputs["tokens"].shape
-    if visible.dim() != 3 or visible.shape[0] != B or visible.shape[2] != D or tuple(mask.shape) != (B, L) \
-            or tuple(ids.shape) != (B, L) or ids.is_floating_point():
+    if (
+        visible.dim() != 3
+        or visible.shape[0] != B
+        or visible.shape[2] != D
+        or tuple(mask.shape) != (B, L)
+        or tuple(ids.shape) != (B, L)
+        or ids.is_floating_point()
+    ):
         return None
     return visible.double(), mask.double(), ids.long()
 
@@ -185,8 +267,10 @@ def _judge_masking(inputs, out) -> str | None:
     if not (m.sum(1) == L - K).all():
         return f"mask: each row should have {L - K} ones (the removed tokens) and {K} zeros"
     if not _restores(inputs, visible.double(), ids.long(), m):
-        return ("cat(visible, mask_tokens) gathered with ids_restore does not put the kept tokens back where the "
-                "mask says 0")
+        return (
+            "cat(visible, mask_tokens) gathered with ids_restore does not put the kept tokens back where the "
+            "mask says 0"
+        )
     if B > 1 and 0 < K < L and (m == m[0]).all():
         return "every sample of the batch has the same hidden positions; each sample needs its own random subset"
     return None
@@ -194,6 +278,7 @@ def _judge_masking(inputs, out) -> str | None:
 
 def _reproducible(fn):
     """A judge that also calls `fn` again: same seed -> same output, another seed -> another mask."""
+
     def judge(inputs, out):
         problem = _judge_masking(inputs, out)
         if problem:
@@ -205,12 +290,17 @@ def _reproducible(fn):
         if again.error is not None or third.error is not None or again.timed_out or third.timed_out:
             return "a second call with the same arguments failed"
         if not same_output(tuple(out), tuple(again.value)):
-            return ("two calls with generators seeded alike gave different results: draw every random number "
-                    "from the `generator` argument, so that a run can be repeated")
+            return (
+                "two calls with generators seeded alike gave different results: draw every random number "
+                "from the `generator` argument, so that a run can be repeated"
+            )
         if torch.equal(torch.as_tensor(out[1]).double(), torch.as_tensor(third.value[1]).double()):
-            return ("generators with different seeds gave the same mask: the randomness must come from the "
-                    "`generator` argument (not from a seed fixed inside the function)")
+            return (
+                "generators with different seeds gave the same mask: the randomness must come from the "
+                "`generator` argument (not from a seed fixed inside the function)"
+            )
         return None
+
     return judge
 
 
@@ -223,6 +313,7 @@ def _k_mistake(rule, hint):
         if wrong == _kept(inputs):
             return None  # this case cannot tell
         return STRONG if parts[0].shape[1] == wrong else False
+
     return Mistake(hint, matches)
 
 
@@ -252,32 +343,55 @@ def _shuffle_not_restore(inputs, out):
     visible, mask, ids = parts
     if not all(torch.equal(row.sort().values, torch.arange(len(row))) for row in ids):
         return False
-    return STRONG if _restores(inputs, visible, ids.argsort(1), mask) and not _restores(inputs, visible, ids, mask) \
+    return (
+        STRONG
+        if _restores(inputs, visible, ids.argsort(1), mask) and not _restores(inputs, visible, ids, mask)
         else None
+    )
 
 
 _MASKING_MISTAKES = [
-    Mistake("every sample of the batch gets the same hidden positions (one random draw shared by the batch); "
-            "each sample needs its own independent subset", _same_subset),
+    Mistake(
+        "every sample of the batch gets the same hidden positions (one random draw shared by the batch); "
+        "each sample needs its own independent subset",
+        _same_subset,
+    ),
     Mistake("the mask is inverted: it says 1 where a token is kept and 0 where it is removed", _inverted),
-    Mistake("ids_restore looks like the shuffle itself (the order the tokens were taken in), not its inverse, "
-            "the permutation that undoes it", _shuffle_not_restore),
-    _k_mistake(lambda L, r: round(L * (1 - r)), "K is rounded to the nearest whole number; the contract rounds "
-               "down: K = int(L * (1 - mask_ratio))"),
-    _k_mistake(lambda L, r: L - int(L * r), "it removes int(L * mask_ratio) tokens and keeps the rest, which is "
-               "one too many when L * mask_ratio is not whole; the contract keeps K = int(L * (1 - mask_ratio))"),
-    _k_mistake(lambda L, r: int(L * r), "it keeps as many tokens as it should remove (mask_ratio is the "
-               "fraction removed)"),
+    Mistake(
+        "ids_restore looks like the shuffle itself (the order the tokens were taken in), not its inverse, "
+        "the permutation that undoes it",
+        _shuffle_not_restore,
+    ),
+    _k_mistake(
+        lambda L, r: round(L * (1 - r)),
+        "K is rounded to the nearest whole number; the contract rounds down: K = int(L * (1 - mask_ratio))",
+    ),
+    _k_mistake(
+        lambda L, r: L - int(L * r),
+        "it removes int(L * mask_ratio) tokens and keeps the rest, which is "
+        "one too many when L * mask_ratio is not whole; the contract keeps K = int(L * (1 - mask_ratio))",
+    ),
+    _k_mistake(
+        lambda L, r: int(L * r), "it keeps as many tokens as it should remove (mask_ratio is the fraction removed)"
+    ),
 ]
 
 
 def _masking_cases(fn) -> list[Case]:
     return [
-        Case("8 samples of 16 tokens, mask_ratio 0.5", _tokens(8, 16, 4, 0.5, 0), _judge_masking,
-             "draw the noise for the whole batch at once, one row per sample"),
+        Case(
+            "8 samples of 16 tokens, mask_ratio 0.5",
+            _tokens(8, 16, 4, 0.5, 0),
+            _judge_masking,
+            "draw the noise for the whole batch at once, one row per sample",
+        ),
         Case("the notebook's setting: 64 tokens, mask_ratio 0.75", _tokens(4, 64, 8, 0.75, 1), _judge_masking),
-        Case("64 tokens, mask_ratio 0.66 (L * (1 - mask_ratio) is not whole)", _tokens(3, 64, 4, 0.66, 2),
-             _judge_masking, "K = int(L * (1 - mask_ratio))"),
+        Case(
+            "64 tokens, mask_ratio 0.66 (L * (1 - mask_ratio) is not whole)",
+            _tokens(3, 64, 4, 0.66, 2),
+            _judge_masking,
+            "K = int(L * (1 - mask_ratio))",
+        ),
         Case("10 tokens, mask_ratio 0.22", _tokens(5, 10, 3, 0.22, 3), _judge_masking),
         Case("mask_ratio 0: nothing removed", _tokens(2, 16, 4, 0.0, 4), _judge_masking, trivial=True),
         Case("a single sample, mask_ratio 0.9", _tokens(1, 64, 6, 0.9, 5), _judge_masking, trivial=True),
@@ -291,12 +405,13 @@ def check_random_masking(fn) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- masked_mse_loss
-def _loss(pred, target, mask, norm_pix=True, unbiased=True, norm="target", average="masked", per="mean",
-          eps=1e-6):
+def _loss(pred, target, mask, norm_pix=True, unbiased=True, norm="target", average="masked", per="mean", eps=1e-6):
     """The reference, and each typical mistake by one switched argument."""
     pred, target, mask = pred.double(), target.double(), mask.double()
+
     def normalise(t, dims=(-1,)):
         return (t - t.mean(dims, keepdim=True)) / (t.var(dims, unbiased=unbiased, keepdim=True) + eps).sqrt()
+
     if norm_pix or norm == "always":
         if norm in ("target", "both", "always"):
             target = normalise(target)
@@ -338,26 +453,32 @@ def _like_loss(hint, **wrong):
         if any(same_output(o, r) for o in outs for r in right):
             return None if any(same_output(out, o) for o in outs) else False  # this case cannot tell
         return STRONG if any(same_output(out, o) for o in outs) else False
+
     return Mistake(hint, matches)
 
 
 _LOSS_MISTAKES = [
-    _like_loss("it averages the error over every patch; the loss counts the masked (hidden) patches only",
-               average="all"),
+    _like_loss(
+        "it averages the error over every patch; the loss counts the masked (hidden) patches only", average="all"
+    ),
     _like_loss("it averages over the visible patches: the mask is 1 where a patch was removed", average="visible"),
     _like_loss("it divides by the number of all patches, not by the number of masked ones", average="all_count"),
     _like_loss("it sums the errors of the masked patches instead of averaging them", average="sum"),
-    _like_loss("it sums the squared errors over each patch's values instead of taking their mean",
-               per="sum"),
-    _like_loss("it normalises the prediction as well as the target: only the target is normalised (the "
-               "prediction learns to match it)", norm="both"),
+    _like_loss("it sums the squared errors over each patch's values instead of taking their mean", per="sum"),
+    _like_loss(
+        "it normalises the prediction as well as the target: only the target is normalised (the "
+        "prediction learns to match it)",
+        norm="both",
+    ),
     _like_loss("it normalises the prediction instead of the target", norm="pred"),
-    _like_loss("it normalises each image as a whole; norm_pix normalises every patch by its own statistics",
-               norm="image"),
+    _like_loss(
+        "it normalises each image as a whole; norm_pix normalises every patch by its own statistics", norm="image"
+    ),
     _like_loss("it never normalises the target, even with norm_pix=True", norm="never"),
     _like_loss("it normalises the target even when norm_pix is False", norm="always"),
-    _like_loss("a flat target patch (all values equal) has variance 0: without the eps of 1e-6 it divides "
-               "by zero", eps=0.0),
+    _like_loss(
+        "a flat target patch (all values equal) has variance 0: without the eps of 1e-6 it divides by zero", eps=0.0
+    ),
 ]
 
 
@@ -373,21 +494,37 @@ def _loss_inputs(B, L, P, ratio, seed, norm_pix=True, flat=False, visible_error=
         if visible_error:  # perfect on the hidden patches, far off on the visible ones (norm_pix off)
             pred = torch.where(mask[..., None] > 0, target, target + 3)
         return {"pred": pred, "target": target, "mask": mask, "norm_pix": norm_pix}
+
     return make
 
 
 LOSS_CASES = [
-    Case("a hand-made example: 2 patches of 2 values, the second hidden, norm_pix=False",
-         lambda: {"pred": torch.zeros(1, 2, 2), "target": torch.tensor([[[1.0, 1.0], [2.0, 4.0]]]),
-                  "mask": torch.tensor([[0.0, 1.0]]), "norm_pix": False}, _judge_loss,
-         "the answer is (2^2 + 4^2) / 2 = 10: the mean over the hidden patch's values"),
+    Case(
+        "a hand-made example: 2 patches of 2 values, the second hidden, norm_pix=False",
+        lambda: {
+            "pred": torch.zeros(1, 2, 2),
+            "target": torch.tensor([[[1.0, 1.0], [2.0, 4.0]]]),
+            "mask": torch.tensor([[0.0, 1.0]]),
+            "norm_pix": False,
+        },
+        _judge_loss,
+        "the answer is (2^2 + 4^2) / 2 = 10: the mean over the hidden patch's values",
+    ),
     Case("a random batch, 75% masked, norm_pix=True", _loss_inputs(4, 16, 12, 0.75, 0), _judge_loss),
     Case("a random batch, 50% masked, norm_pix=False", _loss_inputs(3, 16, 12, 0.5, 1, norm_pix=False), _judge_loss),
-    Case("right on the hidden patches, wrong on the visible ones, norm_pix=False",
-         _loss_inputs(2, 16, 12, 0.75, 2, norm_pix=False, visible_error=True), _judge_loss,
-         "the visible patches must not count at all", trivial=True),
-    Case("a hidden patch of one flat colour, norm_pix=True", _loss_inputs(2, 16, 48, 0.75, 3, flat=True), _judge_loss,
-         "the flat patch's variance is 0"),
+    Case(
+        "right on the hidden patches, wrong on the visible ones, norm_pix=False",
+        _loss_inputs(2, 16, 12, 0.75, 2, norm_pix=False, visible_error=True),
+        _judge_loss,
+        "the visible patches must not count at all",
+        trivial=True,
+    ),
+    Case(
+        "a hidden patch of one flat colour, norm_pix=True",
+        _loss_inputs(2, 16, 48, 0.75, 3, flat=True),
+        _judge_loss,
+        "the flat patch's variance is 0",
+    ),
     Case("every patch hidden, norm_pix=True", _loss_inputs(2, 9, 27, 0.0, 4, all_masked=True), _judge_loss),
 ]
 

@@ -1,12 +1,14 @@
 """Calling student code safely: in a worker thread with a time limit, errors described by the student's own
 line, and inputs compared before and after the call."""
+
 from __future__ import annotations
 
 import ctypes
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -65,7 +67,10 @@ def changed_inputs(before: dict, after: dict) -> list[str]:
     changed = []
     for name, old in before.items():
         new = after[name]
-        if torch.is_tensor(old) and not (new.shape == old.shape and new.dtype == old.dtype
-                                         and torch.equal(torch.nan_to_num(new), torch.nan_to_num(old))):
+        if torch.is_tensor(old) and not (
+            new.shape == old.shape
+            and new.dtype == old.dtype
+            and torch.equal(torch.nan_to_num(new), torch.nan_to_num(old))
+        ):
             changed.append(name)
     return changed

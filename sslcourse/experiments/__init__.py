@@ -4,6 +4,7 @@
 What every experiment's command line shares lives here: its common options, refusing to overwrite a result,
 the provenance each shipped result carries, and the label a plot gives its numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,17 +14,24 @@ from pathlib import Path
 from sslcourse import provenance as _provenance
 
 
-def parser(topic: str, doc: str, experiments: list[str], out_help: str = "the JSON result",
-           force_help: str = "replace --out") -> argparse.ArgumentParser:
+def parser(
+    topic: str, doc: str, experiments: list[str], out_help: str = "the JSON result", force_help: str = "replace --out"
+) -> argparse.ArgumentParser:
     """`python -m sslcourse.experiments.TOPIC EXPERIMENT --device --out --force`, the options every topic has."""
-    p = argparse.ArgumentParser(prog=f"python -m sslcourse.experiments.{topic}", description=doc,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog=f"python -m sslcourse.experiments.{topic}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("experiment", choices=experiments)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help=out_help)
     p.add_argument("--force", action="store_true", help=force_help)
-    p.add_argument("--allow-dirty", action="store_true",
-                   help="write a shipped result (under sslcourse/results) from a tree with uncommitted changes")
+    p.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="write a shipped result (under sslcourse/results) from a tree with uncommitted changes",
+    )
     return p
 
 

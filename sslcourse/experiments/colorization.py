@@ -16,6 +16,7 @@ The GPU run (three losses, equal budgets; then ship the rebalanced model and add
 Every result says where it was computed ("computed_on": "GPU" or "CPU"), the exact command, the code version,
 the date and the wall time, so a small CPU run can never pass for the real one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,11 +73,17 @@ def gamut_counts(grid: int = 10) -> dict:
     v = torch.linspace(0, 1, 64, dtype=torch.float64)
     lab = rgb_to_lab(torch.cartesian_prod(v, v, v).T[:, :, None])[:, :, 0]  # (3, 64^3) the whole cube, coarser
     mid = lab[1:, (lab[0] - 50).abs() <= 5]  # a slice of the gamut: lightness 45..55 only
+
     def count(points, rule=torch.round):
         return torch.unique(rule(points / grid).long(), dim=1).shape[1]
-    return {"nearest_centre": count(ab), "floor_cells": count(ab, torch.floor),
-            "whole_cube_64_levels": count(lab[1:]), "lightness_45_to_55_only": count(mid),
-            "paper": 313}
+
+    return {
+        "nearest_centre": count(ab),
+        "floor_cells": count(ab, torch.floor),
+        "whole_cube_64_levels": count(lab[1:]),
+        "lightness_45_to_55_only": count(mid),
+        "paper": 313,
+    }
 
 
 def cifar_prior(images: torch.Tensor, sigma: float = 5.0) -> dict:
@@ -84,8 +91,15 @@ def cifar_prior(images: torch.Tensor, sigma: float = 5.0) -> dict:
     centers = in_gamut_bins()
     counts = ab_histogram(images, centers)
     prior = smooth_prior(counts, centers, sigma)
-    return {"centers": centers.tolist(), "counts": counts.long().tolist(), "prior": prior.tolist(),
-            "sigma": sigma, "n_pixels": int(counts.sum()), "n_bins": len(centers), "gamut_counts": gamut_counts()}
+    return {
+        "centers": centers.tolist(),
+        "counts": counts.long().tolist(),
+        "prior": prior.tolist(),
+        "sigma": sigma,
+        "n_pixels": int(counts.sum()),
+        "n_bins": len(centers),
+        "gamut_counts": gamut_counts(),
+    }
 
 
 # --------------------------------------------------------------------------- training
@@ -93,20 +107,30 @@ def build(loss: str, prior: torch.Tensor, width: float = 0.25, **kw) -> col.Colo
     return methods.build("colorization", arch="resnet18", loss=loss, prior=prior, width=width, **kw)
 
 
-def train_run(out: Path, loss: str, train_set, cfg, device, width: float, command: str = "",
-              progress: bool = False) -> dict:
+def train_run(
+    out: Path, loss: str, train_set, cfg, device, width: float, command: str = "", progress: bool = False
+) -> dict:
     """Train one colorizer without labels and write a run folder (model.safetensors + card.json) that
     `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.provenance import architecture, card as model_card
+    from sslcourse.provenance import architecture
+    from sslcourse.provenance import card as model_card
 
     torch.manual_seed(cfg.seed)
     _, prior = shipped_prior()
     model = build(loss, prior, width)
     run = train(model, *train_set, cfg, device=device, progress=progress)
-    card = model_card(out.name, "colorization", {"arch": "resnet18", "loss": loss, "lam": model.lam, "width": width},
-                           methods.get("colorization").summary,
-                           f"CIFAR-10 train ({len(train_set[0])} images, labels unused)", run, cfg, device, command,
-                           architecture=architecture("colorization", {"arch": "resnet18", "width": width}))
+    card = model_card(
+        out.name,
+        "colorization",
+        {"arch": "resnet18", "loss": loss, "lam": model.lam, "width": width},
+        methods.get("colorization").summary,
+        f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
+        run,
+        cfg,
+        device,
+        command,
+        architecture=architecture("colorization", {"arch": "resnet18", "width": width}),
+    )
     pretrained.save(model, out, card)
     return card
 
@@ -118,8 +142,9 @@ def ab_of(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return lab[:, :1], lab[:, 1:]
 
 
-def predict(model: col.Colorizer, L: torch.Tensor, T: float = col.T_PAPER, batch_size: int = 500,
-            decode=col.annealed_mean) -> torch.Tensor:
+def predict(
+    model: col.Colorizer, L: torch.Tensor, T: float = col.T_PAPER, batch_size: int = 500, decode=col.annealed_mean
+) -> torch.Tensor:
     """ab predicted for every image, in eval mode. Shape: (N, 1, H, W) -> (N, 2, H, W) on the CPU."""
     device = model.centers.device
     model.eval()
@@ -132,7 +157,7 @@ def within_curve(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: to
     d = (pred_ab.float() - true_ab.float()).norm(dim=1).flatten()  # (N*H*W,)
     w = torch.ones_like(d) if pixel_weights is None else pixel_weights.flatten().float()
     first = torch.bucketize(d, THRESHOLDS)  # the first threshold t with d <= t (151: beyond them all)
-    mass = torch.bincount(first, weights=w.double(), minlength=len(THRESHOLDS) + 1)[:len(THRESHOLDS)]
+    mass = torch.bincount(first, weights=w.double(), minlength=len(THRESHOLDS) + 1)[: len(THRESHOLDS)]
     return (mass.cumsum(0) / w.double().sum()).float()
 
 
@@ -158,8 +183,12 @@ def chroma(ab: torch.Tensor) -> float:
 def measure(pred_ab: torch.Tensor, true_ab: torch.Tensor, centers, prior) -> dict:
     w = rarity_weights(true_ab, centers, prior)
     curve = within_curve(pred_ab, true_ab)
-    return {"auc": round(auc(pred_ab, true_ab), 2), "auc_rebalanced": round(auc(pred_ab, true_ab, w), 2),
-            "mean_chroma": round(chroma(pred_ab), 2), "curve": [round(v, 4) for v in curve[::5].tolist()]}
+    return {
+        "auc": round(auc(pred_ab, true_ab), 2),
+        "auc_rebalanced": round(auc(pred_ab, true_ab, w), 2),
+        "mean_chroma": round(chroma(pred_ab), 2),
+        "curve": [round(v, 4) for v in curve[::5].tolist()],
+    }
 
 
 def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER) -> dict:
@@ -167,8 +196,10 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
     the truth; plus the colorizations of the first SAMPLE_IMAGES test images, for the notebook's pictures."""
     centers, prior = shipped_prior()
     L, true_ab = ab_of(test_set[0])
-    rows = {"grey (ab = 0)": measure(torch.zeros_like(true_ab), true_ab, centers, prior),
-            "ground truth": measure(true_ab, true_ab, centers, prior)}
+    rows = {
+        "grey (ab = 0)": measure(torch.zeros_like(true_ab), true_ab, centers, prior),
+        "ground truth": measure(true_ab, true_ab, centers, prior),
+    }
     samples = {}
     for name, run in runs.items():
         model = pretrained.load(run, device=device, full=True)
@@ -178,8 +209,13 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
             rows[name]["mean_chroma_T1"] = round(chroma(predict(model, L, 1.0)), 2)
         samples[name] = pred[:SAMPLE_IMAGES].round().to(torch.int8).tolist()
         print(f"{name}: {rows[name]}", flush=True)
-    return {"rows": rows, "samples": samples, "sample_indices": test_set[2][:SAMPLE_IMAGES].tolist(), "T": T,
-            "curve_thresholds": THRESHOLDS[::5].tolist()}
+    return {
+        "rows": rows,
+        "samples": samples,
+        "sample_indices": test_set[2][:SAMPLE_IMAGES].tolist(),
+        "T": T,
+        "curve_thresholds": THRESHOLDS[::5].tolist(),
+    }
 
 
 # --------------------------------------------------------------------------- command line
@@ -218,19 +254,35 @@ def main(argv: list[str] | None = None) -> int:
         x, y = data.load_cifar10("train")
         keep = data.balanced_subset(y, args.train_subset)
         x, y = x[keep], y[keep]
-        cfg = replace(methods.get("colorization").recipe, epochs=args.epochs, minutes=args.minutes,
-                      batch_size=args.batch_size, seed=args.seed, compile=args.compile,
-                      **({"lr": args.lr} if args.lr else {}))
+        cfg = replace(
+            methods.get("colorization").recipe,
+            epochs=args.epochs,
+            minutes=args.minutes,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            compile=args.compile,
+            **({"lr": args.lr} if args.lr else {}),
+        )
         card = train_run(out, args.loss, (x, y), cfg, device, args.width, command, progress=not args.quiet)
-        print(json.dumps({"out": str(out), "wall_time_s": card["wall_time_s"], "epochs": card["epochs"],
-                          "final_loss": card["final_loss"]}))
+        print(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "wall_time_s": card["wall_time_s"],
+                    "epochs": card["epochs"],
+                    "final_loss": card["final_loss"],
+                }
+            )
+        )
         return 0
     else:
         if not args.runs:
             print("error: measure needs --runs", file=sys.stderr)
             return 2
-        runs = dict(r.split("=", 1) if "=" in r else (pretrained.card(r)["method_kwargs"]["loss"], r)
-                    for r in args.runs.split(","))
+        runs = dict(
+            r.split("=", 1) if "=" in r else (pretrained.card(r)["method_kwargs"]["loss"], r)
+            for r in args.runs.split(",")
+        )
         test_set = test_subset(args.test_subset)
         results = measure_runs(runs, test_set, device)
         results.update(n_test=len(test_set[1]), runs={k: pretrained.card(v) for k, v in runs.items()})
@@ -239,10 +291,16 @@ def main(argv: list[str] | None = None) -> int:
             images = data.load_cifar10("test")[0][idx]
             L, _ = ab_of(images)
             results["sample_indices"] = idx.tolist()
-            results["samples"] = {name: predict(pretrained.load(run, device=device, full=True), L).round()
-                                  .to(torch.int8).tolist() for name, run in runs.items()}
-    record = {"experiment": args.experiment, "results": results,
-              **provenance(device, command, time.perf_counter() - t), "settings": vars(args)}
+            results["samples"] = {
+                name: predict(pretrained.load(run, device=device, full=True), L).round().to(torch.int8).tolist()
+                for name, run in runs.items()
+            }
+    record = {
+        "experiment": args.experiment,
+        "results": results,
+        **provenance(device, command, time.perf_counter() - t),
+        "settings": vars(args),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, separators=(",", ":")) + "\n")  # compact: the samples are 70,000 numbers
     print(f"wrote {out}")

@@ -1,5 +1,6 @@
 """Notebook 02's pictures: the bins and the prior, the three losses side by side, the measurements,
 the annealing temperature, a black-and-white photograph colorized at full resolution."""
+
 from __future__ import annotations
 
 import torch
@@ -99,9 +100,13 @@ def plot_measurements(record: dict):
     names = list(rows)
     # Two standard errors of each mean chroma, bounded from its range (0 to ~130): the spread was not recorded.
     bound = 2 * (130 / 2) / r["n_test"] ** 0.5
-    axes[1].barh([LABELS.get(n, n) for n in names], [rows[n]["mean_chroma"] for n in names],
-                 xerr=[0 if n.startswith(("grey", "ground")) else bound for n in names], capsize=3,
-                 color=["0.6" if n.startswith(("grey", "ground")) else "C0" for n in names])
+    axes[1].barh(
+        [LABELS.get(n, n) for n in names],
+        [rows[n]["mean_chroma"] for n in names],
+        xerr=[0 if n.startswith(("grey", "ground")) else bound for n in names],
+        capsize=3,
+        color=["0.6" if n.startswith(("grey", "ground")) else "C0" for n in names],
+    )
     axes[1].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful (± 2 standard errors, an upper bound)")
     axes[1].invert_yaxis()
     fig.suptitle(f"{r['n_test']} CIFAR-10 test images, {label(record)}", fontsize=9)
@@ -139,6 +144,7 @@ def colorize_photo(model: Colorizer, photo: torch.Tensor, work_size: int = 96, T
     scale = work_size / max(H, W)
     small = F.interpolate(L, size=(max(8, round(H * scale)), max(8, round(W * scale))), mode="area")
     model.eval()
-    ab = F.interpolate(model.predict_ab(small.to(model.centers.device), T).cpu(), size=(H, W), mode="bilinear",
-                       align_corners=False)
+    ab = F.interpolate(
+        model.predict_ab(small.to(model.centers.device), T).cpu(), size=(H, W), mode="bilinear", align_corners=False
+    )
     return lab_to_rgb(torch.cat([L, ab], dim=1))[0]

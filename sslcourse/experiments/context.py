@@ -16,6 +16,7 @@ aberrated images (raw, projected, colour-dropped) and on clean ones (the control
 Every result says where it was computed ("computed_on": "GPU" or "CPU"), the exact command, the code
 version, the date, the wall time and every setting, so a small CPU run can never pass for the real one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,25 +76,43 @@ def probe(backbone, probe_train, probe_test, device) -> dict:
 VARIANTS = {"cured": {"gap": 4, "jitter": 2}, "no gap, no jitter": {"gap": 0, "jitter": 0}}
 
 
-def gap_jitter(train_images, probe_train, probe_test, pretext_test, cfg: TrainConfig, device, method_kw: dict,
-               variants=VARIANTS, progress: bool = False, keep: str | None = "cured"):
+def gap_jitter(
+    train_images,
+    probe_train,
+    probe_test,
+    pretext_test,
+    cfg: TrainConfig,
+    device,
+    method_kw: dict,
+    variants=VARIANTS,
+    progress: bool = False,
+    keep: str | None = "cured",
+):
     """One pair network per variant, equal budgets. Each is scored by its pretext accuracy on held-out pairs
     sampled its own way and the cured way, and by kNN and a linear probe of its backbone; an untrained backbone
     of the same shape is the floor. Returns (results, the model of variant `keep`, its TrainResult)."""
     torch.manual_seed(cfg.seed)
     untrained = methods.build("context", **method_kw).to(device)
-    rows = {"random init": {**probe(untrained.backbone, probe_train, probe_test, device),
-                            "pretext_top1": round(untrained.pretext_accuracy(pretext_test), 2)}}
+    rows = {
+        "random init": {
+            **probe(untrained.backbone, probe_train, probe_test, device),
+            "pretext_top1": round(untrained.pretext_accuracy(pretext_test), 2),
+        }
+    }
     kept = None
     cured = VARIANTS["cured"]
     for name, setting in variants.items():
         model, run = pretrain(train_images, cfg, device, {**method_kw, **setting}, progress)
-        rows[name] = {**setting,
-                      "pretext_top1": round(model.pretext_accuracy(pretext_test), 2),
-                      "pretext_top1_cured_pairs": round(model.pretext_accuracy(pretext_test, **cured), 2),
-                      **probe(model.backbone, probe_train, probe_test, device),
-                      "epochs": round(run.epochs, 2), "steps": run.steps, "seconds": round(run.seconds, 1),
-                      "final_loss": _finite(run.final_loss)}
+        rows[name] = {
+            **setting,
+            "pretext_top1": round(model.pretext_accuracy(pretext_test), 2),
+            "pretext_top1_cured_pairs": round(model.pretext_accuracy(pretext_test, **cured), 2),
+            **probe(model.backbone, probe_train, probe_test, device),
+            "epochs": round(run.epochs, 2),
+            "steps": run.steps,
+            "seconds": round(run.seconds, 1),
+            "final_loss": _finite(run.final_loss),
+        }
         print(f"{name}: {rows[name]}", flush=True)
         if name == keep:
             kept = (model, run)
@@ -109,39 +128,67 @@ CONDITIONS = {  # name: (aberration strength factor, colour treatment)
 }
 
 
-def aberration(train_images, test_images, strength: float, cfg: TrainConfig, device, width: float,
-               conditions=CONDITIONS, progress: bool = False) -> dict:
+def aberration(
+    train_images,
+    test_images,
+    strength: float,
+    cfg: TrainConfig,
+    device,
+    width: float,
+    conditions=CONDITIONS,
+    progress: bool = False,
+) -> dict:
     """One absolute-position regressor per condition, equal budgets, each scored on held-out images by the
     mean distance between predicted and true patch positions, next to always guessing the centre."""
     rows = {}
     for name, (factor, colour) in conditions.items():
         torch.manual_seed(cfg.seed)
         model = PositionRegressor(build_model("resnet18", width=width), strength * factor, colour)
-        run = train(model, train_images, torch.zeros(len(train_images), dtype=torch.long), cfg, device=device,
-                    progress=progress)
+        run = train(
+            model, train_images, torch.zeros(len(train_images), dtype=torch.long), cfg, device=device, progress=progress
+        )
         scores = model.evaluate(test_images.to(device))
-        rows[name] = {"strength": strength * factor, "colour": colour, "error": round(scores["error"], 4),
-                      "centre_error": round(scores["centre_error"], 4), "n_patches": scores["n_patches"],
-                      "epochs": round(run.epochs, 2), "seconds": round(run.seconds, 1)}
+        rows[name] = {
+            "strength": strength * factor,
+            "colour": colour,
+            "error": round(scores["error"], 4),
+            "centre_error": round(scores["centre_error"], 4),
+            "n_patches": scores["n_patches"],
+            "epochs": round(run.epochs, 2),
+            "seconds": round(run.seconds, 1),
+        }
         print(f"{name}: {rows[name]}", flush=True)
     return {"conditions": rows}
 
 
 # --------------------------------------------------------------------------- a run folder to ship
-def save_run(out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n_train: int, pretext: float,
-             command: str) -> dict:
+def save_run(
+    out: Path, model, run, method_kw: dict, cfg: TrainConfig, device, n_train: int, pretext: float, command: str
+) -> dict:
     """Write model.safetensors + card.json, which `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.provenance import architecture, card as model_card
+    from sslcourse.provenance import architecture
+    from sslcourse.provenance import card as model_card
 
-    card = model_card(out.name, "context", method_kw, methods.get("context").summary,
-                           f"CIFAR-10 train ({n_train} images, labels unused)", run, cfg, device, command,
-                           {"pretext_top1": round(pretext, 2)},
-                           architecture=architecture("context", method_kw))
+    card = model_card(
+        out.name,
+        "context",
+        method_kw,
+        methods.get("context").summary,
+        f"CIFAR-10 train ({n_train} images, labels unused)",
+        run,
+        cfg,
+        device,
+        command,
+        {"pretext_top1": round(pretext, 2)},
+        architecture=architecture("context", method_kw),
+    )
     card["final_loss"] = _finite(run.final_loss)
     if device.type != "cuda":
-        card["notes"] = (f"A SHORT {card['trained_on']} RUN ({card['wall_time_s']:.0f} s, {card['epochs']:g} epochs, "
-                         f"ResNet-18 width {method_kw.get('width')}): enough to show the notebook's effects, far from "
-                         "what context prediction can do. The GPU commands are in sslcourse/experiments/context.py's docstring.")
+        card["notes"] = (
+            f"A SHORT {card['trained_on']} RUN ({card['wall_time_s']:.0f} s, {card['epochs']:g} epochs, "
+            f"ResNet-18 width {method_kw.get('width')}): enough to show the notebook's effects, far from "
+            "what context prediction can do. The GPU commands are in sslcourse/experiments/context.py's docstring."
+        )
     pretrained.save(model, out, card)
     return card
 
@@ -173,8 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     device = pick_device(args.device)
     seed_everything(args.seed)
-    cfg = replace(methods.get("context").recipe, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed, compile=args.compile)
+    cfg = replace(
+        methods.get("context").recipe,
+        epochs=args.epochs,
+        minutes=args.minutes,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        compile=args.compile,
+    )
     command = "python -m sslcourse.experiments.context " + shlex.join(argv)
     progress = not args.quiet
     train_x, train_y = balanced(*data.load_cifar10("train"), args.train_subset)
@@ -183,17 +237,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.experiment == "gapjitter":
         method_kw = {"arch": "resnet18", "width": args.width}
         probe_train = balanced(train_x, train_y, args.probe_train)
-        results, (model, run) = gap_jitter(train_x, probe_train, (test_x, test_y), test_x, cfg, device, method_kw,
-                                           progress=progress)
+        results, (model, run) = gap_jitter(
+            train_x, probe_train, (test_x, test_y), test_x, cfg, device, method_kw, progress=progress
+        )
         if args.run:
-            save_run(Path(args.run), model, run, {**method_kw, **VARIANTS["cured"]}, cfg, device, len(train_x),
-                     results["variants"]["cured"]["pretext_top1"], command)
+            save_run(
+                Path(args.run),
+                model,
+                run,
+                {**method_kw, **VARIANTS["cured"]},
+                cfg,
+                device,
+                len(train_x),
+                results["variants"]["cured"]["pretext_top1"],
+                command,
+            )
     else:
         results = aberration(train_x, test_x, args.strength, cfg, device, args.width, progress=progress)
     results.update(n_train=len(train_x), n_test=len(test_x))
-    record = {"experiment": args.experiment, "results": results,
-              **provenance(device, command, time.perf_counter() - t),
-              "settings": {**vars(args), "config": dict(cfg.__dict__)}}
+    record = {
+        "experiment": args.experiment,
+        "results": results,
+        **provenance(device, command, time.perf_counter() - t),
+        "settings": {**vars(args), "config": dict(cfg.__dict__)},
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(results))

@@ -1,20 +1,19 @@
 """Notebook 01's figures: patch pairs on their grid, chromatic aberration on a real photograph, nearest
 neighbours of patches (learned features vs pixels), and plots of the shipped results
 (`sslcourse.experiments.context`)."""
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 from sslcourse.experiments import origin
-from sslcourse.verdicts import binomial_se, bounded_mean
 from sslcourse.methods.context import remove_green_magenta, upsample
 from sslcourse.methods.context_shortcuts import chromatic_aberration
+from sslcourse.verdicts import binomial_se, bounded_mean
 
 LABELS = ("top-left", "top", "top-right", "left", "right", "bottom-left", "bottom", "bottom-right")
 PAPER = {"aberrated, raw colour": 0.255, "aberrated, projected": 0.321, "centre": 0.371}  # Doersch et al., Sec. 3.1
-
-
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None, fontsize: int = 8):
@@ -36,16 +35,25 @@ def _where(image: torch.Tensor, patch: torch.Tensor) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- patch pairs
-def show_pairs(images: torch.Tensor, sampler, patch: int = 16, gap: int = 4, jitter: int = 2, scale: float = 2.0,
-               seed: int = 0, title: str = ""):
+def show_pairs(
+    images: torch.Tensor,
+    sampler,
+    patch: int = 16,
+    gap: int = 4,
+    jitter: int = 2,
+    scale: float = 2.0,
+    seed: int = 0,
+    title: str = "",
+):
     """For each image (uint8, (N, 3, 32, 32)): the upsampled image with the centre patch (white) and the neighbour
     (yellow) outlined, then the two patches and the label. `sampler` is sample_patch_pair (yours or the library's)."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
     g = torch.Generator().manual_seed(seed)
-    fig, axes = plt.subplots(len(images), 3, figsize=(4.6, 1.55 * len(images) + 0.4), squeeze=False,
-                             gridspec_kw={"width_ratios": [2, 1, 1]})
+    fig, axes = plt.subplots(
+        len(images), 3, figsize=(4.6, 1.55 * len(images) + 0.4), squeeze=False, gridspec_kw={"width_ratios": [2, 1, 1]}
+    )
     for i, img in enumerate(images):
         x = upsample(img[None].float() / 255, scale)[0]
         center, neighbor, label = sampler(x, patch, gap, jitter, g)
@@ -70,8 +78,12 @@ def show_aberration_photo(photo: torch.Tensor, strength: float = 0.01, corner: i
 
     x = photo.float() / 255
     aberrated = chromatic_aberration(x, strength)
-    panels = [("original", x), (f"aberrated (strength {strength:g})", aberrated),
-              ("original, projected", remove_green_magenta(x)), ("aberrated, projected", remove_green_magenta(aberrated))]
+    panels = [
+        ("original", x),
+        (f"aberrated (strength {strength:g})", aberrated),
+        ("original, projected", remove_green_magenta(x)),
+        ("aberrated, projected", remove_green_magenta(aberrated)),
+    ]
     fig, axes = plt.subplots(1, 5, figsize=(12, 2.9), gridspec_kw={"width_ratios": [1.3, 1, 1, 1, 1]})
     _show(axes[0], aberrated, "the aberrated photograph", 9)
     from matplotlib.patches import Rectangle
@@ -128,8 +140,9 @@ def show_neighbours(patches: torch.Tensor, queries: list[int], by_features, by_p
     import matplotlib.pyplot as plt
 
     k = len(by_features[0])
-    fig, axes = plt.subplots(len(queries), 2 * k + 1, figsize=(1.0 * (2 * k + 1), 1.05 * len(queries) + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(queries), 2 * k + 1, figsize=(1.0 * (2 * k + 1), 1.05 * len(queries) + 0.5), squeeze=False
+    )
     for i, q in enumerate(queries):
         _show(axes[i, 0], patches[q], "query" if i == 0 else None)
         for j, idx in enumerate(by_features[i]):
@@ -152,11 +165,13 @@ def plot_gap_jitter(record: dict):
     rows = record["results"]["variants"]
     names = list(rows)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, key, label, chance in ((axes[0], "pretext_top1", "pretext: 8-way position (held-out pairs)", 12.5),
-                                   (axes[1], "linear_top1", "linear probe on CIFAR-10", 10.0)):
+    for ax, key, label, chance in (
+        (axes[0], "pretext_top1", "pretext: 8-way position (held-out pairs)", 12.5),
+        (axes[1], "linear_top1", "linear probe on CIFAR-10", 10.0),
+    ):
         values = [rows[n][key] for n in names]
         errors = [2 * binomial_se(v, record["results"]["n_test"]) for v in values]  # two standard errors
-        bars = ax.bar(range(len(names)), values, yerr=errors, capsize=3, color=["grey", "C2", "C3"][:len(names)])
+        bars = ax.bar(range(len(names)), values, yerr=errors, capsize=3, color=["grey", "C2", "C3"][: len(names)])
         for bar, v in zip(bars, values):
             ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
         ax.axhline(chance, color="grey", lw=0.8, ls=":")
@@ -178,11 +193,17 @@ def plot_aberration(record: dict):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), gridspec_kw={"width_ratios": [2.2, 1]})
     values = [rows[n]["error"] for n in names]
     # Two standard errors, bounded from the error's range (0 to 1.41) since its spread was not recorded.
-    bound = 2 * bounded_mean(0.0, 2 ** 0.5, record["results"]["n_test"], "the position error").se
-    bars = axes[0].bar(range(len(names)), values, yerr=bound, capsize=3, color=["grey", "C3", "C0", "C2"][:len(names)])
+    bound = 2 * bounded_mean(0.0, 2**0.5, record["results"]["n_test"], "the position error").se
+    bars = axes[0].bar(range(len(names)), values, yerr=bound, capsize=3, color=["grey", "C3", "C0", "C2"][: len(names)])
     for bar, v in zip(bars, values):
-        axes[0].annotate(f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v / 2), ha="center", va="center", fontsize=8,
-                         bbox=dict(fc="white", ec="none", pad=1))  # inside the bar: the centre line runs above
+        axes[0].annotate(
+            f"{v:.3f}",
+            (bar.get_x() + bar.get_width() / 2, v / 2),
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox=dict(fc="white", ec="none", pad=1),
+        )  # inside the bar: the centre line runs above
     centre = rows[names[0]]["centre_error"]
     axes[0].axhline(centre, color="black", lw=1, ls="--", label=f"always guess the centre ({centre:.3f})")
     axes[0].set_xticks(range(len(names)), [n.replace(", ", ",\n") for n in names], fontsize=8)

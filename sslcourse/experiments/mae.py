@@ -9,6 +9,7 @@
 computed ("computed_on": "GPU" or "CPU"), the exact command, the code version, the date, the wall time and
 every setting, so a small CPU run can never pass for the real one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,16 @@ def load_data(train_subset: int | None = None, test_subset: int | None = None):
 
 
 # --------------------------------------------------------------------------- the building blocks
-def pretrain(train_set, mask_ratio: float, cfg: TrainConfig, device, arch_kw: dict | None = None,
-             decoder_kw: dict | None = None, norm_pix: bool = True, progress: bool = False):
+def pretrain(
+    train_set,
+    mask_ratio: float,
+    cfg: TrainConfig,
+    device,
+    arch_kw: dict | None = None,
+    decoder_kw: dict | None = None,
+    norm_pix: bool = True,
+    progress: bool = False,
+):
     """Pre-train an MAE without labels. Returns (the MAE, its TrainResult)."""
     torch.manual_seed(cfg.seed)
     method = MAE(vit_tiny(**(arch_kw or {})), mask_ratio, norm_pix=norm_pix, **(decoder_kw or {}))
@@ -65,8 +74,9 @@ def probe(encoder, train_set, test_set, device) -> dict:
     return {"knn_top1": round(knn, 2), "linear_top1": round(linear, 2)}
 
 
-def finetune(encoder, train_set, test_set, cfg: TrainConfig, device, arch_kw: dict | None = None,
-             progress: bool = False) -> dict:
+def finetune(
+    encoder, train_set, test_set, cfg: TrainConfig, device, arch_kw: dict | None = None, progress: bool = False
+) -> dict:
     """Fine-tune every weight with the labels, starting from `encoder` (None: from scratch). Both starts go
     through the same method, recipe and budget, so the only difference is the initialisation."""
     torch.manual_seed(cfg.seed)
@@ -81,37 +91,70 @@ def finetune(encoder, train_set, test_set, cfg: TrainConfig, device, arch_kw: di
 
 
 # --------------------------------------------------------------------------- the three experiments
-def sweep(ratios, train_set, test_set, pretrain_cfg: TrainConfig, finetune_cfg: TrainConfig, device,
-          arch_kw=None, decoder_kw=None, norm_pix: bool = True, progress: bool = False) -> dict:
+def sweep(
+    ratios,
+    train_set,
+    test_set,
+    pretrain_cfg: TrainConfig,
+    finetune_cfg: TrainConfig,
+    device,
+    arch_kw=None,
+    decoder_kw=None,
+    norm_pix: bool = True,
+    progress: bool = False,
+) -> dict:
     """The paper's Figure 5 at our scale: one MAE per masking ratio, equal budgets, each scored by
     kNN, linear probe and fine-tuning."""
     rows = {}
     for ratio in ratios:
         mae, run = pretrain(train_set, ratio, pretrain_cfg, device, arch_kw, decoder_kw, norm_pix, progress)
-        rows[f"{ratio:g}"] = {**probe(mae.backbone, train_set, test_set, device),
-                              "finetune_top1": finetune(mae.backbone, train_set, test_set, finetune_cfg, device,
-                                                        arch_kw, progress)["test_top1"],
-                              "pretrain_loss": round(run.final_loss, 4), "pretrain_epochs": round(run.epochs, 2),
-                              "pretrain_seconds": round(run.seconds, 1)}
+        rows[f"{ratio:g}"] = {
+            **probe(mae.backbone, train_set, test_set, device),
+            "finetune_top1": finetune(mae.backbone, train_set, test_set, finetune_cfg, device, arch_kw, progress)[
+                "test_top1"
+            ],
+            "pretrain_loss": round(run.final_loss, 4),
+            "pretrain_epochs": round(run.epochs, 2),
+            "pretrain_seconds": round(run.seconds, 1),
+        }
         print(f"mask ratio {ratio:g}: {rows[f'{ratio:g}']}", flush=True)
     return {"ratios": rows}
 
 
-def finetune_vs_scratch(train_set, test_set, pretrain_cfg: TrainConfig, finetune_cfg: TrainConfig, device,
-                        arch_kw=None, decoder_kw=None, init: str | None = None, progress: bool = False) -> dict:
+def finetune_vs_scratch(
+    train_set,
+    test_set,
+    pretrain_cfg: TrainConfig,
+    finetune_cfg: TrainConfig,
+    device,
+    arch_kw=None,
+    decoder_kw=None,
+    init: str | None = None,
+    progress: bool = False,
+) -> dict:
     """The 75% MAE fine-tuned vs the same ViT trained from scratch with the same fine-tuning budget.
     `init` takes shipped or run-folder MAE weights instead of pre-training here."""
     if init:
         encoder, pre = pretrained.load(init, device=device), {"init": init}
     else:
         mae, run = pretrain(train_set, 0.75, pretrain_cfg, device, arch_kw, decoder_kw, progress=progress)
-        encoder, pre = mae.backbone, {"pretrain_epochs": round(run.epochs, 2), "pretrain_seconds": round(run.seconds, 1)}
-    out = {"mae": {**probe(encoder, train_set, test_set, device),
-                   **finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress)}, **pre}
+        encoder, pre = (
+            mae.backbone,
+            {"pretrain_epochs": round(run.epochs, 2), "pretrain_seconds": round(run.seconds, 1)},
+        )
+    out = {
+        "mae": {
+            **probe(encoder, train_set, test_set, device),
+            **finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress),
+        },
+        **pre,
+    }
     torch.manual_seed(finetune_cfg.seed)
     scratch = vit_tiny(**(arch_kw or {})).to(device)
-    out["scratch"] = {**probe(scratch, train_set, test_set, device),  # the probes of an untrained ViT: the floor
-                      **finetune(None, train_set, test_set, finetune_cfg, device, arch_kw, progress)}
+    out["scratch"] = {
+        **probe(scratch, train_set, test_set, device),  # the probes of an untrained ViT: the floor
+        **finetune(None, train_set, test_set, finetune_cfg, device, arch_kw, progress),
+    }
     return out
 
 
@@ -155,26 +198,58 @@ def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps:
     L = encoder.num_patches
     K = int(L * (1 - mask_ratio))
     fast, slow = (_images_per_s(f, batch_size, steps, device) for f in (visible_only, all_tokens))
-    return {"tokens_visible": K, "tokens_all": L, "images_per_s_visible_only": round(fast, 1),
-            "images_per_s_all_tokens": round(slow, 1), "speedup": round(fast / slow, 2)}
+    return {
+        "tokens_visible": K,
+        "tokens_all": L,
+        "images_per_s_visible_only": round(fast, 1),
+        "images_per_s_all_tokens": round(slow, 1),
+        "speedup": round(fast / slow, 2),
+    }
 
 
-def pretrain_run(out: Path, train_set, test_set, mask_ratio: float, cfg: TrainConfig, device, arch_kw=None,
-                 decoder_kw=None, norm_pix: bool = True, command: str = "", progress: bool = False) -> dict:
+def pretrain_run(
+    out: Path,
+    train_set,
+    test_set,
+    mask_ratio: float,
+    cfg: TrainConfig,
+    device,
+    arch_kw=None,
+    decoder_kw=None,
+    norm_pix: bool = True,
+    command: str = "",
+    progress: bool = False,
+) -> dict:
     """Pre-train one MAE and write a run folder (model.safetensors + card.json) that
     `python -m sslcourse ship RUN NAME` puts into the registry."""
-    from sslcourse.provenance import architecture, card as model_card
+    from sslcourse.provenance import architecture
+    from sslcourse.provenance import card as model_card
 
     mae, run = pretrain(train_set, mask_ratio, cfg, device, arch_kw, decoder_kw, norm_pix, progress)
     g = torch.Generator(device).manual_seed(0)
     with torch.no_grad():
         x = test_set[0][:1000].to(device).float() / 255
         test_loss = mae.eval()(x, generator=g)[0].item()  # reconstruction loss on held-out images
-    kwargs = {"arch": "vit_tiny", "mask_ratio": mask_ratio, "norm_pix": norm_pix, **(arch_kw or {}), **(decoder_kw or {})}
-    card = model_card(out.name, "mae", kwargs, methods.get("mae").summary,
-                           f"CIFAR-10 train ({len(train_set[0])} images, labels unused)", run, cfg, device, command,
-                           {"test_reconstruction_loss": round(test_loss, 4)},
-                           architecture=architecture("mae", kwargs))
+    kwargs = {
+        "arch": "vit_tiny",
+        "mask_ratio": mask_ratio,
+        "norm_pix": norm_pix,
+        **(arch_kw or {}),
+        **(decoder_kw or {}),
+    }
+    card = model_card(
+        out.name,
+        "mae",
+        kwargs,
+        methods.get("mae").summary,
+        f"CIFAR-10 train ({len(train_set[0])} images, labels unused)",
+        run,
+        cfg,
+        device,
+        command,
+        {"test_reconstruction_loss": round(test_loss, 4)},
+        architecture=architecture("mae", kwargs),
+    )
     pretrained.save(mae, out, card)
     return card
 
@@ -189,7 +264,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images (CPU runs)")
     p.add_argument("--test-subset", type=int, help="evaluate on a balanced subset of N test images")
     p.add_argument("--pretrain-epochs", type=float, default=200)
-    p.add_argument("--pretrain-minutes", type=float, help="wall-clock budget per pre-training (the schedule follows it)")
+    p.add_argument(
+        "--pretrain-minutes", type=float, help="wall-clock budget per pre-training (the schedule follows it)"
+    )
     p.add_argument("--finetune-epochs", type=float, default=50)
     p.add_argument("--finetune-minutes", type=float)
     p.add_argument("--batch-size", type=int, default=512)
@@ -217,14 +294,26 @@ def main(argv: list[str] | None = None) -> int:
     device = pick_device(args.device)
     seed_everything(args.seed)
     arch_kw = {"dim": args.dim, "depth": args.depth, "heads": args.heads}
-    decoder_kw = {"decoder_dim": args.decoder_dim, "decoder_depth": args.decoder_depth,
-                  "decoder_heads": args.decoder_heads}
+    decoder_kw = {
+        "decoder_dim": args.decoder_dim,
+        "decoder_depth": args.decoder_depth,
+        "decoder_heads": args.decoder_heads,
+    }
     common = dict(batch_size=args.batch_size, seed=args.seed, compile=args.compile)
-    pre_cfg = replace(methods.get("mae").recipe,
-                      epochs=args.pretrain_epochs, minutes=args.pretrain_minutes, **common,
-                      **({"lr": args.lr} if args.lr else {}))
-    ft_cfg = replace(methods.get("vit_supervised").recipe, epochs=args.finetune_epochs,
-                     minutes=args.finetune_minutes, **common, **({"lr": args.finetune_lr} if args.finetune_lr else {}))
+    pre_cfg = replace(
+        methods.get("mae").recipe,
+        epochs=args.pretrain_epochs,
+        minutes=args.pretrain_minutes,
+        **common,
+        **({"lr": args.lr} if args.lr else {}),
+    )
+    ft_cfg = replace(
+        methods.get("vit_supervised").recipe,
+        epochs=args.finetune_epochs,
+        minutes=args.finetune_minutes,
+        **common,
+        **({"lr": args.finetune_lr} if args.finetune_lr else {}),
+    )
     command = "python -m sslcourse.experiments.mae " + shlex.join(argv)
     progress, norm_pix = not args.quiet, not args.no_norm_pix
     t = time.perf_counter()
@@ -233,22 +322,37 @@ def main(argv: list[str] | None = None) -> int:
     else:
         train_set, test_set = load_data(args.train_subset, args.test_subset)
         if args.experiment == "pretrain":
-            card = pretrain_run(out, train_set, test_set, args.mask_ratio, pre_cfg, device, arch_kw, decoder_kw,
-                                norm_pix, command, progress)
+            card = pretrain_run(
+                out,
+                train_set,
+                test_set,
+                args.mask_ratio,
+                pre_cfg,
+                device,
+                arch_kw,
+                decoder_kw,
+                norm_pix,
+                command,
+                progress,
+            )
             print(json.dumps({"out": str(out), "wall_time_s": card["wall_time_s"], **card["metrics"]}))
             return 0
         if args.experiment == "sweep":
             ratios = [float(r) for r in args.ratios.split(",")]
-            results = sweep(ratios, train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, norm_pix,
-                            progress)
+            results = sweep(
+                ratios, train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, norm_pix, progress
+            )
         else:
-            results = finetune_vs_scratch(train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw,
-                                          args.init, progress)
+            results = finetune_vs_scratch(
+                train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, args.init, progress
+            )
         results.update(n_train=len(train_set[1]), n_test=len(test_set[1]))
-    record = {"experiment": args.experiment, "results": results,
-              **provenance(device, command, time.perf_counter() - t),
-              "settings": {**vars(args), "pretrain_config": dict(pre_cfg.__dict__),
-                           "finetune_config": dict(ft_cfg.__dict__)}}
+    record = {
+        "experiment": args.experiment,
+        "results": results,
+        **provenance(device, command, time.perf_counter() - t),
+        "settings": {**vars(args), "pretrain_config": dict(pre_cfg.__dict__), "finetune_config": dict(ft_cfg.__dict__)},
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(results))

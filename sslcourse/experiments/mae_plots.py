@@ -1,5 +1,6 @@
 """Notebook 04's figures: reconstructions (CIFAR images and a real photograph cut into 32x32 tiles), the
 masking-ratio slider, and plots of the shipped experiment results (`sslcourse.experiments.mae`)."""
+
 from __future__ import annotations
 
 import torch
@@ -10,8 +11,6 @@ from sslcourse.verdicts import binomial_se
 
 PANELS = {"masked": "input", "reconstruction": "output", "pasted": "+ visible"}  # what the encoder sees, what the
 # decoder paints for every patch, and that with the visible patches pasted back
-
-
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None):
@@ -56,7 +55,7 @@ def photo_tiles(photo: torch.Tensor, tiles: int = 4, size: int = 32) -> torch.Te
         photo = photo.expand(3, -1, -1)
     side = min(photo.shape[1:])
     top, left = (photo.shape[1] - side) // 2, (photo.shape[2] - side) // 2
-    square = photo[:, top:top + side, left:left + side].float()[None]
+    square = photo[:, top : top + side, left : left + side].float()[None]
     x = F.interpolate(square, size=(tiles * size,) * 2, mode="bilinear", antialias=True, align_corners=False)[0]
     x = x.reshape(3, tiles, size, tiles, size).permute(1, 3, 0, 2, 4).reshape(tiles * tiles, 3, size, size)
     return x.round().clamp(0, 255).to(torch.uint8)
@@ -103,8 +102,12 @@ def masking_slider(model, images: torch.Tensor, seed: int = 0):
         with out:
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(1.0 * len(images), 4.6))
-            image_grid(rows, nrow=len(images), ax=ax, title=f"{ratio.value}% masked. Rows: masked input, "
-                       "output, + visible patches, original")
+            image_grid(
+                rows,
+                nrow=len(images),
+                ax=ax,
+                title=f"{ratio.value}% masked. Rows: masked input, output, + visible patches, original",
+            )
             display(fig)
             plt.close(fig)
 
@@ -149,8 +152,15 @@ def plot_finetune(record: dict):
     for i, (who, label) in enumerate([("scratch", "ViT from scratch"), ("mae", "MAE 75% pre-trained")]):
         values = [r[who][k] for k, _ in groups]
         errors = [2 * binomial_se(v, r["n_test"]) for v in values]  # two standard errors
-        bars = ax.bar([g + 0.38 * i for g in range(len(groups))], values, width=0.36, label=label, color=f"C{i + 2}",
-                      yerr=errors, capsize=3)
+        bars = ax.bar(
+            [g + 0.38 * i for g in range(len(groups))],
+            values,
+            width=0.36,
+            label=label,
+            color=f"C{i + 2}",
+            yerr=errors,
+            capsize=3,
+        )
         for bar, v in zip(bars, values):
             ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     ax.set_xticks([g + 0.19 for g in range(len(groups))], [name for _, name in groups])

@@ -13,6 +13,7 @@ settings when the effect is at least `ratio` (3) times the standard error of the
 
 Effects under 3 points always get at least 3 seeds, so their spread is measured, not assumed.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,12 +47,20 @@ class StudySize:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
     def __str__(self) -> str:
-        return (f"resolve {self.effect:g} points at ~{self.accuracy:g}%: {self.seeds} seed(s), {self.n_test} test images "
-                f"(binomial SE {self.se_test:.2f}, SE of a difference {self.se_diff:.2f}, effect {self.ratio:.1f}x)")
+        return (
+            f"resolve {self.effect:g} points at ~{self.accuracy:g}%: {self.seeds} seed(s), {self.n_test} test images "
+            f"(binomial SE {self.se_test:.2f}, SE of a difference {self.se_diff:.2f}, effect {self.ratio:.1f}x)"
+        )
 
 
-def size_study(effect: float, accuracy: float, ratio: float = 3.0, n_test: int = TEST_SET,
-               seed_sd: float = SEED_SD, max_seeds: int = 10) -> StudySize:
+def size_study(
+    effect: float,
+    accuracy: float,
+    ratio: float = 3.0,
+    n_test: int = TEST_SET,
+    seed_sd: float = SEED_SD,
+    max_seeds: int = 10,
+) -> StudySize:
     """The seeds a study needs so that `effect` (points) is at least `ratio` times the noise of a difference,
     at the given accuracy (%) and test-set size; effects under 3 points get at least 3 seeds.
     Raises ValueError when even `max_seeds` seeds on `n_test` images cannot resolve the effect, saying what would."""
@@ -59,10 +68,12 @@ def size_study(effect: float, accuracy: float, ratio: float = 3.0, n_test: int =
         raise ValueError(f"effect must be a positive number of points, got {effect}")
     se_test = binomial_se(accuracy, n_test)
     for seeds in range(3 if effect < 3 else 1, max_seeds + 1):
-        se_diff = math.sqrt(2 * (se_test ** 2 + seed_sd ** 2) / seeds)
+        se_diff = math.sqrt(2 * (se_test**2 + seed_sd**2) / seeds)
         if effect >= ratio * se_diff:
             return StudySize(effect, accuracy, n_test, seeds, se_test, se_diff, effect / se_diff)
-    floor = ratio * math.sqrt(2 * (se_test ** 2 + seed_sd ** 2) / max_seeds)
-    raise ValueError(f"an effect of {effect} points is below {ratio}x the noise even with {max_seeds} seeds on "
-                     f"{n_test} test images (smallest resolvable: {floor:.2f} points); study a larger effect, "
-                     "or allow more seeds (max_seeds)")
+    floor = ratio * math.sqrt(2 * (se_test**2 + seed_sd**2) / max_seeds)
+    raise ValueError(
+        f"an effect of {effect} points is below {ratio}x the noise even with {max_seeds} seeds on "
+        f"{n_test} test images (smallest resolvable: {floor:.2f} points); study a larger effect, "
+        "or allow more seeds (max_seeds)"
+    )

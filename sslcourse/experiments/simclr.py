@@ -15,6 +15,7 @@ kNN on frozen features; the JSON keeps every setting and where, when and by what
 The "cpu" scale is a tiny stand-in (a few thousand images downsampled to 16x16, a width-0.125 ResNet-18,
 seconds per run): it shows the shape of a result, not its size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,10 +60,19 @@ class Scale:
 
 
 SCALES = {
-    "cpu": Scale(n_train=5000, n_test=1000, image_size=16, width=0.125, hidden_dim=256, batch_size=64,
-                 epochs=(100 + 0.5) / 78, lr=0.3),  # 100 steps: about 30 s a run on one CPU core
-    "gpu": Scale(n_train=50000, n_test=10000, image_size=32, width=0.5, hidden_dim=2048, batch_size=512,
-                 epochs=15, lr=0.3),  # 15 epochs: about 20 s a run on an H200
+    "cpu": Scale(
+        n_train=5000,
+        n_test=1000,
+        image_size=16,
+        width=0.125,
+        hidden_dim=256,
+        batch_size=64,
+        epochs=(100 + 0.5) / 78,
+        lr=0.3,
+    ),  # 100 steps: about 30 s a run on one CPU core
+    "gpu": Scale(
+        n_train=50000, n_test=10000, image_size=32, width=0.5, hidden_dim=2048, batch_size=512, epochs=15, lr=0.3
+    ),  # 15 epochs: about 20 s a run on an H200
 }
 
 
@@ -81,17 +91,41 @@ def load_data(scale: Scale):
     return tuple(out)
 
 
-def short_run(augmentation, scale: Scale, train_data, device="cpu", temperature: float | None = None,
-              head: str = "mlp", loss_fn=nt_xent_loss, seed: int = 0, on_log=None, second_view=None,
-              compile: bool = False):
+def short_run(
+    augmentation,
+    scale: Scale,
+    train_data,
+    device="cpu",
+    temperature: float | None = None,
+    head: str = "mlp",
+    loss_fn=nt_xent_loss,
+    seed: int = 0,
+    on_log=None,
+    second_view=None,
+    compile: bool = False,
+):
     """Train one SimCLR of `scale` with `augmentation` for one view and `second_view` (default: the same) for
     the other; returns (model, TrainResult). `compile`: the whole step compiled (GPU runs)."""
     torch.manual_seed(seed)
-    model = SimCLR(build_model("resnet18", width=scale.width), temperature=temperature or scale.temperature,
-                   loss_fn=loss_fn, augmentation=augmentation, hidden_dim=scale.hidden_dim, head=head,
-                   second_view=second_view)
-    cfg = TrainConfig(epochs=scale.epochs, batch_size=scale.batch_size, lr=scale.lr, weight_decay=scale.weight_decay,
-                      warmup=0.05, seed=seed, nan_check_every=10, compile=compile)
+    model = SimCLR(
+        build_model("resnet18", width=scale.width),
+        temperature=temperature or scale.temperature,
+        loss_fn=loss_fn,
+        augmentation=augmentation,
+        hidden_dim=scale.hidden_dim,
+        head=head,
+        second_view=second_view,
+    )
+    cfg = TrainConfig(
+        epochs=scale.epochs,
+        batch_size=scale.batch_size,
+        lr=scale.lr,
+        weight_decay=scale.weight_decay,
+        warmup=0.05,
+        seed=seed,
+        nan_check_every=10,
+        compile=compile,
+    )
     result = train(model, *train_data, cfg, device=device, progress=False, on_log=on_log)
     return model, result
 
@@ -113,13 +147,25 @@ def _random_init(scale: Scale, train_data, test_data, device) -> dict:
 
 
 def _run_record(result, started: float) -> dict:
-    return {"final_loss": round(result.final_loss, 4), "steps": result.steps,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "final_loss": round(result.final_loss, 4),
+        "steps": result.steps,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 # --------------------------------------------------------------------------- the three studies
-def augmentation_grid(scale: Scale, augmentations=GRID_AUGMENTATIONS, ordered: bool = True, device="cpu",
-                      log=print, done=(), on_cell=None, protocol: str = "one_branch", compile: bool = False) -> dict:
+def augmentation_grid(
+    scale: Scale,
+    augmentations=GRID_AUGMENTATIONS,
+    ordered: bool = True,
+    device="cpu",
+    log=print,
+    done=(),
+    on_cell=None,
+    protocol: str = "one_branch",
+    compile: bool = False,
+) -> dict:
     """SimCLR's Figure 5 at CIFAR scale: one run per pair (first, second) of augmentations, composed in order
     (row = first, column = second; the diagonal: one augmentation alone). `ordered=False` runs each unordered
     pair once. protocol "one_branch" (the paper's): the composition makes one view and the other view is the
@@ -131,19 +177,29 @@ def augmentation_grid(scale: Scale, augmentations=GRID_AUGMENTATIONS, ordered: b
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     identity = augment.compose([]) if protocol == "one_branch" else None
     train_data, test_data = load_data(scale)
-    result = {"experiment": "augmentation_grid", "protocol": protocol, "augmentations": list(augmentations),
-              "ordered": ordered, "cells": list(done),
-              "random_init": _random_init(scale, train_data, test_data, device)}
+    result = {
+        "experiment": "augmentation_grid",
+        "protocol": protocol,
+        "augmentations": list(augmentations),
+        "ordered": ordered,
+        "cells": list(done),
+        "random_init": _random_init(scale, train_data, test_data, device),
+    }
     measured = {(c["first"], c["second"]) for c in done}
     for i, first in enumerate(augmentations):
         for j, second in enumerate(augmentations):
             if (not ordered and j < i) or (first, second) in measured:
                 continue
             t = time.perf_counter()
-            model, run = short_run(pair_augmentation(first, second), scale, train_data, device,
-                                   second_view=identity, compile=compile)
-            cell = {"first": first, "second": second, **probe(model.backbone, train_data, test_data, device),
-                    **_run_record(run, t)}
+            model, run = short_run(
+                pair_augmentation(first, second), scale, train_data, device, second_view=identity, compile=compile
+            )
+            cell = {
+                "first": first,
+                "second": second,
+                **probe(model.backbone, train_data, test_data, device),
+                **_run_record(run, t),
+            }
             result["cells"].append(cell)
             log(f"{first:>7s} + {second:<7s} linear {cell['linear_top1']:5.1f}%  kNN {cell['knn_top1']:5.1f}%")
             if on_cell:
@@ -170,10 +226,12 @@ def _over_seeds(runs: list[dict], keys=("linear_top1", "knn_top1")) -> dict:
     return out
 
 
-def colour_strength(scale: Scale, strengths=COLOUR_STRENGTHS, seeds=(0,), device="cpu", log=print,
-                    compile: bool = False) -> dict:
+def colour_strength(
+    scale: Scale, strengths=COLOUR_STRENGTHS, seeds=(0,), device="cpu", log=print, compile: bool = False
+) -> dict:
     """The paper's Table 1 at CIFAR scale: the default pipeline on both views at each colour strength, each
     strength trained with every seed; the result keeps every run and the mean and spread per strength."""
+
     def is_strength(s: str) -> bool:
         try:
             return float(s.removesuffix("+blur")) > 0
@@ -189,13 +247,20 @@ def colour_strength(scale: Scale, strengths=COLOUR_STRENGTHS, seeds=(0,), device
         runs = []
         for seed in seeds:
             t = time.perf_counter()
-            model, result = short_run(colour_augmentation(strength, scale.image_size), scale, train_data, device,
-                                      seed=seed, compile=compile)
-            runs.append({"seed": seed, **probe(model.backbone, train_data, test_data, device), **_run_record(result, t)})
+            model, result = short_run(
+                colour_augmentation(strength, scale.image_size), scale, train_data, device, seed=seed, compile=compile
+            )
+            runs.append(
+                {"seed": seed, **probe(model.backbone, train_data, test_data, device), **_run_record(result, t)}
+            )
         per_strength.append({"strength": strength, **_over_seeds(runs), "runs": runs})
         log(f"colour strength {strength:<7s} linear {per_strength[-1]['linear_top1']:5.1f}% over {len(runs)} seed(s)")
-    return {"experiment": "colour_strength", "seeds": list(seeds), "strengths": per_strength,
-            "random_init": _random_init(scale, train_data, test_data, device)}
+    return {
+        "experiment": "colour_strength",
+        "seeds": list(seeds),
+        "strengths": per_strength,
+        "random_init": _random_init(scale, train_data, test_data, device),
+    }
 
 
 def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log=print) -> dict:
@@ -205,11 +270,15 @@ def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log
     for tau in temperatures:
         t = time.perf_counter()
         model, result = short_run(augment.simclr_pipeline(scale.image_size), scale, train_data, device, temperature=tau)
-        runs.append({"temperature": tau, **probe(model.backbone, train_data, test_data, device),
-                     **_run_record(result, t)})
+        runs.append(
+            {"temperature": tau, **probe(model.backbone, train_data, test_data, device), **_run_record(result, t)}
+        )
         log(f"temperature {tau:<5g} linear {runs[-1]['linear_top1']:5.1f}%  kNN {runs[-1]['knn_top1']:5.1f}%")
-    return {"experiment": "temperature", "runs": runs,
-            "random_init": _random_init(scale, train_data, test_data, device)}
+    return {
+        "experiment": "temperature",
+        "runs": runs,
+        "random_init": _random_init(scale, train_data, test_data, device),
+    }
 
 
 def head_study(scale: Scale, heads=HEADS, device="cpu", log=print) -> dict:
@@ -224,14 +293,22 @@ def head_study(scale: Scale, heads=HEADS, device="cpu", log=print) -> dict:
         if head != "none":  # without a head, z is h
             run["z"] = probe(HeadOutput(model), train_data, test_data, device)
         runs.append({**run, **_run_record(result, t)})
-        log(f"head {head:6s} h: linear {run['h']['linear_top1']:5.1f}%"
-            + (f"   z: linear {run['z']['linear_top1']:5.1f}%" if "z" in run else ""))
+        log(
+            f"head {head:6s} h: linear {run['h']['linear_top1']:5.1f}%"
+            + (f"   z: linear {run['z']['linear_top1']:5.1f}%" if "z" in run else "")
+        )
     return {"experiment": "head", "runs": runs, "random_init": _random_init(scale, train_data, test_data, device)}
 
 
 # --------------------------------------------------------------------------- the live demo of notebook 03
-def live_run(loss_fn=nt_xent_loss, steps: int = 300, probe_every: int = 100, n_train: int = 2000,
-             batch_size: int = 32, device="cpu") -> dict:
+def live_run(
+    loss_fn=nt_xent_loss,
+    steps: int = 300,
+    probe_every: int = 100,
+    n_train: int = 2000,
+    batch_size: int = 32,
+    device="cpu",
+) -> dict:
     """A tiny SimCLR for a CPU (16x16 images, width-0.125 ResNet-18): the loss every 10 steps and kNN
     accuracy (on a 1000-image test subset) every `probe_every` steps, step 0 included."""
     epochs = (steps + 0.5) / (n_train // batch_size)  # the loop runs int(epochs * steps_per_epoch) steps
@@ -252,8 +329,12 @@ def live_run(loss_fn=nt_xent_loss, steps: int = 300, probe_every: int = 100, n_t
             curve["knn_top1"].append(knn(model.backbone))
 
     torch.manual_seed(0)
-    model = SimCLR(build_model("resnet18", width=scale.width), loss_fn=loss_fn, hidden_dim=scale.hidden_dim,
-                   augmentation=augment.simclr_pipeline(scale.image_size)).to(device)
+    model = SimCLR(
+        build_model("resnet18", width=scale.width),
+        loss_fn=loss_fn,
+        hidden_dim=scale.hidden_dim,
+        augmentation=augment.simclr_pipeline(scale.image_size),
+    ).to(device)
     cfg = TrainConfig(epochs=scale.epochs, batch_size=batch_size, lr=scale.lr, warmup=0.05, nan_check_every=10)
     threads = torch.get_num_threads()
     # Tensors this small run faster on one CPU thread than on several (which wait on each other), and one
@@ -305,8 +386,15 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
     for i in range(len(names)):
         for j in range(len(names)):
             if not torch.isnan(m[i, j]):
-                ax.text(j, i, f"{m[i, j]:.1f}", ha="center", va="center", fontsize=8,
-                        color="black" if m[i, j] > mid else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{m[i, j]:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if m[i, j] > mid else "white",
+                )
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("2nd transformation")
@@ -315,8 +403,11 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
     order = "" if result["ordered"] else "\n(each pair run in one order, shown both ways)"
     if result.get("protocol", "symmetric") == "symmetric":
         order += "\n(old protocol: both views transformed; the paper transforms one branch only)"
-    ax.set_title(f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}\n"
-                 f"{label(result)}{order}", fontsize=9)
+    ax.set_title(
+        f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}\n"
+        f"{label(result)}{order}",
+        fontsize=9,
+    )
     plt.colorbar(im, ax=ax, fraction=0.046)
     return ax
 
@@ -330,16 +421,25 @@ def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: s
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = parser("simclr", __doc__, ["grid", "temperature", "head", "colour"], "the JSON file to write",
-               "replace --out if it exists")
+    p = parser(
+        "simclr",
+        __doc__,
+        ["grid", "temperature", "head", "colour"],
+        "the JSON file to write",
+        "replace --out if it exists",
+    )
     p.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     p.add_argument("--epochs", type=float, help="override the scale's epochs per run")
     p.add_argument("--augs", help="grid: comma-separated augmentations (default: the seven of the paper)")
     p.add_argument("--unordered", action="store_true", help="grid: each unordered pair once")
     p.add_argument("--temperatures", help="temperature: comma-separated values")
     p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
-    p.add_argument("--protocol", choices=PROTOCOLS, default="one_branch",
-                   help="grid: transform one branch (the paper's Figure 5, default) or both")
+    p.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="one_branch",
+        help="grid: transform one branch (the paper's Figure 5, default) or both",
+    )
     p.add_argument("--strengths", help=f"colour: comma-separated strengths (default {','.join(COLOUR_STRENGTHS)})")
     p.add_argument("--seeds", default="0", help="colour: comma-separated seeds, every strength trained with each")
     p.add_argument("--compile", action="store_true", help="compile each run's whole training step (GPU)")
@@ -372,13 +472,22 @@ def main(argv=None) -> int:
             print(f"error: {out} was made with other settings ({previous['settings']}); not resuming", file=sys.stderr)
             return 2
         if previous["cells"] and previous.get("protocol", "symmetric") != args.protocol:
-            print(f"error: {out} holds a {previous.get('protocol', 'symmetric')} grid, not {args.protocol}; "
-                  "not resuming", file=sys.stderr)
+            print(
+                f"error: {out} holds a {previous.get('protocol', 'symmetric')} grid, not {args.protocol}; not resuming",
+                file=sys.stderr,
+            )
             return 2
         done = previous["cells"]
-        result = augmentation_grid(scale, augs, ordered=not args.unordered, device=device, done=done,
-                                   on_cell=lambda partial: save(partial, complete=False),  # cut off: cells kept
-                                   protocol=args.protocol, compile=args.compile)
+        result = augmentation_grid(
+            scale,
+            augs,
+            ordered=not args.unordered,
+            device=device,
+            done=done,
+            on_cell=lambda partial: save(partial, complete=False),  # cut off: cells kept
+            protocol=args.protocol,
+            compile=args.compile,
+        )
     elif args.experiment == "colour":
         strengths = tuple(args.strengths.split(",")) if args.strengths else COLOUR_STRENGTHS
         seeds = tuple(int(v) for v in args.seeds.split(","))

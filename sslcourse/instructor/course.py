@@ -1,4 +1,5 @@
 """The course as a whole: its notebooks, its repository URL, and running every notebook headless."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,16 @@ BRANCH = "main"
 
 # The six notebooks of the course design, in order (file stem, title, one line).
 NOTEBOOKS = (
-    ("00_gelato_bet", "The gelato bet", "labels or no labels? the evaluation protocol (kNN, linear probe, few labels) and the scoreboard"),
-    ("01_context", "Context prediction", "where does this patch go? shortcuts (gap, jitter, chromatic aberration) and their cures"),
+    (
+        "00_gelato_bet",
+        "The gelato bet",
+        "labels or no labels? the evaluation protocol (kNN, linear probe, few labels) and the scoreboard",
+    ),
+    (
+        "01_context",
+        "Context prediction",
+        "where does this patch go? shortcuts (gap, jitter, chromatic aberration) and their cures",
+    ),
     ("02_colorization", "Colorization", "colour from lightness: L2 vs classification vs rebalancing"),
     ("03_simclr", "SimCLR", "two views should agree: NT-Xent and the augmentation study"),
     ("04_mae", "Masked autoencoders", "hide 75% of the patches, rebuild them: the masking-ratio sweep"),

@@ -1,5 +1,6 @@
 """Writing a pack: all of CIFAR-10's JPEG tree in one 18 MB file (`python -m sslcourse data pack`), for a GPU
 machine or a classroom without network. The format, and reading it, live in `sslcourse.pack`."""
+
 from __future__ import annotations
 
 import base64
@@ -33,16 +34,14 @@ def write_pack(jpeg_root: Path, out: Path) -> dict:
             entries.append([split, label, path.name])
             blobs.append(path.read_bytes())
     prefix = _common_prefix(blobs)
-    bodies = [b[len(prefix):] for b in blobs]
+    bodies = [b[len(prefix) :] for b in blobs]
     header = {
         "format": 1,
         "classes": list(CLASSES),
         "prefix": base64.b64encode(prefix).decode(),
         "entries": entries,  # [split, label, file name]
         "lengths": [len(b) for b in bodies],
-        "tree_sha256": tree_checksum(
-            [(f"{s}/{CLASSES[c]}/{name}", b) for (s, c, name), b in zip(entries, blobs)]
-        ),
+        "tree_sha256": tree_checksum([(f"{s}/{CLASSES[c]}/{name}", b) for (s, c, name), b in zip(entries, blobs)]),
     }
     packed = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
     out.parent.mkdir(parents=True, exist_ok=True)

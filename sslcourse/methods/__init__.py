@@ -1,14 +1,15 @@
 """The course's methods. Each module registers a builder and the recipe it is trained with.
 
-    build("supervised", arch="resnet18", width=0.5) -> nn.Module with training_loss(x, y, generator)
-    recipe("supervised") -> TrainConfig
+build("supervised", arch="resnet18", width=0.5) -> nn.Module with training_loss(x, y, generator)
+recipe("supervised") -> TrainConfig
 """
+
 from __future__ import annotations
 
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Callable
 
 from torch import nn
 
@@ -28,9 +29,11 @@ _REGISTRY: dict[str, MethodSpec] = {}
 
 def register(name: str, recipe: TrainConfig, summary: str):
     """Decorator for a method builder: `@register("simclr", TrainConfig(...), "one line")`."""
+
     def wrap(fn):
         _REGISTRY[name] = MethodSpec(name, fn, recipe, summary)
         return fn
+
     return wrap
 
 

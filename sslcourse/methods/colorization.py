@@ -12,6 +12,7 @@ upsampled to the input's size. The pure functions below (soft_encode, rebalance_
 rebalanced_cross_entropy) are notebook 02's exercises; a student's versions plug in through
 `Colorizer(loss_fn=..., weights_fn=...)`. The colour space helpers live in `colorization_bins`.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,17 @@ from sslcourse.methods.colorization_bins import ab_histogram, in_gamut_bins, lab
 from sslcourse.models import ResNet, build_model
 from sslcourse.train import TrainConfig, device_layout
 
-__all__ = ["LOSSES", "Colorizer", "LightnessEncoder", "ab_histogram", "annealed_mean", "in_gamut_bins",
-           "rebalance_weights", "rebalanced_cross_entropy", "soft_encode"]
+__all__ = [
+    "LOSSES",
+    "Colorizer",
+    "LightnessEncoder",
+    "ab_histogram",
+    "annealed_mean",
+    "in_gamut_bins",
+    "rebalance_weights",
+    "rebalanced_cross_entropy",
+    "soft_encode",
+]
 
 RECIPE = TrainConfig(
     epochs=30,
@@ -129,9 +139,18 @@ class Colorizer(nn.Module):
         colorize(L, T)         (B, 1, H, W) -> (B, 3, H, W) RGB in [0, 1]
     """
 
-    def __init__(self, encoder: LightnessEncoder, loss: str = "rebalanced", lam: float = 0.5,
-                 centers: torch.Tensor | None = None, prior: torch.Tensor | None = None, hidden: int = 128,
-                 loss_fn=rebalanced_cross_entropy, weights_fn=rebalance_weights, encode_fn=soft_encode):
+    def __init__(
+        self,
+        encoder: LightnessEncoder,
+        loss: str = "rebalanced",
+        lam: float = 0.5,
+        centers: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
+        hidden: int = 128,
+        loss_fn=rebalanced_cross_entropy,
+        weights_fn=rebalance_weights,
+        encode_fn=soft_encode,
+    ):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -145,14 +164,19 @@ class Colorizer(nn.Module):
         self.register_buffer("prior", prior)
         channels = sum(m[-1].bn2.num_features for m in encoder.trunk.stages[1:])
         out = 2 if loss == "l2" else len(centers)
-        self.head = nn.Sequential(nn.Conv2d(channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
-                                  nn.ReLU(inplace=True), nn.Conv2d(hidden, out, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, out, 1),
+        )
 
     def forward(self, L: torch.Tensor) -> torch.Tensor:
         maps = self.backbone.forward_stages_from_lightness(L)[1:]  # H/2, H/4, H/8
         size = maps[0].shape[-2:]
-        hyper = torch.cat([maps[0]] + [F.interpolate(m, size=size, mode="bilinear", align_corners=False)
-                                       for m in maps[1:]], dim=1)  # (B, C2 + C3 + C4, H/2, W/2)
+        hyper = torch.cat(
+            [maps[0]] + [F.interpolate(m, size=size, mode="bilinear", align_corners=False) for m in maps[1:]], dim=1
+        )  # (B, C2 + C3 + C4, H/2, W/2)
         return self.head(hyper)
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -187,8 +211,9 @@ class Colorizer(nn.Module):
 
 
 @register("colorization", RECIPE, "Colorization: predict the colour (ab) of a grey image from its lightness (L)")
-def build(arch: str = "resnet18", loss: str = "rebalanced", lam: float = 0.5, prior: torch.Tensor | None = None,
-          **arch_kwargs) -> Colorizer:
+def build(
+    arch: str = "resnet18", loss: str = "rebalanced", lam: float = 0.5, prior: torch.Tensor | None = None, **arch_kwargs
+) -> Colorizer:
     """A colorizer on a registered ResNet. `prior`: the ab prior over `in_gamut_bins()` (shipped weights
     carry theirs; `experiments.colorization.cifar_prior()` computes CIFAR-10's)."""
     trunk = build_model(arch, **arch_kwargs)

@@ -8,6 +8,7 @@
 - `ab_prior(images, centers)`: how often each bin occurs in a set of images, smoothed with a Gaussian
   (sigma 5 in ab units, the paper's Section 2.2).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -15,9 +16,10 @@ from functools import lru_cache
 import torch
 
 # sRGB (linear) -> XYZ, and the D65 reference white of the 2-degree observer: scikit-image's constants.
-_RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
-                            [0.212671, 0.715160, 0.072169],
-                            [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+_RGB_TO_XYZ = torch.tensor(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
+    dtype=torch.float64,
+)
 _WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
 _XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)  # inverted once, here on the CPU: MPS has no float64
 _EPS = 0.008856  # where CIE's cube root gives way to a straight line near black
@@ -26,16 +28,20 @@ GRID = 10  # the paper's bin size in ab
 
 def _as_channels_first(x: torch.Tensor, name: str) -> None:
     if not torch.is_tensor(x) or x.dim() < 1 or x.shape[-3 if x.dim() >= 3 else 0] != 3:
-        raise ValueError(f"{name} must be a tensor (..., 3, H, W) or (3,), got "
-                         f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+        raise ValueError(
+            f"{name} must be a tensor (..., 3, H, W) or (3,), got "
+            f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}"
+        )
 
 
 def _full_precision(fn):
     """Run `fn` outside autocast: in bf16 the colour matrices would move ab by a unit or more."""
+
     def wrapped(x, *args, **kwargs):
         device_type = x.device.type if torch.is_tensor(x) else "cpu"
         with torch.autocast(device_type, enabled=False):
             return fn(x, *args, **kwargs)
+
     wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
     return wrapped
 
@@ -67,7 +73,7 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
     L, a, b = x.unbind(dim)
     fy = (L + 16) / 116
     f = torch.stack([fy + a / 500, fy, (fy - b / 200).clamp_min(0)], dim=dim)  # as skimage: z never negative
-    xyz = torch.where(f > 0.2068966, f ** 3, (f - 16 / 116) / 7.787) * _WHITE.to(x).view(3, *([1] * (-dim - 1)))
+    xyz = torch.where(f > 0.2068966, f**3, (f - 16 / 116) / 7.787) * _WHITE.to(x).view(3, *([1] * (-dim - 1)))
     m = _XYZ_TO_RGB.to(x)
     rgb = torch.einsum("ij,...jhw->...ihw", m, xyz) if x.dim() >= 3 else m @ xyz
     rgb = torch.where(rgb > 0.0031308, 1.055 * rgb.clamp_min(0.0031308) ** (1 / 2.4) - 0.055, 12.92 * rgb)

@@ -11,6 +11,7 @@ textures across the patch border; the projection (or colour dropping, `context_s
 it from reading a patch's place in the whole image from chromatic aberration. `sample_patch_pair` and
 `remove_green_magenta` are the notebook's exercises.
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,9 +47,11 @@ def grid_side(patch: int, gap: int, jitter: int) -> int:
 def _check_fits(height: int, width: int, patch: int, gap: int, jitter: int) -> None:
     need = grid_side(patch, gap, jitter)
     if min(height, width) < need or patch < 1 or gap < 0 or jitter < 0:
-        raise ValueError(f"a 3x3 grid of {patch}-px patches with gap {gap} and jitter {jitter} needs "
-                         f"3*{patch} + 2*{gap} + 2*{jitter} = {need} px, but the image is {height}x{width}: "
-                         "upsample the image, or use smaller patches, gap or jitter")
+        raise ValueError(
+            f"a 3x3 grid of {patch}-px patches with gap {gap} and jitter {jitter} needs "
+            f"3*{patch} + 2*{gap} + 2*{jitter} = {need} px, but the image is {height}x{width}: "
+            "upsample the image, or use smaller patches, gap or jitter"
+        )
 
 
 # --------------------------------------------------------------------------- the exercises' references
@@ -71,7 +74,7 @@ def sample_patch_pair(image: torch.Tensor, patch: int, gap: int, jitter: int, ge
     dr, dc = OFFSETS[label]
     cy, cx = top + step + draw(-jitter, jitter), left + step + draw(-jitter, jitter)
     ny, nx = top + (1 + dr) * step + draw(-jitter, jitter), left + (1 + dc) * step + draw(-jitter, jitter)
-    return image[:, cy:cy + patch, cx:cx + patch], image[:, ny:ny + patch, nx:nx + patch], label
+    return image[:, cy : cy + patch, cx : cx + patch], image[:, ny : ny + patch, nx : nx + patch], label
 
 
 def remove_green_magenta(image: torch.Tensor) -> torch.Tensor:
@@ -97,8 +100,14 @@ def crop_patches(images: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, 
     return images.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (B, P, P, C) -> (B, C, P, P)
 
 
-def sample_patch_pairs(images: torch.Tensor, patch: int, gap: int, jitter: int, generator: torch.Generator | None = None,
-                       labels: torch.Tensor | None = None):
+def sample_patch_pairs(
+    images: torch.Tensor,
+    patch: int,
+    gap: int,
+    jitter: int,
+    generator: torch.Generator | None = None,
+    labels: torch.Tensor | None = None,
+):
     """`sample_patch_pair` for a whole batch at once, every random number drawn on the images' device.
     `labels` fixes the neighbours (e.g. for pictures); by default each image gets a random one.
 
@@ -118,14 +127,19 @@ def sample_patch_pairs(images: torch.Tensor, patch: int, gap: int, jitter: int, 
     labels = labels.to(device).long()
     offsets = torch.tensor(OFFSETS, device=device)[labels]  # (B, 2)
     center = crop_patches(images, top + step + draw(-jitter, jitter), left + step + draw(-jitter, jitter), patch)
-    neighbor = crop_patches(images, top + (1 + offsets[:, 0]) * step + draw(-jitter, jitter),
-                            left + (1 + offsets[:, 1]) * step + draw(-jitter, jitter), patch)
+    neighbor = crop_patches(
+        images,
+        top + (1 + offsets[:, 0]) * step + draw(-jitter, jitter),
+        left + (1 + offsets[:, 1]) * step + draw(-jitter, jitter),
+        patch,
+    )
     return center, neighbor, labels
 
 
 def per_image_sampler(sample_pair):
     """A batch sampler (as `sample_patch_pairs`) made of a one-image `sample_patch_pair`, e.g. a student's: it
     loops over the batch, so it is slower, but trains the same network."""
+
     def sampler(images: torch.Tensor, patch: int, gap: int, jitter: int, generator=None):
         if generator is not None and generator.device.type != "cpu":  # a one-image sampler draws on the host
             seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
@@ -133,6 +147,7 @@ def per_image_sampler(sample_pair):
         pairs = [sample_pair(image, patch, gap, jitter, generator) for image in images]
         center, neighbor = (torch.stack([p[i] for p in pairs]) for i in (0, 1))
         return center, neighbor, torch.tensor([int(p[2]) for p in pairs], device=images.device)
+
     return sampler
 
 
@@ -177,16 +192,25 @@ class ContextPrediction(nn.Module):
     `sampler(images, patch, gap, jitter, generator)` makes the pairs (default `sample_patch_pairs`).
     """
 
-    def __init__(self, backbone: PatchEncoder, patch: int = 16, gap: int = 4, jitter: int = 2, hidden: int = 512,
-                 sampler=sample_patch_pairs, loss_fn=F.cross_entropy):
+    def __init__(
+        self,
+        backbone: PatchEncoder,
+        patch: int = 16,
+        gap: int = 4,
+        jitter: int = 2,
+        hidden: int = 512,
+        sampler=sample_patch_pairs,
+        loss_fn=F.cross_entropy,
+    ):
         super().__init__()
         _check_fits(round(32 * backbone.scale), round(32 * backbone.scale), patch, gap, jitter)
         self.backbone = backbone
         self.patch, self.gap, self.jitter = patch, gap, jitter
         self.sampler, self.loss_fn = sampler, loss_fn
         # The paper's fc6-fc8 after concatenation, shrunk: the pair's features are compared here, not earlier.
-        self.classifier = nn.Sequential(nn.Linear(2 * backbone.feature_dim, hidden), nn.ReLU(inplace=True),
-                                        nn.Linear(hidden, len(OFFSETS)))
+        self.classifier = nn.Sequential(
+            nn.Linear(2 * backbone.feature_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, len(OFFSETS))
+        )
 
     def forward(self, center: torch.Tensor, neighbor: torch.Tensor) -> torch.Tensor:
         h = self.backbone.encode_patches(torch.cat([center, neighbor]))  # (2B, D): one pass, shared weights
@@ -207,8 +231,14 @@ class ContextPrediction(nn.Module):
         return self.loss_fn(self(center, neighbor).float(), labels)
 
     @torch.no_grad()
-    def pretext_accuracy(self, images: torch.Tensor, seed: int = 0, batch_size: int = 500, gap: int | None = None,
-                         jitter: int | None = None) -> float:
+    def pretext_accuracy(
+        self,
+        images: torch.Tensor,
+        seed: int = 0,
+        batch_size: int = 500,
+        gap: int | None = None,
+        jitter: int | None = None,
+    ) -> float:
         """Top-1 accuracy (%) of the 8-way prediction on one fixed set of pairs from `images` (held out);
         `gap` and `jitter` default to the model's own, so a model can also be tested on another setting."""
         gap = self.gap if gap is None else gap
@@ -226,8 +256,16 @@ class ContextPrediction(nn.Module):
 
 
 @register("context", RECIPE, "Context prediction: which of 8 positions a patch takes around another (Doersch 2015)")
-def build(arch: str = "resnet18", patch: int = 16, gap: int = 4, jitter: int = 2, scale: float = 2.0,
-          colour: str = "project", hidden: int = 512, **arch_kwargs) -> ContextPrediction:
+def build(
+    arch: str = "resnet18",
+    patch: int = 16,
+    gap: int = 4,
+    jitter: int = 2,
+    scale: float = 2.0,
+    colour: str = "project",
+    hidden: int = 512,
+    **arch_kwargs,
+) -> ContextPrediction:
     """Context prediction on a registered backbone. Defaults: CIFAR upsampled 2x to 64 px, 16-px patches,
     4-px gap, jitter up to 2 px (the paper's 96/48/7 at ImageNet scale), green-magenta projection."""
     return ContextPrediction(PatchEncoder(build_model(arch, **arch_kwargs), scale, colour), patch, gap, jitter, hidden)

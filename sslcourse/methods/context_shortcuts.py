@@ -12,6 +12,7 @@ out the green-magenta axis, .371 for always guessing the centre.
     colour_drop(patches, generator)         keep one channel, replace the other two with faint noise
     PositionRegressor                       a backbone + Linear(D, 2) that predicts where a patch came from
 """
+
 from __future__ import annotations
 
 import torch
@@ -44,7 +45,7 @@ def chromatic_aberration(images: torch.Tensor, strength: float, weights=CHANNEL_
         # grid_sample reads the input at theta @ (output position): 1 / factor magnifies by factor.
         theta = torch.tensor([[1 / factor, 0, 0], [0, 1 / factor, 0]], dtype=x.dtype, device=x.device)
         grid = F.affine_grid(theta.expand(B, 2, 3), (B, 1, H, W), align_corners=False)
-        out.append(F.grid_sample(x[:, c:c + 1], grid, mode="bilinear", padding_mode="border", align_corners=False))
+        out.append(F.grid_sample(x[:, c : c + 1], grid, mode="bilinear", padding_mode="border", align_corners=False))
     x = torch.cat(out, dim=1)
     return x[0] if single else x
 
@@ -95,10 +96,16 @@ def border_match(center: torch.Tensor, neighbor: torch.Tensor) -> torch.Tensor:
     def diff(a, b):  # mean absolute difference per pair
         return (a - b).abs().flatten(1).mean(1)
 
-    scores = [diff(n[..., -1:, -1:], c[..., :1, :1]), diff(n[..., -1:, :], c[..., :1, :]),  # top-left, top
-              diff(n[..., -1:, :1], c[..., :1, -1:]), diff(n[..., :, -1:], c[..., :, :1]),  # top-right, left
-              diff(n[..., :, :1], c[..., :, -1:]), diff(n[..., :1, -1:], c[..., -1:, :1]),  # right, bottom-left
-              diff(n[..., :1, :], c[..., -1:, :]), diff(n[..., :1, :1], c[..., -1:, -1:])]  # bottom, bottom-right
+    scores = [
+        diff(n[..., -1:, -1:], c[..., :1, :1]),
+        diff(n[..., -1:, :], c[..., :1, :]),  # top-left, top
+        diff(n[..., -1:, :1], c[..., :1, -1:]),
+        diff(n[..., :, -1:], c[..., :, :1]),  # top-right, left
+        diff(n[..., :, :1], c[..., :, -1:]),
+        diff(n[..., :1, -1:], c[..., -1:, :1]),  # right, bottom-left
+        diff(n[..., :1, :], c[..., -1:, :]),
+        diff(n[..., :1, :1], c[..., -1:, -1:]),
+    ]  # bottom, bottom-right
     return torch.stack(scores, dim=1).argmin(dim=1)
 
 
@@ -110,8 +117,9 @@ class PositionRegressor(nn.Module):
     Shape: forward (B, 3, P, P) -> (B, 2); training_loss(x uint8 (B, 3, 32, 32), y, generator) -> scalar.
     """
 
-    def __init__(self, backbone: nn.Module, strength: float = 0.05, colour: str = "rgb", patch: int = 16,
-                 scale: float = 2.0):
+    def __init__(
+        self, backbone: nn.Module, strength: float = 0.05, colour: str = "rgb", patch: int = 16, scale: float = 2.0
+    ):
         super().__init__()
         if colour not in COLOURS:
             raise ValueError(f"colour must be one of {COLOURS}, got {colour!r}")
@@ -152,5 +160,8 @@ class PositionRegressor(nn.Module):
                 errors.append((self(patches).float() - where).norm(dim=1).cpu())
                 centre.append((where - 0.5).norm(dim=1).cpu())
         self.train(was_training)
-        return {"error": torch.cat(errors).mean().item(), "centre_error": torch.cat(centre).mean().item(),
-                "n_patches": len(torch.cat(errors))}
+        return {
+            "error": torch.cat(errors).mean().item(),
+            "centre_error": torch.cat(centre).mean().item(),
+            "n_patches": len(torch.cat(errors)),
+        }

@@ -8,6 +8,7 @@ Only the encoder (`backbone`) is kept for probing and fine-tuning; the decoder i
 The pure functions below (patchify, unpatchify, random_masking, masked_mse_loss) are the notebook's
 exercises; a student's versions plug in through `MAE(masking_fn=..., loss_fn=...)`.
 """
+
 from __future__ import annotations
 
 import math
@@ -104,9 +105,18 @@ class MAE(nn.Module):
         forward_loss(x, pred, mask)  -> scalar
     """
 
-    def __init__(self, encoder: ViT, mask_ratio: float = 0.75, decoder_dim: int = 128, decoder_depth: int = 2,
-                 decoder_heads: int = 4, norm_pix: bool = True, masking_fn=random_masking,
-                 loss_fn=masked_mse_loss, augmentation=None):
+    def __init__(
+        self,
+        encoder: ViT,
+        mask_ratio: float = 0.75,
+        decoder_dim: int = 128,
+        decoder_depth: int = 2,
+        decoder_heads: int = 4,
+        norm_pix: bool = True,
+        masking_fn=random_masking,
+        loss_fn=masked_mse_loss,
+        augmentation=None,
+    ):
         super().__init__()
         if not isinstance(encoder, ViT):
             raise ValueError(f"MAE needs a ViT encoder (it drops tokens), got {type(encoder).__name__}")
@@ -119,8 +129,9 @@ class MAE(nn.Module):
         # Light decoder (the paper's Section 3: under 10% of the encoder's computation per token).
         self.decoder_embed = nn.Linear(encoder.feature_dim, decoder_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_dim))  # one learned vector for every hole
-        self.register_buffer("decoder_pos_embed", sincos_pos_embed_2d(decoder_dim, encoder.grid_size)[None],
-                             persistent=False)  # the decoder must know where each hole is
+        self.register_buffer(
+            "decoder_pos_embed", sincos_pos_embed_2d(decoder_dim, encoder.grid_size)[None], persistent=False
+        )  # the decoder must know where each hole is
         self.decoder_blocks = nn.ModuleList([Block(decoder_dim, decoder_heads) for _ in range(decoder_depth)])
         self.decoder_norm = nn.LayerNorm(decoder_dim, eps=1e-6)
         self.decoder_pred = nn.Linear(decoder_dim, self.patch**2 * 3)
@@ -130,8 +141,9 @@ class MAE(nn.Module):
                 nn.init.zeros_(m.bias)
         nn.init.normal_(self.mask_token, std=0.02)
         # Random crops and flips only (the paper's Table 8): the masking itself makes the task hard.
-        self.augment = augmentation or augment.compose(["crop", "flip"], crop=dict(size=encoder.img_size,
-                                                                                    scale=(0.35, 1.0)))
+        self.augment = augmentation or augment.compose(
+            ["crop", "flip"], crop=dict(size=encoder.img_size, scale=(0.35, 1.0))
+        )
 
     def forward_encoder(self, x: torch.Tensor, mask_ratio: float, generator=None):
         tokens = self.backbone.embed(x)  # (B, L, D), positions added before masking
@@ -179,15 +191,24 @@ class MAE(nn.Module):
             pred = pred * (target.var(-1, keepdim=True) + 1e-6).sqrt() + target.mean(-1, keepdim=True)
         hidden = mask[..., None].bool()  # (B, L, 1)
         grey = torch.full_like(target, 0.5)
-        return {"masked": unpatchify(torch.where(hidden, grey, target), self.patch),
-                "reconstruction": unpatchify(pred, self.patch).clamp(0, 1),
-                "pasted": unpatchify(torch.where(hidden, pred, target), self.patch).clamp(0, 1),
-                "mask": mask}
+        return {
+            "masked": unpatchify(torch.where(hidden, grey, target), self.patch),
+            "reconstruction": unpatchify(pred, self.patch).clamp(0, 1),
+            "pasted": unpatchify(torch.where(hidden, pred, target), self.patch).clamp(0, 1),
+            "mask": mask,
+        }
 
 
 @register("mae", RECIPE, "MAE: mask 75% of the patches, encode the rest, reconstruct the hidden pixels")
-def build(arch: str = "vit_tiny", mask_ratio: float = 0.75, decoder_dim: int = 128, decoder_depth: int = 2,
-          decoder_heads: int = 4, norm_pix: bool = True, **arch_kwargs) -> MAE:
+def build(
+    arch: str = "vit_tiny",
+    mask_ratio: float = 0.75,
+    decoder_dim: int = 128,
+    decoder_depth: int = 2,
+    decoder_heads: int = 4,
+    norm_pix: bool = True,
+    **arch_kwargs,
+) -> MAE:
     if arch != "vit_tiny":
         raise ValueError(f"MAE needs a ViT: pass --arch vit_tiny (got {arch!r})")
     return MAE(build_model(arch, **arch_kwargs), mask_ratio, decoder_dim, decoder_depth, decoder_heads, norm_pix)

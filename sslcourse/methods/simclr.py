@@ -5,6 +5,7 @@ evaluation) -> projection head -> z -> NT-Xent loss. The head's input, not its o
 (the paper's Section 4.2), so probes read `backbone.forward_features`, never `projector`; `HeadOutput`
 exists only to measure that claim.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,12 @@ def projection_head(in_dim: int, kind: str = "mlp", hidden_dim: int = 2048, out_
     'linear': one Linear layer; 'none': z = h.
     Shape: (B, in_dim) -> (B, out_dim), or (B, in_dim) for 'none'."""
     if kind == "mlp":
-        return nn.Sequential(nn.Linear(in_dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim),
-                             nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim))
+        return nn.Sequential(
+            nn.Linear(in_dim, hidden_dim, bias=False),
+            nn.BatchNorm1d(hidden_dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden_dim, out_dim),
+        )
     if kind == "linear":
         return nn.Linear(in_dim, out_dim)
     if kind == "none":
@@ -66,9 +71,17 @@ class SimCLR(nn.Module):
     the model as it is.
     """
 
-    def __init__(self, backbone: nn.Module, proj_dim: int = 128, temperature: float = 0.2,
-                 loss_fn=nt_xent_loss, augmentation=None, hidden_dim: int = 2048, head: str = "mlp",
-                 second_view=None):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        proj_dim: int = 128,
+        temperature: float = 0.2,
+        loss_fn=nt_xent_loss,
+        augmentation=None,
+        hidden_dim: int = 2048,
+        head: str = "mlp",
+        second_view=None,
+    ):
         super().__init__()
         self.backbone = backbone
         # A wide hidden layer is nearly free at this size and helps short runs (solo-learn's CIFAR recipe
@@ -117,8 +130,14 @@ def pair_augmentation(first: str, second: str | None = None, **overrides) -> aug
 
 
 @register("simclr", RECIPE, "SimCLR: contrastive learning between two augmented views (NT-Xent)")
-def build(arch: str = "resnet18", proj_dim: int = 128, temperature: float = 0.2, head: str = "mlp",
-          augmentations: list[str] | None = None, **arch_kwargs) -> SimCLR:
+def build(
+    arch: str = "resnet18",
+    proj_dim: int = 128,
+    temperature: float = 0.2,
+    head: str = "mlp",
+    augmentations: list[str] | None = None,
+    **arch_kwargs,
+) -> SimCLR:
     """SimCLR on a registered backbone. `augmentations`: names for `augment.compose`, applied in order to
     make each view (default: the CIFAR-10 pipeline crop -> flip -> colour)."""
     augmentation = augment.compose(augmentations) if augmentations else None

@@ -6,6 +6,7 @@ horizontal flips, label smoothing 0.1, SGD with Nesterov momentum and a cosine s
 
     python -m sslcourse train supervised --set augmentations=translate,flip,cutout --set label_smoothing=0.2 ...
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,8 +31,13 @@ RECIPE = TrainConfig(
 class Supervised(nn.Module):
     """Backbone + linear classifier trained with cross-entropy on the labels."""
 
-    def __init__(self, backbone: nn.Module, label_smoothing: float = 0.1, loss_fn=F.cross_entropy,
-                 augmentation: augment.Augment | None = None):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        label_smoothing: float = 0.1,
+        loss_fn=F.cross_entropy,
+        augmentation: augment.Augment | None = None,
+    ):
         super().__init__()
         if not 0 <= label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
@@ -49,9 +55,15 @@ class Supervised(nn.Module):
 
 
 @register("supervised", RECIPE, "ResNet-18 trained with the labels (the baseline of the gelato bet)")
-def build(arch: str = "resnet18", num_classes: int = 10, label_smoothing: float = 0.1,
-          augmentations: list[str] | None = None, **arch_kwargs) -> Supervised:
+def build(
+    arch: str = "resnet18",
+    num_classes: int = 10,
+    label_smoothing: float = 0.1,
+    augmentations: list[str] | None = None,
+    **arch_kwargs,
+) -> Supervised:
     """`augmentations`: names for `augment.compose`, applied in order (default: translate -> flip)."""
     augmentation = augment.compose(augmentations) if augmentations else None
-    return Supervised(build_model(arch, num_classes=num_classes, **arch_kwargs), label_smoothing,
-                      augmentation=augmentation)
+    return Supervised(
+        build_model(arch, num_classes=num_classes, **arch_kwargs), label_smoothing, augmentation=augmentation
+    )

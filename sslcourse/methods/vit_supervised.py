@@ -4,6 +4,7 @@ The same `Supervised` method as the ResNet baseline, with a ViT's usual optimise
 0.05, as the MAE paper fine-tunes) and random resized crops, since ViTs, lacking a convolution's
 built-in locality, need stronger augmentation than pad-and-crop on small data.
 """
+
 from __future__ import annotations
 
 from sslcourse import augment

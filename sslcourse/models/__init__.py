@@ -3,6 +3,7 @@
 Every model takes float images (B, 3, 32, 32) in [0, 1] (it normalises them itself) and has
 `forward_features(x) -> (B, feature_dim)` and `forward_head(h)`, as timm's models do.
 """
+
 from __future__ import annotations
 
 from torch import nn

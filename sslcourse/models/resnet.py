@@ -7,6 +7,7 @@ ImageNet's stem (7x7 stride 2, then a max-pool) would shrink it to 8x8 before th
 Every model in `sslcourse.models` takes float images in [0, 1] and normalises them itself with
 CIFAR-10's mean and std (`Normalize` below), so no notebook can forget to.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ fixed 2D sin-cos positional embedding and the initialisation of MAE (He et al. 2
 needs are separate: `embed` turns images into tokens, and `forward_tokens` runs the transformer on
 any subset of them (MAE's encoder sees only the visible 25%).
 """
+
 from __future__ import annotations
 
 import torch
@@ -83,8 +84,16 @@ class ViT(nn.Module):
         forward_head(h)       -> (B, num_classes) or (B, D) when num_classes = 0
     """
 
-    def __init__(self, img_size: int = 32, patch_size: int = 4, dim: int = 192, depth: int = 6,
-                 heads: int = 3, mlp_ratio: float = 4.0, num_classes: int = 0):
+    def __init__(
+        self,
+        img_size: int = 32,
+        patch_size: int = 4,
+        dim: int = 192,
+        depth: int = 6,
+        heads: int = 3,
+        mlp_ratio: float = 4.0,
+        num_classes: int = 0,
+    ):
         super().__init__()
         if img_size % patch_size:
             raise ValueError(f"img_size must be divisible by patch_size, got {img_size} and {patch_size}")
@@ -125,10 +134,14 @@ class ViT(nn.Module):
         if x.dim() == 4 and tuple(x.shape[2:]) != (self.img_size, self.img_size):
             H, W = x.shape[2:]
             if H % self.patch_size or W % self.patch_size:
-                raise ValueError(f"image size {H}x{W} is not divisible by the patch size {self.patch_size}: "
-                                 f"got images {tuple(x.shape)}")
-            raise ValueError(f"expected images (B, 3, {self.img_size}, {self.img_size}) (the size this ViT "
-                             f"was built for), got {tuple(x.shape)}")
+                raise ValueError(
+                    f"image size {H}x{W} is not divisible by the patch size {self.patch_size}: "
+                    f"got images {tuple(x.shape)}"
+                )
+            raise ValueError(
+                f"expected images (B, 3, {self.img_size}, {self.img_size}) (the size this ViT "
+                f"was built for), got {tuple(x.shape)}"
+            )
         x = self.normalize(x)  # also checks dtype, dims and channels
         tokens = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, D, g, g) -> (B, D, L) -> (B, L, D)
         return tokens + self.pos_embed
@@ -161,8 +174,15 @@ class ViT(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def vit_tiny(dim: int = 192, depth: int = 6, heads: int = 3, mlp_ratio: float = 4.0, num_classes: int = 0,
-             img_size: int = 32, patch_size: int = 4) -> ViT:
+def vit_tiny(
+    dim: int = 192,
+    depth: int = 6,
+    heads: int = 3,
+    mlp_ratio: float = 4.0,
+    num_classes: int = 0,
+    img_size: int = 32,
+    patch_size: int = 4,
+) -> ViT:
     """ViT-Tiny's width (192, 3 heads; Touvron et al. 2021) at half its depth (6 blocks, not 12).
 
     About 2.7M parameters, so the fp16 weights take about 5.4 MB.

@@ -11,6 +11,7 @@ most others use. Without any course notebook, the exercises are the union of tho
 carry, each worth the points most of them give it. The sheet has one column per exercise of any
 assignment in the batch, in order of appearance.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,9 +28,24 @@ from sslcourse.instructor.grading import exercises as ex
 from sslcourse.instructor.grading import sandbox
 
 CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
-_ENV_KEEP = {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
-             "MPLBACKEND", "VIRTUAL_ENV", "SSLCOURSE_DEVICE", "SSLCOURSE_DATA", "SSLCOURSE_CACHE",
-             "SSLCOURSE_OFFLINE", "SSLCOURSE_PACK"}
+_ENV_KEEP = {
+    "PATH",
+    "HOME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "VIRTUAL_ENV",
+    "SSLCOURSE_DEVICE",
+    "SSLCOURSE_DATA",
+    "SSLCOURSE_CACHE",
+    "SSLCOURSE_OFFLINE",
+    "SSLCOURSE_PACK",
+}
 
 
 @dataclass
@@ -167,8 +183,10 @@ def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[S
             except Exception:  # noqa: BLE001
                 pass
         by_assignment[None] = ex.majority_exercises(readable)
-        remarks.append("no course notebook found: exercises and points from the submissions' own metadata "
-                       "(what most of them say); pass --assignment to use the course's")
+        remarks.append(
+            "no course notebook found: exercises and points from the submissions' own metadata "
+            "(what most of them say); pass --assignment to use the course's"
+        )
     for s in subs:
         s.exercises = by_assignment[s.assignment]
     columns = list(dict.fromkeys(e.name for exs in by_assignment.values() for e in exs))
@@ -185,8 +203,14 @@ def sandbox_env(private: Path, threads: int, isolated: bool) -> dict:
     tmp = Path("/tmp") if isolated else private / "tmp"
     if not isolated:
         tmp.mkdir(parents=True, exist_ok=True)
-    env.update(IPYTHONDIR=str(tmp / "ipython"), MPLCONFIGDIR=str(tmp / "matplotlib"), TMPDIR=str(tmp),
-               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env.update(
+        IPYTHONDIR=str(tmp / "ipython"),
+        MPLCONFIGDIR=str(tmp / "matplotlib"),
+        TMPDIR=str(tmp),
+        PYTHONDONTWRITEBYTECODE="1",
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+    )
     return env
 
 
@@ -224,10 +248,17 @@ def run_job(sub: Submission, scratch: Path, opts: Options, box: dict | None, thr
     private.mkdir()
     notebook = f"{Path(sub.student).name}.ipynb"
     (folder / notebook).write_bytes(sub.data)
-    task = {"folder": str(folder), "private": str(private), "notebook": notebook,
-            "exercises": [e.__dict__ for e in sub.exercises], "assignment": str(sub.assignment or ""),
-            "timeout": opts.timeout, "memory": opts.memory, "box": box,
-            "env": sandbox_env(private, threads, box is not None)}
+    task = {
+        "folder": str(folder),
+        "private": str(private),
+        "notebook": notebook,
+        "exercises": [e.__dict__ for e in sub.exercises],
+        "assignment": str(sub.assignment or ""),
+        "timeout": opts.timeout,
+        "memory": opts.memory,
+        "box": box,
+        "env": sandbox_env(private, threads, box is not None),
+    }
     backstop = opts.timeout + 60 + CHECK_BUDGET_S * max(1, len(sub.exercises))
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
@@ -243,8 +274,11 @@ def run_job(sub: Submission, scratch: Path, opts: Options, box: dict | None, thr
         return receive.recv()
     except (EOFError, OSError) as err:
         proc.join(5)
-        return {"status": "error", "note": f"the grader failed on this submission ({type(err).__name__}, exit code "
-                                           f"{proc.exitcode})", "exercises": {}}
+        return {
+            "status": "error",
+            "note": f"the grader failed on this submission ({type(err).__name__}, exit code {proc.exitcode})",
+            "exercises": {},
+        }
     finally:
         receive.close()
         alive.close()
@@ -281,15 +315,18 @@ def make_row(sub: Submission, result: dict, repaired: list[str], unisolated: boo
         notes.append(f"notebook: {result['note']}")
     notes += [f"grader: {r}" for r in repaired]
     if unisolated:
-
         notes.append(f"grader: {sandbox.UNISOLATED}")
-    row.update(total=round(total, 2), max_total=round(sum(e.points for e in sub.exercises), 2),
-               status=result.get("status", "error"), notes=" | ".join(notes))
+    row.update(
+        total=round(total, 2),
+        max_total=round(sum(e.points for e in sub.exercises), 2),
+        status=result.get("status", "error"),
+        notes=" | ".join(notes),
+    )
     return row
 
 
 def _without_prefix(note: str, name: str) -> str:
     for mark in ("✗", "…", "✓"):
         if note.startswith(f"{mark} {name}: "):
-            return note[len(mark) + len(name) + 3:]
+            return note[len(mark) + len(name) + 3 :]
     return note

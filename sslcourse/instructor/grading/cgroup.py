@@ -8,6 +8,7 @@ process a submission started, however it detached itself. Both cgroup versions: 
 delegated subtree: root, or `systemd-run --user --scope -p Delegate=yes`), v1 (the `memory` and `pids`
 hierarchies, writable by root).
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,7 +35,7 @@ def _own(hierarchy: str) -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _v2_parent() -> Path | None:
     """A v2 cgroup whose children get the memory and pids controllers, or None. Decided once: it may move this
     process into a leaf below it (a cgroup with processes of its own cannot hand controllers down)."""
@@ -72,8 +73,10 @@ def problem() -> str | None:
             return None
         except OSError as err:
             return f"cannot create a cgroup under {d} ({err.strerror})"
-    return ("no cgroup to limit a submission's memory and processes: run the grader as root, or in a delegated "
-            "cgroup v2 (`systemd-run --user --scope -p Delegate=yes python -m sslcourse grade ...`)")
+    return (
+        "no cgroup to limit a submission's memory and processes: run the grader as root, or in a delegated "
+        "cgroup v2 (`systemd-run --user --scope -p Delegate=yes python -m sslcourse grade ...`)"
+    )
 
 
 class Group:

@@ -1,9 +1,10 @@
 """Grading a classroom: every submission in turn (or a few at once), a progress bar, the sheet, a summary.
 
-    python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
-                                                             [--resume] [--force] [--assignment NB]
-                                                             [--isolation bwrap|none]
+python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
+                                                         [--resume] [--force] [--assignment NB]
+                                                         [--isolation bwrap|none]
 """
+
 from __future__ import annotations
 
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view
 from sslcourse.instructor.grading.guard import Guard
 
+
 def _refuse(out: Path, opts: batch.Options) -> str | None:
     progress = sheet.progress_path(out)
     if out.is_dir():
@@ -26,8 +28,9 @@ def _refuse(out: Path, opts: batch.Options) -> str | None:
     if out.exists() and not opts.force:
         return f"{out} exists; pass --force to replace it (or choose another --out)"
     if progress.exists() and not (opts.resume or opts.force):
-        return (f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade "
-                "everything again")
+        return (
+            f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade everything again"
+        )
     return None
 
 
@@ -37,8 +40,14 @@ def _box(opts: batch.Options, scratch_root: Path, subs: list, hide: list[Path]) 
         return None
     names = {e.name for s in subs for e in s.exercises}
     package_view = view.build(scratch_root / "view" / view.PACKAGE.name, names)
-    return {"memory": opts.memory, "package": str(view.PACKAGE), "view": str(package_view),
-            "scratch_root": str(scratch_root), "hide": [str(p) for p in hide], "group": None}
+    return {
+        "memory": opts.memory,
+        "package": str(view.PACKAGE),
+        "view": str(package_view),
+        "scratch_root": str(scratch_root),
+        "hide": [str(p) for p in hide],
+        "group": None,
+    }
 
 
 def warm_data_cache(subs: list) -> list[str]:
@@ -85,8 +94,10 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
 
     where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
-    print(f"grading {len(subs)} submission{'s' * (len(subs) != 1)} into {out} ({where}, {opts.timeout:g} s and "
-          f"{sandbox.describe_memory(opts.memory)} each, {opts.jobs} at a time)")
+    print(
+        f"grading {len(subs)} submission{'s' * (len(subs) != 1)} into {out} ({where}, {opts.timeout:g} s and "
+        f"{sandbox.describe_memory(opts.memory)} each, {opts.jobs} at a time)"
+    )
     if opts.isolation != "none":
         remarks += warm_data_cache(subs)
     for remark in remarks:
@@ -130,8 +141,10 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 progress.add(s.student, s.sha256, row)
                 guard.keep(progress.path, progress.text.encode(), owned=True)
             bar.update(1)
-            bar.write(f"{s.student}: {sheet.cell(row['total'])}/{sheet.cell(row['max_total'])} ({row['status']}, "
-                      + ("graded earlier)" if resumed else f"{took:.0f} s)"))
+            bar.write(
+                f"{s.student}: {sheet.cell(row['total'])}/{sheet.cell(row['max_total'])} ({row['status']}, "
+                + ("graded earlier)" if resumed else f"{took:.0f} s)")
+            )
 
     pool = ThreadPoolExecutor(max_workers=opts.jobs)
     try:
@@ -142,8 +155,11 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         for proc in list(batch.ACTIVE):
             batch.stop(proc)
         kept = sum(r is not None for r in rows)
-        print(f"\ninterrupted: {kept} row{'s' * (kept != 1)} kept in {progress.path}; run the same command with "
-              "--resume to go on", file=sys.stderr)
+        print(
+            f"\ninterrupted: {kept} row{'s' * (kept != 1)} kept in {progress.path}; run the same command with "
+            "--resume to go on",
+            file=sys.stderr,
+        )
         return 130
     finally:
         pool.shutdown(wait=True)
@@ -189,9 +205,11 @@ def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> 
     graded = counts["graded"]
     each = f", {seconds / graded:.1f} s each" if graded else ""
     resumed = f", {counts['resumed']} kept from the interrupted run" if counts["resumed"] else ""
-    print(f"graded {graded} of {total} submissions in {seconds:.0f} s{each} ({jobs} at a time){resumed}: "
-          f"{counts['ok']} ok, {counts['error']} error, {counts['timeout']} timeout"
-          + (f"; {counts['repaired']} files repaired after submissions touched them" if counts["repaired"] else ""))
+    print(
+        f"graded {graded} of {total} submissions in {seconds:.0f} s{each} ({jobs} at a time){resumed}: "
+        f"{counts['ok']} ok, {counts['error']} error, {counts['timeout']} timeout"
+        + (f"; {counts['repaired']} files repaired after submissions touched them" if counts["repaired"] else "")
+    )
     print(f"wrote {out}")
 
 
@@ -199,8 +217,14 @@ def cli(args) -> int:
     """The `grade` subcommand (see sslcourse/cli.py)."""
     sandbox.make_private()  # the grader's memory (the submissions' bytes, the rows) closed to the submissions
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it as Ctrl-C does: rows kept, tidy
-    opts = batch.Options(timeout=args.timeout, memory=args.memory, jobs=args.jobs,
-                         resume=args.resume, force=args.force,
-                         assignment=Path(args.assignment).resolve() if args.assignment else None,
-                         isolation=args.isolation, progress_bar=not args.quiet)
+    opts = batch.Options(
+        timeout=args.timeout,
+        memory=args.memory,
+        jobs=args.jobs,
+        resume=args.resume,
+        force=args.force,
+        assignment=Path(args.assignment).resolve() if args.assignment else None,
+        isolation=args.isolation,
+        progress_bar=not args.quiet,
+    )
     return grade(args.submissions, Path(args.out), opts)

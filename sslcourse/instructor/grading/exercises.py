@@ -7,6 +7,7 @@ a student can edit. In a submission, cells are found by their grade_id; a cell w
 removed or changed is found by what it does (defines the function; calls `check_<function>(`), with a
 note. Nothing here runs a submission's code: it is parsed, not executed.
 """
+
 from __future__ import annotations
 
 import ast
@@ -53,7 +54,7 @@ def exercises(nb) -> list[Exercise]:
         meta = nbgrader(cell)
         grade_id = str(meta.get("grade_id", ""))
         if cell.cell_type == "code" and meta.get("grade") and grade_id.startswith(CHECK_PREFIX):
-            found.append(Exercise(grade_id[len(CHECK_PREFIX):], float(meta.get("points") or 0), cell.source))
+            found.append(Exercise(grade_id[len(CHECK_PREFIX) :], float(meta.get("points") or 0), cell.source))
     return found
 
 
@@ -97,16 +98,20 @@ def defines(source: str, name: str) -> bool:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return True
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and any(
-                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Lambda)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        ):
             return True
     return False
 
 
 def calls(source: str, function: str) -> bool:
     tree = _parse(source)
-    return tree is not None and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function
-                                    for n in ast.walk(tree))
+    return tree is not None and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function for n in ast.walk(tree)
+    )
 
 
 def definitions(source: str) -> list[str]:
@@ -181,7 +186,7 @@ def program(nb, answers: list[Answer]) -> list[dict]:
     solutions = {a.solution: a.exercise.name for a in answers if a.solution is not None}
     skip = {i for a in answers for i in a.checkers}
     steps = []
-    for i, cell in enumerate(nb.cells[:max(solutions, default=-1) + 1]):
+    for i, cell in enumerate(nb.cells[: max(solutions, default=-1) + 1]):
         if cell.cell_type != "code" or i in skip:
             continue
         if i in solutions:

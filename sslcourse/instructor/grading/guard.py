@@ -12,12 +12,14 @@ work is lost, whoever made it. Only the grader's own regular files (the sheet, i
 simply overwritten. The checkers' code is not guarded here: the process that grades loaded it before
 any submission ran (see `job`), and in the sandbox the course is read-only (see `sandbox`).
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
 
 @dataclass
 class _Kept:
@@ -46,8 +48,9 @@ class Guard:
             raise IsADirectoryError(f"{path} is a folder: the guard keeps files (and never removes a folder)")
         if data is None and path.is_file():
             data = path.read_bytes()
-        self.files[path] = _Kept(data, hashlib.sha256(data or b"").hexdigest(),
-                                 _stat(path) if data is not None else None, owned)
+        self.files[path] = _Kept(
+            data, hashlib.sha256(data or b"").hexdigest(), _stat(path) if data is not None else None, owned
+        )
 
     def repair(self) -> list[str]:
         """Put every kept file back as it was; returns what was repaired, in words (empty: nothing)."""

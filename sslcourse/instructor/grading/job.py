@@ -10,6 +10,7 @@ of this user out of its memory (`sandbox.make_private`). Then:
 2. a worker (`remote.Worker`) defines the student's functions from the exercise cells alone, and each
    genuine checker here calls them through `remote.RemoteFunction`.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,7 +25,6 @@ from pathlib import Path
 
 from sslcourse.instructor.grading import exercises as ex
 from sslcourse.instructor.grading import remote, sandbox
-
 from sslcourse.instructor.grading.view import _NOT_REFERENCES, PACKAGE
 
 
@@ -39,7 +39,7 @@ def load_checkers() -> dict:
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def references(name: str) -> list[str]:
     """The library modules that define `name` at their top level: the reference a student might call."""
     modules = []
@@ -70,12 +70,15 @@ def _flags(submitted: list[str], original: list[str], calls: dict) -> list[str]:
             extra.remove(use)
     flags = []
     if extra:
-        flags.append(f"flagged: its code reaches for the library's own implementation "
-                     f"({'; '.join(sorted(set(extra)))})")
+        flags.append(
+            f"flagged: its code reaches for the library's own implementation ({'; '.join(sorted(set(extra)))})"
+        )
     if calls:
         counts = ", ".join(f"{k} ({v} times)" for k, v in calls.items())
-        flags.append(f"0 points: it delegates to the library's reference {counts}, which is not available while "
-                     "it is checked (an exercise is graded on the student's own code)")
+        flags.append(
+            f"0 points: it delegates to the library's reference {counts}, which is not available while "
+            "it is checked (an exercise is graded on the student's own code)"
+        )
     return flags
 
 
@@ -120,9 +123,13 @@ def check(answer: ex.Answer, worker: remote.Worker, checkers: dict) -> tuple[dic
 
 
 def _unreadable(exercises: list[ex.Exercise], err: Exception) -> dict:
-    return {"status": "error", "note": f"not a readable notebook ({type(err).__name__}: {str(err)[:120]})",
-            "exercises": {e.name: {"score": 0, "max_score": 1, "notes": ["the notebook could not be read"]}
-                          for e in exercises}}
+    return {
+        "status": "error",
+        "note": f"not a readable notebook ({type(err).__name__}: {str(err)[:120]})",
+        "exercises": {
+            e.name: {"score": 0, "max_score": 1, "notes": ["the notebook could not be read"]} for e in exercises
+        },
+    }
 
 
 def grade(task: dict, checkers: dict) -> dict:
@@ -145,13 +152,20 @@ def grade(task: dict, checkers: dict) -> dict:
     (private / "worker").mkdir(parents=True, exist_ok=True)
 
     def start_worker():  # it defines the functions while the kernel runs the notebook
-        return remote.Worker(steps, {e.name: references(e.name) for e in exercises}, memory=memory, box=box,
-                             cwd=str(private / "worker"), env=remote.worker_env(env, 1))
+        return remote.Worker(
+            steps,
+            {e.name: references(e.name) for e in exercises},
+            memory=memory,
+            box=box,
+            cwd=str(private / "worker"),
+            env=remote.worker_env(env, 1),
+        )
 
     worker = start_worker()
     t = time.monotonic()
-    outcome = kernel.run(_kernel_copy(nb, answers), folder, private / "kernel", timeout=task["timeout"], memory=memory,
-                         box=box, env=env)
+    outcome = kernel.run(
+        _kernel_copy(nb, answers), folder, private / "kernel", timeout=task["timeout"], memory=memory, box=box, env=env
+    )
     results, t_check = {}, time.monotonic()
     for answer in answers:
         if worker.death:  # an earlier check stopped it (a time limit): a fresh one for this exercise
@@ -163,17 +177,32 @@ def grade(task: dict, checkers: dict) -> dict:
         course = _uses(assignment, list(original.values()), original[answer.exercise.name]) if original else []
         results[answer.exercise.name]["notes"] += _flags(mine, course, calls)
     worker.close()
-    return {"status": outcome.status, "note": outcome.note, "exercises": results,
-            "seconds": {"kernel": round(outcome.seconds, 2), "checks": round(time.monotonic() - t_check, 2),
-                        "both": round(time.monotonic() - t, 2)}}
+    return {
+        "status": outcome.status,
+        "note": outcome.note,
+        "exercises": results,
+        "seconds": {
+            "kernel": round(outcome.seconds, 2),
+            "checks": round(time.monotonic() - t_check, 2),
+            "both": round(time.monotonic() - t, 2),
+        },
+    }
 
 
 def preload() -> list[str]:
     """What the server imports before any submission runs: every checker, and what grading uses."""
     checks = PACKAGE / "checks"
-    return ["torch", "nbformat", "jupyter_client.manager", "jupyter_client.blocking", "IPython.core.inputtransformer2",
-            "sslcourse.instructor.grading.job", "sslcourse.instructor.grading.kernel", "sslcourse.instructor.grading.worker",
-            *[f"sslcourse.checks.{m.name}" for m in pkgutil.iter_modules([str(checks)])]]
+    return [
+        "torch",
+        "nbformat",
+        "jupyter_client.manager",
+        "jupyter_client.blocking",
+        "IPython.core.inputtransformer2",
+        "sslcourse.instructor.grading.job",
+        "sslcourse.instructor.grading.kernel",
+        "sslcourse.instructor.grading.worker",
+        *[f"sslcourse.checks.{m.name}" for m in pkgutil.iter_modules([str(checks)])],
+    ]
 
 
 def _die_with(lifeline) -> None:

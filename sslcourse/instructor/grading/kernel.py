@@ -12,6 +12,7 @@ arrives (it happens over ZeroMQ) left a run hanging until its deadline. Here a c
 kernel says so on either channel (idle on IOPub, or its reply on shell), and whatever happens, the
 notebook's deadline is checked every few hundred milliseconds.
 """
+
 from __future__ import annotations
 
 import queue
@@ -104,12 +105,18 @@ def run(nb, cwd: Path, private: Path, *, timeout: float, memory: int | None, box
     return result
 
 
-def _run(nb, cwd: Path, private: Path, deadline: float, timeout: float, memory: int | None, box: dict | None,
-         env: dict) -> Run:
+def _run(
+    nb, cwd: Path, private: Path, deadline: float, timeout: float, memory: int | None, box: dict | None, env: dict
+) -> Run:
     km, kc, number = _kernel_manager(private, box, cwd), None, 0
     try:
-        km.start_kernel(cwd=str(cwd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        **sandbox.popen_options(box, memory))
+        km.start_kernel(
+            cwd=str(cwd),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **sandbox.popen_options(box, memory),
+        )
         kc = km.client()
         kc.start_channels()
         try:

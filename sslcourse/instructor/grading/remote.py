@@ -9,6 +9,7 @@ inputs changed in place are changed here too, and gradients flow back through th
 checker may call `.backward()` on a loss. Nothing the student's code does in the worker (patching
 the checkers, faking a result object, printing "passed") reaches the checker's process.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -28,23 +29,41 @@ from sslcourse.instructor.grading import sandbox, wire
 class Worker:
     """One worker process and its pipes; `ready` maps each defined function to its parameters."""
 
-    def __init__(self, steps: list[dict], references: dict, *, memory: int | None, box: dict | None, cwd: str,
-                 env: dict, cell_time_limit: float = 60.0):
+    def __init__(
+        self,
+        steps: list[dict],
+        references: dict,
+        *,
+        memory: int | None,
+        box: dict | None,
+        cwd: str,
+        env: dict,
+        cell_time_limit: float = 60.0,
+    ):
         """Start the worker and hand it the code; it defines the functions while the caller does other
         things (the notebook's run); `wait` collects what it defined."""
         self.lock = threading.Lock()
-        self.proc = sandbox.spawn([sys.executable, "-m", "sslcourse.instructor.grading.worker"], memory=memory, box=box,
-                                  cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL)
+        self.proc = sandbox.spawn(
+            [sys.executable, "-m", "sslcourse.instructor.grading.worker"],
+            memory=memory,
+            box=box,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.to_worker, self.from_worker = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         self.ready, self.problems, self.death = {}, {}, None
         try:
-            wire.send_bytes(self.to_worker, pickle.dumps({"steps": steps, "references": references,
-                                                          "cell_time_limit": cell_time_limit}))
+            wire.send_bytes(
+                self.to_worker,
+                pickle.dumps({"steps": steps, "references": references, "cell_time_limit": cell_time_limit}),
+            )
         except OSError as err:
             self.close(self._why_gone(err))
 
-    def wait(self, timeout: float = 120.0) -> "Worker":
+    def wait(self, timeout: float = 120.0) -> Worker:
         """Wait until the worker says which functions its cells defined (`ready`) and which not (`problems`)."""
         if self.death or self.ready or self.problems:
             return self
@@ -54,8 +73,16 @@ class Worker:
             self.problems = {str(k): str(v) for k, v in hello["problems"].items()}
         except TimeoutError:
             self.close(f"defining the functions took more than {timeout:g} s")
-        except (wire.WorkerGone, OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
-                pickle.UnpicklingError) as err:
+        except (
+            wire.WorkerGone,
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RuntimeError,
+            pickle.UnpicklingError,
+        ) as err:
             self.close(self._why_gone(err))
         return self
 
@@ -164,8 +191,13 @@ class RemoteFunction:
                 return wire.GeneratorState.of(v)
             return v.detach().requires_grad_(v.requires_grad) if torch.is_tensor(v) else v
 
-        answer = self.worker.ask({"call": self.__name__, "args": [encode(a) for a in args],
-                                  "kwargs": {k: encode(v) for k, v in kwargs.items()}})
+        answer = self.worker.ask(
+            {
+                "call": self.__name__,
+                "args": [encode(a) for a in args],
+                "kwargs": {k: encode(v) for k, v in kwargs.items()},
+            }
+        )
         self.reference_calls.update(answer.get("reference_calls", {}))
         if not answer.get("ok"):
             raise _exception(answer)

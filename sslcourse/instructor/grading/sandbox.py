@@ -19,6 +19,7 @@ the student's functions) is started by `spawn` or `command`, with a `box` (a pla
 The grader's own processes call `make_private()`: other processes of the same user can then neither
 trace them nor read their memory or open their files through /proc.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -38,10 +39,12 @@ LINUX = sys.platform.startswith("linux")
 _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, not in a preexec_fn (which must not import)
 DISK_WITHOUT_MEMORY_LIMIT = 2 << 30  # the size of each private folder when --memory 0
 _SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/sys"]
-_UNITS = {"": 1, "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30, "t": 2 ** 40}
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
-UNISOLATED = ("NOT ISOLATED (--isolation none): the submissions ran with your rights, files and network; "
-              "use it only for submissions you trust")
+UNISOLATED = (
+    "NOT ISOLATED (--isolation none): the submissions ran with your rights, files and network; "
+    "use it only for submissions you trust"
+)
 
 
 def parse_memory(text: str | int | None) -> int | None:
@@ -63,36 +66,59 @@ def describe_memory(limit: int | None) -> str:
     return f"{limit} bytes"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def problem() -> str | None:
     """Why submissions cannot be isolated here (None: they can), and what to do about it."""
     from sslcourse.instructor.grading import cgroup
 
     if not LINUX:
-        return (f"isolating submissions needs Linux (bubblewrap, cgroups); this is {sys.platform}. Grade on a Linux "
-                "machine, or pass --isolation none for submissions you trust")
+        return (
+            f"isolating submissions needs Linux (bubblewrap, cgroups); this is {sys.platform}. Grade on a Linux "
+            "machine, or pass --isolation none for submissions you trust"
+        )
     if shutil.which("bwrap") is None:
-        return ("bubblewrap is not installed (the `bwrap` command): `sudo apt-get install bubblewrap` (Debian, "
-                "Ubuntu) or `sudo dnf install bubblewrap` (Fedora); or pass --isolation none for submissions you trust")
+        return (
+            "bubblewrap is not installed (the `bwrap` command): `sudo apt-get install bubblewrap` (Debian, "
+            "Ubuntu) or `sudo dnf install bubblewrap` (Fedora); or pass --isolation none for submissions you trust"
+        )
     try:
-        test = subprocess.run(["bwrap", *_common(2 << 20), "--ro-bind", "/", "/", "true"], capture_output=True,
-                              text=True, timeout=30)
+        test = subprocess.run(
+            ["bwrap", *_common(2 << 20), "--ro-bind", "/", "/", "true"], capture_output=True, text=True, timeout=30
+        )
         why = test.stderr.strip().splitlines()[-1] if test.returncode else None
     except (OSError, subprocess.SubprocessError) as err:
         why = str(err)
     if why:
-        return (f"bubblewrap cannot make a sandbox here ({why}): unprivileged user namespaces may be disabled "
-                "(e.g. sysctl kernel.unprivileged_userns_clone=0, or an AppArmor rule); allow them, or pass "
-                "--isolation none for submissions you trust")
+        return (
+            f"bubblewrap cannot make a sandbox here ({why}): unprivileged user namespaces may be disabled "
+            "(e.g. sysctl kernel.unprivileged_userns_clone=0, or an AppArmor rule); allow them, or pass "
+            "--isolation none for submissions you trust"
+        )
     missing = cgroup.problem()
     return f"{missing}; or pass --isolation none for submissions you trust" if missing else None
 
 
 def _common(size: int) -> list[str]:
     """What every sandbox has: its own namespaces (no network), fresh /dev, /proc, /tmp and /dev/shm."""
-    return ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--dev", "/dev", "--proc", "/proc", "--size", str(size), "--tmpfs", "/tmp",
-            "--size", str(size), "--tmpfs", "/dev/shm"]
+    return [
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(size),
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(size),
+        "--tmpfs",
+        "/dev/shm",
+    ]
 
 
 def _python_paths(package: Path) -> list[Path]:

@@ -7,6 +7,7 @@ known, with the hash of the submission's bytes: `--resume` skips what it already
 file. The sheet itself is written once, at the end, through a temporary file and a rename, so a
 reader never sees half of it; the progress file is then removed.
 """
+
 from __future__ import annotations
 
 import csv

@@ -11,6 +11,7 @@ copy of its Python files, where
   to its `check_*` names, stubs too;
 - no bytecode caches, weights or results: only source, so nothing compiled from the originals remains.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,9 @@ import sslcourse
 PACKAGE = Path(sslcourse.__file__).resolve().parent
 _NOT_REFERENCES = {"checks", "instructor"}  # packages whose functions are not the course's answers
 _CHECK_HELPERS = {"__init__", "compare", "sandbox"}  # the checks framework: no answer in it, the worker uses it
-_MESSAGE = ("the library's {name} is not available while your function is checked: an exercise is graded on your own "
-            "code")
+_MESSAGE = (
+    "the library's {name} is not available while your function is checked: an exercise is graded on your own code"
+)
 
 
 def _raise(name: str) -> list[ast.stmt]:
@@ -46,11 +48,21 @@ def _stub_references(source: str, names: set[str]) -> str | None:
 def _stub_checker(source: str) -> str:
     """A checker module reduced to stubs of its `check_*` functions."""
     names = [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name.startswith("check_")]
-    lines = ['"""Not available to a submission\'s code."""', "", "", "class ReferenceUnavailable(RuntimeError):",
-             "    pass", ""]
+    lines = [
+        '"""Not available to a submission\'s code."""',
+        "",
+        "",
+        "class ReferenceUnavailable(RuntimeError):",
+        "    pass",
+        "",
+    ]
     for name in names:
-        lines += ["", f"def {name}(*args, **kwargs):", f"    raise ReferenceUnavailable({_MESSAGE.format(name=name)!r})",
-                  ""]
+        lines += [
+            "",
+            f"def {name}(*args, **kwargs):",
+            f"    raise ReferenceUnavailable({_MESSAGE.format(name=name)!r})",
+            "",
+        ]
     return "\n".join(lines)
 
 

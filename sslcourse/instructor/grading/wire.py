@@ -5,6 +5,7 @@ worker writes `torch.save` payloads that the checker reads with `torch.load(weig
 rebuilds only tensors, numbers, strings and containers of them: whatever the student's function
 returns, reading it cannot run code in the checker's process.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,7 @@ class GeneratorState:
     device: str = "cpu"
 
     @classmethod
-    def of(cls, g: torch.Generator) -> "GeneratorState":
+    def of(cls, g: torch.Generator) -> GeneratorState:
         return cls(g.get_state(), str(g.device))
 
     def generator(self) -> torch.Generator:
@@ -41,7 +42,7 @@ class WorkerGone(EOFError):
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def send_bytes(fd: int, payload: bytes) -> None:

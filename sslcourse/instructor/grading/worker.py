@@ -9,6 +9,7 @@ Messages in: {"steps", "references", "cell_time_limit"} once, then {"call": name
 {"grad": outputs' gradients} (the backward pass of the latest call), or end of input (exit).
 Messages out: {"ready": {name: parameters}, "problems": {name: why not}}, then one answer per call.
 """
+
 from __future__ import annotations
 
 import functools
@@ -68,8 +69,9 @@ def _parameters(fn) -> list:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return []
-    return [[p.name, int(p.kind), None if p.default is p.empty else repr(p.default)[:60]]
-            for p in sig.parameters.values()]
+    return [
+        [p.name, int(p.kind), None if p.default is p.empty else repr(p.default)[:60]] for p in sig.parameters.values()
+    ]
 
 
 def define(steps: list[dict], cell_time_limit: float) -> tuple[dict, dict, dict]:
@@ -106,8 +108,11 @@ def _decode(value):
 
 
 def _changed(before, after) -> bool:
-    return not (after.shape == before.shape and after.dtype == before.dtype
-                and torch.equal(torch.nan_to_num(after), torch.nan_to_num(before)))
+    return not (
+        after.shape == before.shape
+        and after.dtype == before.dtype
+        and torch.equal(torch.nan_to_num(after), torch.nan_to_num(before))
+    )
 
 
 def _tensor_leaves(value) -> list[torch.Tensor]:
@@ -137,26 +142,33 @@ class Caller:
         changed = {k: wire.sendable(inputs[k]) for k, old in before.items() if _changed(old, inputs[k].detach())}
         generators = {k: wire.GeneratorState.of(v).state for k, v in inputs.items() if isinstance(v, torch.Generator)}
         wanted = [v for v in inputs.values() if torch.is_tensor(v) and v.requires_grad]
-        outputs = [t for t in _tensor_leaves(value) if t.requires_grad and t.grad_fn is not None
-                   and t.is_floating_point()]  # the ones wire.sendable sends as requiring grad, in order
+        outputs = [
+            t for t in _tensor_leaves(value) if t.requires_grad and t.grad_fn is not None and t.is_floating_point()
+        ]  # the ones wire.sendable sends as requiring grad, in order
         if wanted and outputs:
             self.graph = (wanted, outputs)
-        return {"ok": True, "value": wire.sendable(value), "changed": changed, "generators": generators,
-                "reference_calls": dict(self.calls)}
+        return {
+            "ok": True,
+            "value": wire.sendable(value),
+            "changed": changed,
+            "generators": generators,
+            "reference_calls": dict(self.calls),
+        }
 
     def gradients(self, message: dict) -> dict:
         if self.graph is None:
             raise RuntimeError("no graph to differentiate: the latest call returned nothing that requires grad")
         inputs, outputs = self.graph
         pairs = [(o, g) for o, g in zip(outputs, message["grad"]) if g is not None]
-        grads = torch.autograd.grad([o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=True,
-                                    allow_unused=True)
+        grads = torch.autograd.grad(
+            [o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=True, allow_unused=True
+        )
         return {"ok": True, "grads": [None if g is None else g.detach() for g in grads]}
 
 
 def _failure(err: BaseException, fn) -> dict:
     text = describe_error(err, fn) if fn is not None else f"it raised {type(err).__name__}: {err}"
-    where = text[text.rfind(" (line "):] if " (line " in text else ""
+    where = text[text.rfind(" (line ") :] if " (line " in text else ""
     return {"ok": False, "type": type(err).__name__, "message": str(err).strip()[:300], "where": where}
 
 
@@ -168,8 +180,9 @@ def main() -> None:
     job = pickle.loads(wire.receive_bytes(fd_in))
     calls = _trace(job["references"])
     functions, problems, _ = define(job["steps"], job["cell_time_limit"])
-    wire.send_bytes(fd_out, wire.dump_untrusted({"ready": {n: _parameters(f) for n, f in functions.items()},
-                                                 "problems": problems}))
+    wire.send_bytes(
+        fd_out, wire.dump_untrusted({"ready": {n: _parameters(f) for n, f in functions.items()}, "problems": problems})
+    )
     caller = Caller(functions, calls)
     while True:
         try:
@@ -181,7 +194,7 @@ def main() -> None:
             answer = caller.call(message) if "call" in message else caller.gradients(message)
             payload = wire.dump_untrusted(answer)
             if len(payload) > wire.MAX_MESSAGE:
-                raise MemoryError(f"its answer takes {len(payload) / 2 ** 20:.0f} MiB, too much to check")
+                raise MemoryError(f"its answer takes {len(payload) / 2**20:.0f} MiB, too much to check")
         except BaseException as err:  # noqa: BLE001 (SystemExit and KeyboardInterrupt are the student's too)
             payload = wire.dump_untrusted({**_failure(err, fn), "reference_calls": dict(calls)})
         wire.send_bytes(fd_out, payload)

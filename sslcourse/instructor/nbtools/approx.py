@@ -7,6 +7,7 @@ the stored text exactly except that each number may differ from the stored one b
 units; say in the notebook's source why T is what it is). nbval has no such mode, so `install` wraps its
 comparison for those cells alone; every other cell is still compared strictly.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,11 @@ def approx_mismatches(fresh: str, stored: str, tolerance: float) -> list[str]:
     """What differs between two outputs beyond the tolerance: the text around the numbers, or a number."""
     if NUMBER.sub("#", fresh) != NUMBER.sub("#", stored):
         return [f"the text differs (numbers aside):\n--- stored\n{stored}\n--- fresh\n{fresh}"]
-    return [f"{s} stored, {f} now: differs by {abs(float(f) - float(s)):g} > {tolerance:g}"
-            for f, s in zip(NUMBER.findall(fresh), NUMBER.findall(stored))
-            if abs(float(f) - float(s)) > tolerance]
+    return [
+        f"{s} stored, {f} now: differs by {abs(float(f) - float(s)):g} > {tolerance:g}"
+        for f, s in zip(NUMBER.findall(fresh), NUMBER.findall(stored))
+        if abs(float(f) - float(s)) > tolerance
+    ]
 
 
 def _texts(cell_item, outputs) -> str:

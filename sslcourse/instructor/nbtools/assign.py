@@ -8,6 +8,7 @@ executed like the solution (each checker says "not implemented yet" and the note
 library's reference), so nbval can check it too. A student notebook whose cells were edited after
 `assign` wrote them is never overwritten without --force.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,17 @@ from pathlib import Path
 
 from sslcourse.instructor import course
 from sslcourse.instructor.nbtools import run
-from sslcourse.instructor.nbtools.pairs import (STUDENT_FOLDER, Pair, build, edited_by_hand, find_pairs, inputs_digest,
-                                                 solution_regions, stable_ids, write_notebook)
+from sslcourse.instructor.nbtools.pairs import (
+    STUDENT_FOLDER,
+    Pair,
+    build,
+    edited_by_hand,
+    find_pairs,
+    inputs_digest,
+    solution_regions,
+    stable_ids,
+    write_notebook,
+)
 
 STUB = 'raise NotImplementedError("exercise {grade_id}: write your solution here")'
 MARKDOWN_ANSWER = "YOUR ANSWER HERE"
@@ -26,7 +36,7 @@ def strip_solutions(source: str, grade_id: str) -> str:
     """`source` with each solution region (markers included) replaced by the stub, at the markers' indent."""
     lines = source.splitlines()
     for first, last, indent in reversed(solution_regions(source)):
-        lines[first:last + 1] = [indent + STUB.format(grade_id=grade_id)]
+        lines[first : last + 1] = [indent + STUB.format(grade_id=grade_id)]
     return "\n".join(lines)
 
 
@@ -49,15 +59,19 @@ def assign_pair(pair: Pair, force: bool = False, execute: bool = True, timeout: 
     cells edited by hand (without `force`) or when a cell fails."""
     nb = student_notebook(pair)
     if edited_by_hand(pair.student, expected=nb) and not force:
-        raise ValueError(f"{pair.student} has cells edited since `assign` wrote it; pass --force to overwrite them "
-                         "(copy them into the .py first if they should stay)")
+        raise ValueError(
+            f"{pair.student} has cells edited since `assign` wrote it; pass --force to overwrite them "
+            "(copy them into the .py first if they should stay)"
+        )
     if execute:
         pair.student.parent.mkdir(parents=True, exist_ok=True)
         try:
             run.execute(nb, cwd=pair.student.parent, timeout=timeout)
         except run.NotebookFailed as err:
-            raise ValueError(f"the student version of {pair.source.name} does not run to its end (after an exercise, "
-                             f"the notebook should go on with the reference: `result.choose(...)`): {err}") from None
+            raise ValueError(
+                f"the student version of {pair.source.name} does not run to its end (after an exercise, "
+                f"the notebook should go on with the reference: `result.choose(...)`): {err}"
+            ) from None
     nb.metadata["sslcourse"]["inputs_sha256"] = inputs_digest(nb)
     wrote = write_notebook(nb, pair.student)
     return ("executed, " if execute else "outputs left empty, ") + ("written" if wrote else "unchanged")
@@ -73,8 +87,10 @@ def assign(names=(), root: Path = course.ROOT, force: bool = False, execute: boo
     for pair in pairs:
         t = time.perf_counter()
         try:
-            print(f"{STUDENT_FOLDER}/{pair.student.name}: {assign_pair(pair, force, execute, timeout)} "
-                  f"({time.perf_counter() - t:.0f} s)")
+            print(
+                f"{STUDENT_FOLDER}/{pair.student.name}: {assign_pair(pair, force, execute, timeout)} "
+                f"({time.perf_counter() - t:.0f} s)"
+            )
         except ValueError as err:
             print(f"{STUDENT_FOLDER}/{pair.student.name}: NOT written: {err}")
             refused.append(pair.stem)

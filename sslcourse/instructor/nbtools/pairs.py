@@ -4,6 +4,7 @@
 Building is deterministic: cell ids come from the cells' content, metadata holds nothing that changes
 from run to run, and the exercise markup is validated on the way (solution markers, nbgrader metadata).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,12 +20,23 @@ STUDENT_FOLDER = "student"
 BEGIN = re.compile(r"^(\s*)#+ ?BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+ ?END SOLUTION\s*$")
 # Cell metadata that only says how jupytext laid out the .py; not part of the notebook.
-JUPYTEXT_KEYS = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker", "region_name", "title",
-                 "cell_depth"}
+JUPYTEXT_KEYS = {
+    "lines_to_next_cell",
+    "lines_to_end_of_cell_marker",
+    "cell_marker",
+    "region_name",
+    "title",
+    "cell_depth",
+}
 NBGRADER_DEFAULTS = {"schema_version": 3, "grade": False, "solution": False, "locked": False, "task": False}
-LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
-                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
-                 "pygments_lexer": "ipython3"}  # what the kernel reports, less its version (noise in diffs)
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}  # what the kernel reports, less its version (noise in diffs)
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,10 @@ def find_pairs(names=(), root: Path = course.ROOT) -> list[Pair]:
         match = [p for p in sources if p.stem == stem or p.stem.startswith(f"{stem}_")]
         if len(match) != 1:
             known = ", ".join(p.stem for p in sources) or "none yet"
-            raise ValueError(f"{name!r} names {'no' if not match else 'more than one'} notebook source in "
-                             f"{Path(root) / 'notebooks'} (there are: {known})")
+            raise ValueError(
+                f"{name!r} names {'no' if not match else 'more than one'} notebook source in "
+                f"{Path(root) / 'notebooks'} (there are: {known})"
+            )
         chosen.append(Pair(match[0]))
     return chosen
 
@@ -99,8 +113,10 @@ def exercise_errors(nb) -> list[str]:
             errors.append(f"{_where(i, cell)}: {err}")
             continue
         if regions and not meta.get("solution"):
-            errors.append(f"{_where(i, cell)} has solution markers but no metadata "
-                          'nbgrader={"grade_id": "...", "solution": true}')
+            errors.append(
+                f"{_where(i, cell)} has solution markers but no metadata "
+                'nbgrader={"grade_id": "...", "solution": true}'
+            )
         if (regions or meta.get("solution") or meta.get("grade")) and not meta.get("grade_id"):
             errors.append(f"{_where(i, cell)} is an exercise cell without an nbgrader grade_id")
         if meta.get("grade") and not isinstance(meta.get("points"), (int, float)):
@@ -141,7 +157,8 @@ def normalize(nb, source_name: str):
     out.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": dict(LANGUAGE_INFO),
-        "accelerator": "GPU", "colab": {"provenance": [], "gpuType": "T4"},  # Colab opens it on a GPU runtime
+        "accelerator": "GPU",
+        "colab": {"provenance": [], "gpuType": "T4"},  # Colab opens it on a GPU runtime
         "sslcourse": {"source": source_name},
     }
     for cell in nb.cells:
@@ -152,7 +169,8 @@ def normalize(nb, source_name: str):
         if "skip-execution" in tags and "nbval-skip" not in tags:  # not run by sync, so not by nbval either
             meta["tags"] = [*tags, "nbval-skip"]
         make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}.get(
-            cell.cell_type, nbformat.v4.new_raw_cell)
+            cell.cell_type, nbformat.v4.new_raw_cell
+        )
         out.cells.append(make(cell.source, metadata=meta))
     stable_ids(out)
     return out
@@ -172,8 +190,14 @@ def build(pair: Pair, folder: str = "notebooks"):
 
 def inputs_of(nb) -> list:
     """What a notebook says, as opposed to what running it printed: each cell's type, text and metadata."""
-    return [(c.cell_type, c.source, json.dumps({k: v for k, v in c.get("metadata", {}).items() if k != "execution"},
-                                               sort_keys=True)) for c in nb.cells]
+    return [
+        (
+            c.cell_type,
+            c.source,
+            json.dumps({k: v for k, v in c.get("metadata", {}).items() if k != "execution"}, sort_keys=True),
+        )
+        for c in nb.cells
+    ]
 
 
 def inputs_digest(nb) -> str:

@@ -1,5 +1,6 @@
 """Executing a notebook the same way everywhere: this Python, this checkout's sslcourse, the CPU, a fixed
 hash seed; and tidying the result so that re-running it changes nothing that did not really change."""
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ def _kernel_manager():
     class CurrentEnv(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             if kernel_name == KERNEL_NAME:
-                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                              **ipykernel.kernelspec.get_kernel_dict())
+                return self.kernel_spec_class(
+                    resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+                )
             return super().get_kernel_spec(kernel_name)
 
     return AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentEnv())
@@ -61,8 +63,15 @@ def execute(nb, cwd: Path, timeout: int = 1200, cpu: bool = True) -> None:
 
     # store_widget_state=True: nbclient tracks Output widgets through it (False raises KeyError on a model
     # id as soon as a cell displays an Output widget); tidy() drops the stored state afterwards.
-    client = NotebookClient(nb, km=_kernel_manager(), timeout=timeout, allow_errors=False, record_timing=False,
-                            store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb,
+        km=_kernel_manager(),
+        timeout=timeout,
+        allow_errors=False,
+        record_timing=False,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
     try:
         client.execute(env=kernel_env(cpu))
     except CellExecutionError as err:

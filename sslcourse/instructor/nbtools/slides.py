@@ -7,6 +7,7 @@ vertical one under it, `fragment` appears on the next key press, `-` continues t
 `hide-input` shows only its outputs. The decks work offline: reveal.js is copied next to them from the
 package (sslcourse/instructor/_vendor/revealjs), and nothing is loaded from the internet (math stays as TeX text).
 """
+
 from __future__ import annotations
 
 import html
@@ -137,10 +138,13 @@ def deck_html(nb, title: str, assets: str = ASSETS) -> str:
         slides[-1][-1].append(body)
     if not slides:
         slides = [[[f"<h2>{html.escape(title)}</h2><p>No cell of this notebook is tagged for slides yet.</p>"]]]
-    sections = "\n".join("<section>\n" + "\n".join("<section>\n" + "\n".join(blocks) + "\n</section>" for blocks in sub)
-                         + "\n</section>" for sub in slides)
-    return _PAGE.format(title=html.escape(title), assets=assets, slides=sections,
-                        pygments=HtmlFormatter().get_style_defs(".highlight"))
+    sections = "\n".join(
+        "<section>\n" + "\n".join("<section>\n" + "\n".join(blocks) + "\n</section>" for blocks in sub) + "\n</section>"
+        for sub in slides
+    )
+    return _PAGE.format(
+        title=html.escape(title), assets=assets, slides=sections, pygments=HtmlFormatter().get_style_defs(".highlight")
+    )
 
 
 def copy_reveal(out_dir: Path) -> Path:
@@ -183,8 +187,11 @@ def build_slides(names=(), root: Path = course.ROOT, out_dir: Path | None = None
     root = Path(root)
     out_dir = Path(out_dir) if out_dir else root / "slides"
     source = Path(source) if source else root / "notebooks"
-    stems = [p.stem for p in find_pairs(names, root)] if names else sorted(
-        p.stem for p in source.glob("[0-9][0-9]_*.ipynb"))
+    stems = (
+        [p.stem for p in find_pairs(names, root)]
+        if names
+        else sorted(p.stem for p in source.glob("[0-9][0-9]_*.ipynb"))
+    )
     if not stems:
         print(f"There are no executed notebooks in {source} yet: no slides to build.")
         return 0

@@ -5,6 +5,7 @@ notebooks/, write it. A .ipynb edited by hand since the last sync is never overw
 (the last sync records a digest of the cells it wrote). check: say which pairs (and student versions)
 are out of date, without executing anything.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,17 @@ from pathlib import Path
 from sslcourse.instructor import course
 from sslcourse.instructor.colab import ensure_colab_cells, widget_problems
 from sslcourse.instructor.nbtools.assign import student_notebook
-from sslcourse.instructor.nbtools.pairs import (Pair, build, edited_by_hand, find_pairs, inputs_digest, inputs_of,
-                                                 read_notebook, read_source, write_notebook)
+from sslcourse.instructor.nbtools.pairs import (
+    Pair,
+    build,
+    edited_by_hand,
+    find_pairs,
+    inputs_digest,
+    inputs_of,
+    read_notebook,
+    read_source,
+    write_notebook,
+)
 
 
 def _layout(text: str) -> str:
@@ -38,10 +48,12 @@ def refresh_source(pair: Pair) -> list[str]:
     if "-all" in keys and "tags" not in keys:  # jupytext keeps only the metadata the file had: add tags
         jupytext_meta["cell_metadata_filter"] = ",".join(["tags", *keys])
     if _layout(same) != _layout(text):  # jupytext would reformat more than the generated cells: leave the file alone
-        raise ValueError(f"{pair.source.name}: its Colab cells need an update ({', '.join(changes)}), but rewriting "
-                         "the file would also change its layout; run `jupytext --to py:percent` on it once, or "
-                         "paste the cells from `python -c \"from sslcourse.instructor import colab; "
-                         "print(colab.setup_cell_source())\"`")
+        raise ValueError(
+            f"{pair.source.name}: its Colab cells need an update ({', '.join(changes)}), but rewriting "
+            "the file would also change its layout; run `jupytext --to py:percent` on it once, or "
+            'paste the cells from `python -c "from sslcourse.instructor import colab; '
+            'print(colab.setup_cell_source())"`'
+        )
     pair.source.write_text(jupytext.writes(nb, fmt="py:percent"))
     return changes
 
@@ -54,16 +66,19 @@ def sync_pair(pair: Pair, force: bool = False, timeout: int = 1200) -> str:
     changes = refresh_source(pair)
     nb = build(pair)
     if edited_by_hand(pair.notebook, expected=nb) and not force:
-        raise ValueError(f"{pair.notebook.name} was edited after its last sync, and syncing would overwrite that: "
-                         f"move the edits into {pair.source.name} (e.g. `jupytext --update --to py:percent "
-                         f"{pair.notebook.name}` after reviewing), or pass --force to discard them")
+        raise ValueError(
+            f"{pair.notebook.name} was edited after its last sync, and syncing would overwrite that: "
+            f"move the edits into {pair.source.name} (e.g. `jupytext --update --to py:percent "
+            f"{pair.notebook.name}` after reviewing), or pass --force to discard them"
+        )
     try:
         execute(nb, cwd=pair.source.parent, timeout=timeout)
     except NotebookFailed as err:
         failed = pair.source.parent.parent / "build" / "failed" / pair.notebook.name
         write_notebook(nb, failed)
-        raise ValueError(f"{pair.notebook.name} not written (the partly executed notebook is in {failed}): "
-                         f"{err}") from None
+        raise ValueError(
+            f"{pair.notebook.name} not written (the partly executed notebook is in {failed}): {err}"
+        ) from None
     nb.metadata["sslcourse"]["inputs_sha256"] = inputs_digest(nb)
     wrote = write_notebook(nb, pair.notebook)
     return "; ".join([*changes, "executed, " + ("written" if wrote else "unchanged")])
@@ -104,10 +119,16 @@ def pair_problems(pair: Pair) -> list[str]:
     if pair.notebook.is_file():
         current = read_notebook(pair.notebook)
         if inputs_of(current) != inputs_of(expected):
-            problems.append(f"{pair.notebook.name} differs from {pair.source.name}"
-                            + (" (and was edited by hand)" if edited_by_hand(pair.notebook) else ""))
-        elif any(c.cell_type == "code" and c.execution_count is None
-                 and "skip-execution" not in c.get("metadata", {}).get("tags", []) for c in current.cells):
+            problems.append(
+                f"{pair.notebook.name} differs from {pair.source.name}"
+                + (" (and was edited by hand)" if edited_by_hand(pair.notebook) else "")
+            )
+        elif any(
+            c.cell_type == "code"
+            and c.execution_count is None
+            and "skip-execution" not in c.get("metadata", {}).get("tags", [])
+            for c in current.cells
+        ):
             problems.append(f"{pair.notebook.name} has cells that were never executed")
     else:
         problems.append(f"{pair.notebook.name} does not exist yet")
@@ -135,9 +156,12 @@ def check(names=(), root: Path = course.ROOT) -> int:
         print(f"{pair.stem}: " + ("in sync" if not problems else "OUT OF SYNC: " + "; ".join(problems)))
     for nb in orphans:
         bad[nb.stem] = ["no .py source"]
-        print(f"{nb.stem}: OUT OF SYNC: {nb.name} has no .py source "
-              f"(write one with `jupytext --to py:percent {nb.name}`)")
+        print(
+            f"{nb.stem}: OUT OF SYNC: {nb.name} has no .py source (write one with `jupytext --to py:percent {nb.name}`)"
+        )
     if bad:
-        print(f"out of sync: {', '.join(bad)}. Run `python -m sslcourse notebooks sync {' '.join(bad)}` "
-              f"and `python -m sslcourse assign {' '.join(bad)}`.")
+        print(
+            f"out of sync: {', '.join(bad)}. Run `python -m sslcourse notebooks sync {' '.join(bad)}` "
+            f"and `python -m sslcourse assign {' '.join(bad)}`."
+        )
     return 1 if bad else 0
