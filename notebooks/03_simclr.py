@@ -48,8 +48,11 @@ try:
 except ImportError:
     if "google.colab" not in sys.modules:
         raise ImportError("sslcourse is not installed: run `bash scripts/setup.sh` in the repository") from None
-    url = "git+https://github.com/sslcourse/sslcourse"  # pyproject.toml's repository URL
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], check=True)
+    url = "git+https://github.com/sslcourse/sslcourse@v0.1.0"  # the course's repository, at the release this notebook was executed with
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
+    if pip.returncode != 0:
+        print(pip.stdout[-2000:] + pip.stderr[-4000:])
+        raise RuntimeError(f"pip could not install {url} (its messages are above): is the runtime online?")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")
 
