@@ -234,8 +234,8 @@ masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
 # `sslcourse.methods.mae.MAE` chains three named stages, as the paper's code does: `forward_encoder`
 # (embed the patches, mask them, run the ViT on the visible ones), `forward_decoder` (a mask token in
 # every hole, the decoder's own positional embeddings, predict every patch) and `forward_loss`. Your
-# masking and loss go in as arguments. The encoder is our ViT-Tiny (width 192, 6 blocks); the decoder
-# is much smaller.
+# masking and loss go in as arguments. The encoder is the course's `vit_tiny`: ViT-Tiny's width (192) at
+# half its depth (6 blocks, not 12); the decoder is much smaller.
 
 # %%
 from sslcourse.models import count_parameters, vit_tiny
@@ -277,16 +277,16 @@ print(f"{run.steps} steps in {run.seconds:.0f} s; loss every 5 steps:", " ".join
 # reconstructions are blurry guesses; the GPU run's are much better (the command to make it is at the end).
 
 # %%
-card = pretrained.card("mae_vit_tiny")
+card = pretrained.card("mae_vit")
 print(f"{card['name']}: trained on {card['trained_on']} ({card['device']}), {card['epochs']} epochs in "
       f"{card['wall_time_s']:.0f} s; encoder width {card['method_kwargs'].get('dim', 192)}, depth "
       f"{card['method_kwargs'].get('depth', 6)}; normalised-pixel loss: {card['method_kwargs'].get('norm_pix', True)}")
 if card.get("architecture"):
-    print("architecture:", card["architecture"])  # the name is older than the model: this is what it is
+    print("architecture:", card["architecture"])  # what the network is, width and depth
 print("made by:", card["command"])
 if card.get("notes"):
     print("notes:", card["notes"])
-shipped = pretrained.load("mae_vit_tiny", device=device, full=True)
+shipped = pretrained.load("mae_vit", device=device, full=True)
 shipped.masking_fn = random_masking  # your masking from now on
 label = "small CPU run" if card["trained_on"] == "CPU" else "GPU run"
 
@@ -306,7 +306,7 @@ label = "small CPU run" if card["trained_on"] == "CPU" else "GPU run"
 # %%
 one_per_class = data.few_label_indices(test_labels, 1)  # the test files are sorted by class
 mae_plots.show_reconstructions(shipped, test_images[one_per_class[[0, 1, 3, 6, 7, 9]]], ratios=(0.5, 0.75, 0.9),
-                               title=f"CIFAR-10 test images, reconstructed by mae_vit_tiny ({label})")
+                               title=f"CIFAR-10 test images, reconstructed by mae_vit ({label})")
 plt.show()
 
 # %% [markdown]
@@ -317,7 +317,7 @@ plt.show()
 # %%
 photos = data.sample_photos()
 mae_plots.show_photo(shipped, photos["chelsea"], ratios=(0.5, 0.75, 0.9),
-                     title=f"a real photograph in 32x32 tiles, mae_vit_tiny ({label})")
+                     title=f"a real photograph in 32x32 tiles, mae_vit ({label})")
 plt.show()
 
 # %% [markdown]
@@ -416,13 +416,13 @@ print(findings.sentence(findings.judged("mae_finetune_vs_scratch")))
 # ## 9. The scoreboard
 #
 # The MAE row is the shipped checkpoint measured with the course's protocol (`python -m sslcourse eval
-# mae_vit_tiny`, on the full data). The second column says where: while it says CPU, the row is the short CPU
+# mae_vit`, on the full data). The second column says where: while it says CPU, the row is the short CPU
 # run's small model, not what MAE can do.
 
 # %% tags=["nbval-ignore-output"]
 print(scoreboard.table())
 for metric in ("knn_top1", "linear_top1"):
-    print(scoreboard.floor_sentence("mae_vit_tiny", metric))
+    print(scoreboard.floor_sentence("mae_vit", metric))
 
 # %% [markdown]
 # ### Run the real experiments (optional, GPU)
@@ -430,7 +430,7 @@ for metric in ("knn_top1", "linear_top1"):
 # With a GPU, set `RUN_ON_GPU = True`: these commands make the GPU versions of everything above (minutes
 # to about half an hour each on one recent GPU; fewer epochs for a quicker look), into `runs/`. To see them
 # here, copy the JSON files over the shipped ones in `sslcourse/results/mae/` and ship the model with
-# `python -m sslcourse ship runs/mae_vit_tiny mae_vit_tiny --force`.
+# `python -m sslcourse ship runs/mae_vit mae_vit --force`.
 
 # %%
 RUN_ON_GPU = False
@@ -439,10 +439,10 @@ if RUN_ON_GPU:
     import sys
 
     for args in (
-        ["pretrain", "--out", "runs/mae_vit_tiny", "--pretrain-epochs", "400"],
+        ["pretrain", "--out", "runs/mae_vit", "--pretrain-epochs", "400"],
         ["cost", "--out", "runs/mae_cost.json"],
         ["sweep", "--out", "runs/mae_sweep.json", "--pretrain-epochs", "100", "--finetune-epochs", "50"],
-        ["finetune", "--out", "runs/mae_finetune.json", "--init", "runs/mae_vit_tiny", "--finetune-epochs", "100"],
+        ["finetune", "--out", "runs/mae_finetune.json", "--init", "runs/mae_vit", "--finetune-epochs", "100"],
     ):
         subprocess.run([sys.executable, "-m", "sslcourse.experiments.mae", *args, "--device", "cuda", "--compile"],
                        check=True)

@@ -22,6 +22,9 @@ from sslcourse.provenance import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
+# Entries that were shipped under another name: an old notebook that asks for one gets told the new name.
+RENAMED = {"mae_vit_tiny": "mae_vit"}  # a ViT of width 96 and depth 4 is not ViT-Tiny (192 wide, 12 deep)
+
 
 class WeightsError(RuntimeError):
     """Weights that are missing, altered, or do not match their card."""
@@ -63,6 +66,8 @@ def _entry(name: str | Path) -> tuple[Path, Path]:
         return p, p.with_suffix(".json")
     if p.suffix == ".safetensors" and (p.parent / "card.json").is_file():
         return p, p.parent / "card.json"
+    if str(name) in RENAMED:
+        raise WeightsError(f"the weights {str(name)!r} are now called {RENAMED[str(name)]!r}: load that name instead")
     names = ", ".join(available()) or "none yet"
     raise WeightsError(
         f"no weights called {str(name)!r}: not a shipped entry ({names}), "

@@ -181,7 +181,7 @@ def test_shipped_results_carry_their_provenance(name):
 
 
 def test_the_shipped_checkpoint_says_where_it_was_trained():
-    card = pretrained.card("mae_vit_tiny")
+    card = pretrained.card("mae_vit")
     assert card["method"] == "mae" and card["trained_on"] in ("CPU", "GPU")
-    mae = pretrained.load("mae_vit_tiny", device="cpu", full=True)
+    mae = pretrained.load("mae_vit", device="cpu", full=True)
     assert isinstance(mae, MAE) and mae.backbone.feature_dim == card["method_kwargs"].get("dim", 192)

@@ -172,6 +172,8 @@ def test_tampered_or_missing_weights_give_a_clear_error(tiny_run, tmp_path):
         pretrained.load(copy)
     with pytest.raises(pretrained.WeightsError, match="no weights called"):
         pretrained.load("no_such_model")
+    with pytest.raises(pretrained.WeightsError, match="now called 'mae_vit'"):
+        pretrained.load("mae_vit_tiny")  # the old name of an entry says the new one
 
 
 def test_ship_never_overwrites_without_force(tiny_run, tmp_path, monkeypatch):

@@ -3,7 +3,7 @@
     python -m sslcourse.experiments.mae sweep    --device cuda --out sslcourse/results/mae/sweep.json
     python -m sslcourse.experiments.mae finetune --device cuda --out sslcourse/results/mae/finetune.json
     python -m sslcourse.experiments.mae cost     --device cuda --out sslcourse/results/mae/cost.json
-    python -m sslcourse.experiments.mae pretrain --device cuda --out runs/mae_vit_tiny   # a run folder to ship
+    python -m sslcourse.experiments.mae pretrain --device cuda --out runs/mae_vit   # a run folder to ship
 
 `--help` lists the budgets (epochs or minutes, data subsets, model size). Every result file says where it was
 computed ("computed_on": "GPU" or "CPU"), the exact command, the code version, the date, the wall time and

@@ -34,6 +34,7 @@ from sslcourse.experiments import parser, refuse_overwrite
 from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
+from sslcourse.verdicts import binomial_se
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "simclr"
 # The seven augmentations of the paper's Figure 5 ("color" is jitter then drop, as there).
@@ -375,40 +376,49 @@ def grid_matrix(result: dict, metric: str = "linear_top1") -> torch.Tensor:
 
 
 def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
-    """The heatmap of the paper's Figure 5, from whatever grid `result` holds."""
+    """The heatmap of the paper's Figure 5, from whatever grid `result` holds.
+
+    Each cell shows its accuracy and, under it, two binomial standard errors from the grid's test-set size
+    (one seed per cell, so that is all the noise we know). The colour scale starts at the untrained
+    network's accuracy, so colour shows what training added, not the spread between cells stretched to fill
+    the palette."""
     import matplotlib.pyplot as plt
 
     m, names = grid_matrix(result, metric), result["augmentations"]
+    n_test = result.get("settings", {}).get("n_test")
+    floor = result["random_init"][metric]
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.5 + 0.75 * len(names), 1.0 + 0.7 * len(names)))
-    im = ax.imshow(m.numpy(), cmap="viridis")
-    mid = m[~m.isnan()].mean()
+        _, ax = plt.subplots(figsize=(max(6.0, 1.5 + 0.85 * len(names)), 1.8 + 0.8 * len(names)))
+    measured = m[~m.isnan()]
+    im = ax.imshow(m.numpy(), cmap="viridis", vmin=min(floor, float(measured.min())), vmax=float(measured.max()))
+    mid = (min(floor, float(measured.min())) + float(measured.max())) / 2
     for i in range(len(names)):
         for j in range(len(names)):
             if not torch.isnan(m[i, j]):
-                ax.text(
-                    j,
-                    i,
-                    f"{m[i, j]:.1f}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="black" if m[i, j] > mid else "white",
-                )
+                value = float(m[i, j])
+                text = f"{value:.1f}" + (f"\n±{2 * binomial_se(value, n_test):.1f}" if n_test else "")
+                colour = "black" if value > mid else "white"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("2nd transformation")
-    ax.set_ylabel("1st transformation")
-    floor = result["random_init"][metric]
-    order = "" if result["ordered"] else "\n(each pair run in one order, shown both ways)"
+    if result["ordered"]:
+        ax.set_xlabel("2nd transformation (applied after the 1st)")
+        ax.set_ylabel("1st transformation")
+        order = ""
+    else:  # an unordered grid has no first or second: each pair ran once, in one order
+        ax.set_xlabel("transformation")
+        ax.set_ylabel("transformation")
+        order = "\n(unordered: each pair run once, shown in both triangles)"
     if result.get("protocol", "symmetric") == "symmetric":
         order += "\n(old protocol: both views transformed; the paper transforms one branch only)"
+    noise = f"\n± under each cell: 2 standard errors ({n_test:,} test images, 1 seed)" if n_test else ""
     ax.set_title(
-        f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}\n"
+        f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}{noise}\n"
         f"{label(result)}{order}",
         fontsize=9,
     )
-    plt.colorbar(im, ax=ax, fraction=0.046)
+    bar = plt.colorbar(im, ax=ax, fraction=0.046)
+    bar.set_label(f"accuracy (%), from the untrained net's {floor:.1f}" if floor <= measured.min() else "accuracy (%)")
     return ax
 
 
