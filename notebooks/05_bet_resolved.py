@@ -172,7 +172,7 @@ plt.show()
 # claim is *reproduced* only with the paper's sign, beyond two standard errors, and at least half the size
 # the paper states; *weaker than the paper* when the sign holds but not the size; *too close to call*
 # within two standard errors. A short CPU run or a simulation is **indicative** at best, never a
-# reproduction: the `where` column says which results are stand-ins awaiting their GPU run.
+# reproduction: the `where` column says which results are short CPU runs or simulations, indicative only.
 
 # %% tags=["hide-input"] slideshow={"slide_type": "subslide"}
 display(Markdown(findings.markdown()))
@@ -183,7 +183,7 @@ from collections import Counter
 judged = findings.evaluate_all()
 tally = Counter(f.verdict for f in judged)
 print("verdicts:", ", ".join(f"{n} {v}" for v, n in tally.most_common()))
-print("stand-ins awaiting their GPU run:", ", ".join(f.name for f in judged if f.stand_in) or "none")
+print("indicative only (short CPU runs or simulations):", ", ".join(f.name for f in judged if f.stand_in) or "none")
 print("judged on GPU results:", ", ".join(f"{f.name} ({f.verdict})" for f in judged if f.scale == "GPU") or "none")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

@@ -380,7 +380,7 @@ CLAIMS: tuple[Claim, ...] = (
 
 def _scale_of(claim: Claim, results: list[dict]) -> tuple[str, str]:
     if claim.simulated:
-        return "simulated", "simulated, a stand-in awaiting a real-lens measurement"
+        return "simulated", "simulated: the shortcut is put in by us, not measured on a real lens"
     scales = {provenance.scale(r) for r in results}
     scale = "GPU" if scales == {"GPU"} else ("simulated" if "simulated" in scales else "CPU")
     return scale, provenance.label(results[0])
@@ -466,7 +466,7 @@ def markdown() -> str:
         "|---|---|---|---|---|---|",
     ]
     for f in evaluate_all():
-        where = f.scale + (" (stand-in awaiting its GPU run)" if f.stand_in else "")
+        where = f.scale + (" (indicative only)" if f.stand_in else "")
         lines.append(
             "| "
             + " | ".join(cell(x) for x in (f.topic, f.paper, f.ours, f"**{f.verdict}**", where, f.why or ""))

@@ -5,7 +5,7 @@ A record says: the command, the commit (and whether the tree was clean), the see
 version, the sha256 of the data it read, the wall time; never a path of the machine it ran on.
 
     rec = provenance.record(device, command, seconds, seeds=[0])
-    provenance.label(rec)      # 'GPU run (NVIDIA H200)' or 'short CPU run, a stand-in awaiting its GPU run'
+    provenance.label(rec)      # 'GPU run (NVIDIA H200)' or 'short CPU run: indicative only, not the method at its scale'
 
 A shipped result must come from a committed tree: `require_clean(out)` refuses to write one from a dirty tree
 unless asked (`--allow-dirty`), so anyone can check out the commit a result names and rerun its command.
@@ -172,7 +172,7 @@ def label(rec: dict) -> str:
     if s == "GPU":
         return f"GPU run ({rec.get('device', '?')})"
     what = "simulated" if s == "simulated" else "short CPU run"
-    return f"{what}, a stand-in awaiting its GPU run"
+    return f"{what}: indicative only, not the method at its scale"
 
 
 # --------------------------------------------------------------------------- what a model is

@@ -170,8 +170,23 @@ def _sorted(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (rank.get(r["method"], len(ORDER) - 1), r["source"] != "shipped", r["name"]))
 
 
-def rows(include_yours: bool = True) -> list[dict]:
-    return _sorted(shipped() + (yours() if include_yours else []))
+def revealed(row: dict, upto: str) -> bool:
+    """Whether `row` is on the scoreboard as it stands after the notebook of method `upto` (one of ORDER):
+    the two ends of the scale (the random row and supervised) from the start, each method from its own
+    notebook on, and a method's matched floor together with the method."""
+    if upto not in ORDER:
+        raise ValueError(f"upto={upto!r}: expected one of {', '.join(ORDER)} (a notebook's method)")
+    shown = set(ORDER[: ORDER.index(upto) + 1]) | {"random", "supervised"}
+    if row["method"] == "random" and row.get("floor_of"):
+        return _method_of(row["floor_of"]) in shown
+    return row["method"] in shown
+
+
+def rows(include_yours: bool = True, upto: str | None = None) -> list[dict]:
+    """Every row (shipped, then yours), in the order of the course; with `upto`, only those revealed by the
+    notebook of that method (`revealed`): notebook 00 shows the two ends, each later one adds its row."""
+    all_rows = _sorted(shipped() + (yours() if include_yours else []))
+    return all_rows if upto is None else [r for r in all_rows if revealed(r, upto)]
 
 
 def table(rows_: list[dict] | None = None, metrics=None) -> str:
@@ -191,8 +206,8 @@ def table(rows_: list[dict] | None = None, metrics=None) -> str:
         str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
     )
     note = (
-        "± one standard error (binomial, from the test-set size). 'CPU' rows are short stand-ins awaiting "
-        "their GPU run; 'floor' rows are untrained networks."
+        "± one standard error (binomial, from the test-set size). 'CPU stand-in' rows are short CPU runs of "
+        "small networks, not the method at its scale; 'floor' rows are untrained networks."
     )
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body] + [note])
 
@@ -352,3 +367,55 @@ def floor_sentence(name: str, metric: str = "linear_top1") -> str:
         f"{name}, {METRICS[metric]}: {diff.value:+.1f} ± {diff.se:.1f} points against {base}, an untrained network "
         f"of its own architecture, width and input: {word} it (two standard errors decide)"
     )
+
+
+def bet_so_far(upto: str, metric: str = "linear_top1") -> str:
+    """ "The bet so far": the scoreboard as it stands after the notebook of method `upto`, read in computed
+    sentences. For every self-supervised method shown so far, its best shipped row against supervised and
+    against its own untrained network, each difference with its standard error and the course's
+    two-standard-error word; then where the bet stands at our scale."""
+    shown = rows(include_yours=False, upto=upto)
+    supervised = [r for r in shown if r["method"] == "supervised" and metric in r["metrics"]]
+    if not supervised:
+        return f"The bet so far: no supervised row with {METRICS[metric]} is shipped, so there is nothing to compare."
+    top = max(supervised, key=lambda r: r["metrics"][metric])
+    ceiling = value(top, metric)
+    versus = versus_floor(metric, shown)
+    lines = [f"The bet so far ({METRICS[metric]}, ± one standard error; supervised {top['name']}: {ceiling}):"]
+    word = lambda d: (
+        "within the noise of" if d.se is None or abs(d.value) <= 2 * d.se else ("above" if d.value > 0 else "below")
+    )
+    best = None
+    for method in ORDER:
+        if method in ("random", "supervised"):
+            continue
+        own = [r for r in shown if r["method"] == method and metric in r["metrics"]]
+        if not own:
+            continue
+        r = max(own, key=lambda r: r["metrics"][metric])
+        gap = value(r, metric) - ceiling
+        where = "a short CPU stand-in" if r.get("computed_on") == "CPU" else f"trained on {r.get('computed_on')}"
+        floor_part = ""
+        if r["name"] in versus:
+            base, diff, w = versus[r["name"]]
+            floor_part = f"; {diff.value:+.1f} ± {diff.se:.1f} against its untrained network ({w} it)"
+        lines.append(
+            f"- {r['name']} ({where}): {value(r, metric)}, {gap.value:+.1f} ± {gap.se:.1f} against supervised "
+            f"({word(gap)} it){floor_part}"
+        )
+        if best is None or r["metrics"][metric] > best[0]["metrics"][metric]:
+            best = (r, gap)
+    if best is None:
+        lines.append("- no self-supervised method yet: the gap is the whole distance from random to supervised.")
+        return "\n".join(lines)
+    r, gap = best
+    if word(gap) == "below":
+        verdict = f"not won at our scale: the best self-supervised row so far, {r['name']}, is below supervised."
+    elif word(gap) == "within the noise of":
+        verdict = f"too close to call at our scale: {r['name']} is within two standard errors of supervised."
+    else:
+        verdict = f"won at our scale on this probe: {r['name']} is above supervised beyond the noise."
+    if r.get("computed_on") == "CPU":
+        verdict += " (Its row is a short CPU stand-in: indicative at most.)"
+    lines.append("Verdict: " + verdict)
+    return "\n".join(lines)

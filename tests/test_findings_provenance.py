@@ -40,7 +40,7 @@ def test_the_record_names_everything_and_no_machine_path(monkeypatch):
     ):
         assert key in rec, key
     assert rec["seeds"] == [3] and rec["wall_time_s"] == 12.3 and rec["computed_on"] == "CPU"
-    assert provenance.scale(rec) == "CPU" and "stand-in" in provenance.label(rec)
+    assert provenance.scale(rec) == "CPU" and "indicative only" in provenance.label(rec)
     assert provenance.scale({"computed_on": "GPU"}) == "GPU"
     assert provenance.scale({"computed_on": "GPU", "simulated": True}) == "simulated"
     assert provenance._source_kind("the JPEG tree /some/machine/path/cifar10-jpeg") == "the JPEG tree cifar10-jpeg"

@@ -64,3 +64,36 @@ def test_table_and_plot_show_every_row(my_board):
     ax = scoreboard.plot("linear_top1")
     assert len(ax.patches) == len([r for r in scoreboard.rows() if "linear_top1" in r["metrics"]])
     assert any(p.get_hatch() == "//" for p in ax.patches)  # your rows are marked
+
+
+def test_each_notebook_reveals_its_own_row():
+    shown = {m: {r["name"] for r in scoreboard.rows(include_yours=False, upto=m)} for m in scoreboard.ORDER[:-1]}
+    # Notebook 00: only the two ends of the scale.
+    assert {r["method"] for r in scoreboard.rows(False, upto="random")} == {"random", "supervised"}
+    assert not any(r.get("floor_of") for r in scoreboard.rows(False, upto="random"))  # floors come with their method
+    # Each later notebook keeps what came before and adds its method's rows (with its matched floor).
+    order = list(shown)
+    for before, after in zip(order, order[1:]):
+        assert shown[before] < shown[after], (before, after)
+    assert {r["name"] for r in scoreboard.rows(False, upto="mae")} == {r["name"] for r in scoreboard.rows(False)}
+    with pytest.raises(ValueError, match="upto='byol'"):
+        scoreboard.rows(False, upto="byol")
+
+
+def test_the_bet_so_far_is_computed_from_the_rows(monkeypatch):
+    base = dict(source="shipped", command="", architecture="a", weights="w")
+    board = [
+        dict(base, name="random_a", method="random", computed_on="CPU", metrics={"linear_top1": 30.0, "n_test": 10000}),
+        dict(base, name="sup", method="supervised", computed_on="GPU", metrics={"linear_top1": 90.0, "n_test": 10000}),
+        dict(base, name="ctx", method="context", computed_on="CPU", metrics={"linear_top1": 89.6, "n_test": 10000}),
+    ]
+    monkeypatch.setattr(scoreboard, "rows", lambda include_yours=True, upto=None: board)
+    text = scoreboard.bet_so_far("context")
+    # 89.6 vs 90.0 on 10,000 images each: a difference of -0.4 with SE 0.43 is inside two standard errors.
+    assert "ctx (a short CPU stand-in): 89.6 ± 0.3, -0.4 ± 0.4 against supervised (within the noise of it)" in text
+    assert "Verdict: too close to call" in text and "indicative at most" in text
+    board[2]["metrics"]["linear_top1"] = 60.0
+    assert "Verdict: not won at our scale" in scoreboard.bet_so_far("context")
+    board[2].update(computed_on="GPU", metrics={"linear_top1": 95.0, "n_test": 10000})
+    text = scoreboard.bet_so_far("context")
+    assert "Verdict: won at our scale" in text and "indicative" not in text

@@ -101,7 +101,7 @@ def test_plot_grid_says_where_the_numbers_come_from():
 
     matplotlib.use("Agg")
     ax = experiments.plot_grid(_grid(False))
-    assert "short CPU run, a stand-in awaiting its GPU run" in ax.get_title()  # provenance.label's words
+    assert "short CPU run: indicative only" in ax.get_title()  # provenance.label's words
     gpu = {**_grid(True), "computed_on": "GPU", "device": "cuda (NVIDIA H100)"}
     assert "GPU run" in experiments.plot_grid(gpu, metric="knn_top1").get_title()
 

@@ -64,6 +64,6 @@ def provenance(device, command: str, seconds: float, seeds=None) -> dict:
 
 
 def origin(record: dict) -> str:
-    """' (short CPU run, a stand-in awaiting its GPU run)' or ' (GPU run (...))': every plot title says where
+    """' (short CPU run: indicative only, not the method at its scale)' or ' (GPU run (...))': every plot title says where
     its numbers come from, in the words of `sslcourse.provenance.label`."""
     return f" ({_provenance.label(record)})"

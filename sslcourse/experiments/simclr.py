@@ -309,9 +309,11 @@ def live_run(
     n_train: int = 2000,
     batch_size: int = 32,
     device="cpu",
+    classify=None,
 ) -> dict:
     """A tiny SimCLR for a CPU (16x16 images, width-0.125 ResNet-18): the loss every 10 steps and kNN
-    accuracy (on a 1000-image test subset) every `probe_every` steps, step 0 included."""
+    accuracy (on a 1000-image test subset) every `probe_every` steps, step 0 included. `classify` is the kNN
+    classifier the probe uses (a student's own `knn_classify`, say); None: the library's."""
     epochs = (steps + 0.5) / (n_train // batch_size)  # the loop runs int(epochs * steps_per_epoch) steps
     scale = replace(SCALES["cpu"], n_train=n_train, batch_size=batch_size, epochs=epochs)
     train_data, test_data = load_data(scale)
@@ -320,7 +322,10 @@ def live_run(
     def knn(backbone):
         f_train = evaluate.extract_features(backbone, train_data[0], device=device)
         f_test = evaluate.extract_features(backbone, test_data[0], device=device)
-        return round(evaluate.knn_accuracy(f_train, train_data[1], f_test, test_data[1])["knn_top1"], 1)
+        knn_top1 = evaluate.knn_accuracy(
+            f_train, train_data[1], f_test, test_data[1], classify=classify or evaluate.knn_classify
+        )["knn_top1"]
+        return round(knn_top1, 1)
 
     def on_log(record):
         curve["step"].append(record["step"])
