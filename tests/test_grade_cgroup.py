@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from sslcourse.instructor.grading import cgroup
+from sslcourse.instructor.grading import batch, cgroup, sandbox
+from sslcourse.instructor.grading import exercises as ex
 
 SCOPE = "user.slice/user-1000.slice/user@1000.service/app.slice/run-u7.scope"  # where systemd-run --scope puts us
 V1_OWN = "user.slice/session-3.scope"
@@ -355,3 +356,22 @@ def test_v1_without_a_writable_hierarchy_is_refused_with_what_to_do(tmp_path, mo
     (fs.root / "memory" / V1_OWN).mkdir(parents=True)  # the pids hierarchy has no such folder: mkdir fails
     why = cgroup.problem()
     assert f"cannot create a cgroup under {fs.root / 'pids' / V1_OWN}" in why and "Delegate=yes" in why
+
+
+# --------------------------------------------------------------------------- the row
+def test_a_row_that_ran_into_a_limit_is_scored_0_with_a_note_that_says_which():
+    exercise = ex.Exercise(name="knn_classify", points=2, check_source="check_knn_classify(knn_classify)")
+    sub = batch.Submission(Path("shm.ipynb"), "shm", b"", "", exercises=[exercise])
+    checked = {"knn_classify": {"score": 7, "max_score": 7, "notes": []}}
+    result = {"status": "error", "note": "the kernel died in cell 9", "exercises": checked}
+    assert batch.make_row(sub, result, [])["total"] == 2  # what the checker gave it
+    hits = [cgroup.Exceeded("memory", 2 << 30, 1), cgroup.Exceeded("processes", cgroup.PIDS_MAX, 30)]
+    row = batch.make_row(sub, result, [], exceeded=hits)
+    assert (row["knn_classify"], row["total"], row["max_total"], row["status"]) == (0.0, 0, 2, "error")
+    assert row["notes"] == (
+        "notebook: the kernel died in cell 9 | scored 0 because it exceeded its memory limit (2G for all its "
+        "processes together, shared memory and files in its memory-backed folders included): the out-of-memory "
+        f"killer ended 1 of them; and its process limit ({cgroup.PIDS_MAX} processes and threads at once): 30 of its "
+        "attempts to start another failed; if the submission is honest, grade it again with a larger --memory"
+    )
+    assert "--memory" not in sandbox.scored_zero(hits[1:])  # more memory would not help a process flood
