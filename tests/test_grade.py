@@ -301,7 +301,7 @@ def classroom(tmp_path_factory):
         "diskpatch": _with(stub, WRONG, append=[disk_patch_cell()]),
         "daemon": _with(stub, WRONG, append=[daemon_cell(out, flag)]),
         "flood": _with(stub, WRONG, append=[FLOOD]),
-        "shm": _with(stub, WRONG, append=[SHM]),
+        "shm": _with(stub, solution, append=[SHM]),  # right answers: the points it would keep without the rule
         "sibling": _with(stub, sibling_solution([subs, base])),
     }
     checkers = [ROOT / "sslcourse" / "checks" / "evaluation.py", ROOT / "sslcourse" / "checks" / "__init__.py"]
@@ -444,9 +444,27 @@ def test_no_process_of_a_submission_outlives_its_grading_and_the_sheet_is_the_gr
 
 
 @pytest.mark.slow
-def test_shared_memory_past_the_limit_ends_the_kernel_not_the_grading(classroom):
+def test_shared_memory_past_the_limit_ends_the_kernel_and_scores_the_row_0(classroom):
+    """Its function is right (the checker passes it), but its kernel ran into the memory limit: 0, and why."""
     row = _row(classroom, "shm")
-    assert row["status"] == "error" and "the kernel died" in row["notes"] and "2G" in row["notes"], row
+    assert (row["knn_classify"], row["total"], row["status"]) == ("0", "0", "error"), row
+    assert "the kernel died in cell" in row["notes"] and "killed at its memory limit (2G)" in row["notes"], row
+    assert "scored 0 because it exceeded its memory limit (2G for all its processes together" in row["notes"], row
+    assert "grade it again with a larger --memory" in row["notes"], row
+
+
+@pytest.mark.slow
+def test_a_process_flood_scores_the_row_0_and_says_which_limit(classroom):
+    row = _row(classroom, "flood")
+    assert row["total"] == "0", row
+    assert f"scored 0 because it exceeded its process limit ({cgroup.PIDS_MAX} processes" in row["notes"], row
+
+
+@pytest.mark.slow
+def test_no_honest_submission_is_scored_0_for_its_limits(classroom):
+    """The rule is for rows whose processes the kernel stopped at a limit, not for ones that only raised."""
+    hit = {n for n, r in classroom["rows"].items() if "scored 0 because it exceeded" in r["notes"]}
+    assert hit == {"shm", "flood"}, hit
 
 
 @pytest.mark.slow
@@ -744,6 +762,8 @@ def test_a_process_flood_is_bounded_and_every_process_ended(tmp_path):
         assert int(done.stdout) < cgroup.PIDS_MAX  # the flood stopped at the limit
         assert len(group.members()) > 100  # its sleepers outlived it, detached
         assert group.end() and group.members() == [] and _marked_processes() == []
+        (hit,) = group.exceeded()  # the kernel's count: starts refused at this group's own limit
+        assert (hit.limit, hit.value) == ("processes", cgroup.PIDS_MAX) and hit.times >= 1
     finally:
         group.end()
         group.remove()
@@ -765,6 +785,7 @@ def test_shared_memory_counts_against_the_submissions_memory(tmp_path):
         proc = sandbox.spawn([sys.executable, "-c", code], memory=1 << 30, box=box, stdout=subprocess.PIPE)
         out, _ = proc.communicate(timeout=120)
         assert proc.returncode in (-9, 128 + 9) and b"survived" not in out  # killed at 1G, though the heap stayed small
+        assert group.exceeded() == [cgroup.Exceeded("memory", 1 << 30, 1)]  # the kernel says so: at its own limit
     finally:
         group.end()
         group.remove()

@@ -301,18 +301,24 @@ def skipped_row(path: Path, why: str) -> dict:
     return {"student": path.name, "status": "skipped", "notes": f"not graded: {path} ({why})"}
 
 
-def make_row(sub: Submission, result: dict, repaired: list[str], unisolated: bool = False) -> dict:
+def make_row(
+    sub: Submission, result: dict, repaired: list[str], unisolated: bool = False, exceeded: list | None = None
+) -> dict:
+    """The sheet's row for one submission. `exceeded`: the limits (`cgroup.Exceeded`) its processes ran into,
+    which score the whole row 0, whatever its exercises earned before, with a note that says why."""
     row = {"student": sub.student}
     notes, total = [], 0.0
     for e in sub.exercises:
         r = result.get("exercises", {}).get(e.name, {"score": 0, "max_score": 1, "notes": ["not graded"]})
-        earned = round(e.points * r["score"] / r["max_score"], 2) if r.get("max_score") else 0.0
+        earned = round(e.points * r["score"] / r["max_score"], 2) if r.get("max_score") and not exceeded else 0.0
         row[e.name], total = earned, total + earned
         said = [_without_prefix(n, e.name) for n in r.get("notes", []) if n]
         if said:
             notes.append(f"{e.name}: {'; '.join(said)}")
     if result.get("note"):
         notes.append(f"notebook: {result['note']}")
+    if exceeded:
+        notes.append(sandbox.scored_zero(exceeded))
     notes += [f"grader: {r}" for r in repaired]
     if unisolated:
         notes.append(f"grader: {sandbox.UNISOLATED}")

@@ -122,7 +122,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         if resumed:
             row, took = done[(s.student, s.sha256)], 0.0
         else:
-            result, leftover = _run_boxed(s, i, scratch_root, opts, box, threads)
+            result, leftover, exceeded = _run_boxed(s, i, scratch_root, opts, box, threads)
             _remove_tree(scratch_root / f"{i:04d}")
             if interrupted.is_set():  # stopped by Ctrl-C, not by itself: no row, --resume grades it
                 return
@@ -130,7 +130,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 repaired = guard.repair()
             if repaired and opts.jobs > 1:
                 repaired = [f"{r} (while {opts.jobs} submissions ran at once)" for r in repaired]
-            row = batch.make_row(s, result, repaired + leftover, unisolated=box is None)
+            row = batch.make_row(s, result, repaired + leftover, unisolated=box is None, exceeded=exceeded)
             took = time.monotonic() - began
         with lock:
             rows[i] = row
@@ -173,17 +173,20 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
 
 
 def _run_boxed(sub, i: int, scratch_root: Path, opts: batch.Options, box: dict | None, threads: int):
-    """Grade one submission in its own cgroup; (result, notes), once every process it started is gone."""
+    """Grade one submission in its own cgroup; (result, notes, the limits it ran into), once every process
+    it started is gone."""
     if box is None:
-        return batch.run_job(sub, scratch_root / f"{i:04d}", opts, None, threads), []
+        return batch.run_job(sub, scratch_root / f"{i:04d}", opts, None, threads), [], []
     group = cgroup.Group(f"sslcourse-{os.getpid()}-{i:04d}", opts.memory)
     try:
         result = batch.run_job(sub, scratch_root / f"{i:04d}", opts, {**box, "group": group}, threads)
     finally:
         ended = group.end()
         left = group.members()
+        exceeded = group.exceeded()  # the group's counters go with it
         group.remove()
-    return result, [] if ended else [f"{len(left)} of its processes could not be ended (pids {left[:5]})"]
+    notes = [] if ended else [f"{len(left)} of its processes could not be ended (pids {left[:5]})"]
+    return result, notes, exceeded
 
 
 def _remove_tree(folder: Path) -> None:

@@ -63,6 +63,15 @@ def _memory_hint(note: str, memory: int | None) -> str:
     return note
 
 
+def _why_it_died(box: dict | None, memory: int | None) -> str:
+    """What the cgroup says of a kernel that died: killed at the memory limit, or (when it cannot tell) the limit."""
+    group = box.get("group") if box else None
+    at_limit = [h for h in group.exceeded() if h.limit == "memory"] if group is not None else []
+    if at_limit:
+        return f", killed at its memory limit ({sandbox.describe_memory(memory)})"
+    return f" (the memory limit is {sandbox.describe_memory(memory)})" if memory else ""
+
+
 def _run_cell(km, kc, source: str, deadline: float) -> tuple[str, dict | None]:
     """Execute one cell; ('done', its error or None), ('timeout', None) or ('died', None). The cell is
     over when the kernel has both replied (shell) and gone idle (IOPub), or one of them a while ago."""
@@ -132,8 +141,7 @@ def _run(
             if state == "timeout":
                 return Run("timeout", f"stopped after {timeout:g} s, in cell {number}")
             if state == "died":
-                why = f" (the memory limit is {sandbox.describe_memory(memory)})" if memory else ""
-                return Run("error", f"the kernel died in cell {number}{why}")
+                return Run("error", f"the kernel died in cell {number}{_why_it_died(box, memory)}")
             if error and "raises-exception" not in tags:
                 note = f"cell {number} raised {error.get('ename', 'an error')}"
                 value = _last_line(str(error.get("evalue", "")))

@@ -12,7 +12,8 @@ the student's functions) is started by `spawn` or `command`, with a `box` (a pla
   each no larger than its memory limit; the worker sees only the system, Python's packages and a copy
   of `sslcourse` in which the graded exercises' references and the checkers are stubs (`view`).
 - the submission's cgroup (`cgroup.Group`) caps the memory of all its processes together, shared memory
-  and those memory-backed files included, and their number (no fork bomb); `Group.end` kills them all.
+  and those memory-backed files included, and their number (no fork bomb); `Group.end` kills them all,
+  and a submission that ran into either limit (`Group.exceeded`) scores 0 (`scored_zero` says why).
 - `RLIMIT_DATA` caps each process's heap (a clear MemoryError before the cgroup's kill; not `RLIMIT_AS`:
   importing torch alone maps about 3.5 GB of address space it never uses); `RLIMIT_FSIZE` any file it
   writes; no core dumps; `PR_SET_PDEATHSIG`: it dies with the process that started it.
@@ -64,6 +65,29 @@ def describe_memory(limit: int | None) -> str:
         if limit >= _UNITS[unit.lower()]:
             return f"{limit / _UNITS[unit.lower()]:g}{unit}"
     return f"{limit} bytes"
+
+
+def over_limit(hit) -> str:
+    """One limit (a `cgroup.Exceeded`) a submission's processes ran into, in words: which, its value, what
+    the kernel did about it."""
+    if hit.limit == "memory":
+        return (
+            f"its memory limit ({describe_memory(hit.value)} for all its processes together, shared memory and "
+            f"files in its memory-backed folders included): the out-of-memory killer ended {hit.times} of them"
+        )
+    return (
+        f"its process limit ({hit.value} processes and threads at once): {hit.times} of its attempts to start "
+        "another failed"
+    )
+
+
+def scored_zero(hits: list) -> str:
+    """The row's note for a submission that ran into its limits, which scores it 0 (a fork bomb or a memory
+    flood is an attack on the grader, and what it earned before does not count)."""
+    note = f"scored 0 because it exceeded {'; and '.join(map(over_limit, hits))}"
+    if any(h.limit == "memory" for h in hits):
+        note += "; if the submission is honest, grade it again with a larger --memory"
+    return note
 
 
 @functools.cache
