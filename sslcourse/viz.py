@@ -112,3 +112,93 @@ def tsne(features: dict, labels: torch.Tensor, classes=None, seed: int = 0, size
     axes[0][0].legend(loc="upper left", bbox_to_anchor=(0, -0.02), ncol=5, fontsize=7, markerscale=3, frameon=False)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- the successors of SimCLR
+# Each method as boxes and arrows: (label, x, y) boxes and (from, to, style) arrows on a 10 x 6 canvas.
+# Drawn with matplotlib's annotate rather than a graph library: four small fixed diagrams do not need one.
+_SUCCESSORS = {
+    "SimCLR (2020)": (
+        "two views, one network; each view must find its partner\namong all the other views of the batch",
+        [
+            ("view 1", 1.5, 4.5),
+            ("view 2", 1.5, 1.5),
+            ("encoder + head", 5, 4.5),
+            ("encoder + head ", 5, 1.5),
+            ("contrast:\npositive vs 2B - 2\nnegatives", 8.5, 3),
+        ],
+        [(0, 2, "-"), (1, 3, "-"), (2, 4, "-"), (3, 4, "-")],
+    ),
+    "MoCo (2019)": (
+        "negatives from a queue of past batches; the key encoder is\na slow moving average of the query encoder",
+        [
+            ("query view", 1.5, 4.5),
+            ("key view", 1.5, 1.5),
+            ("query encoder", 5, 4.5),
+            ("key encoder\n(momentum)", 5, 1.5),
+            ("contrast with a\nqueue of 65,536 keys", 8.5, 3),
+        ],
+        [(0, 2, "-"), (1, 3, "-"), (2, 4, "-"), (3, 4, "-"), (2, 3, ":")],
+    ),
+    "BYOL (2020) / SimSiam (2021)": (
+        "no negatives at all: one branch predicts the other, which gets\nno gradient (stop-grad); BYOL's target is a moving average",
+        [
+            ("view 1", 1.5, 4.5),
+            ("view 2", 1.5, 1.5),
+            ("encoder +\npredictor", 5, 4.5),
+            ("encoder\n(stop-grad)", 5, 1.5),
+            ("predict the other\nbranch's output", 8.5, 3),
+        ],
+        [(0, 2, "-"), (1, 3, "-"), (2, 4, "-"), (3, 4, "-")],
+    ),
+    "DINO (2021)": (
+        "self-distillation: a student matches the teacher's softmax over\nprototypes; centring and sharpening prevent collapse",
+        [
+            ("all crops\n(small and large)", 1.5, 4.5),
+            ("large crops\nonly", 1.5, 1.5),
+            ("student ViT", 5, 4.5),
+            ("teacher ViT\n(moving average)", 5, 1.5),
+            ("cross-entropy\nstudent vs teacher", 8.5, 3),
+        ],
+        [(0, 2, "-"), (1, 3, "-"), (2, 4, "-"), (3, 4, "-"), (2, 3, ":")],
+    ),
+}
+
+
+def successors(figsize=(13, 7.5)):
+    """Four diagrams: SimCLR and three of its successors (MoCo, BYOL/SimSiam, DINO), each with its one key
+    idea under it. A dotted arrow is a moving average of weights, not a gradient. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=figsize)
+    for ax, (title, (idea, boxes, arrows)) in zip(axes.flat, _SUCCESSORS.items()):
+        ax.set_xlim(0, 10)
+        ax.set_ylim(-0.6, 6)
+        ax.axis("off")
+        ax.set_title(title, fontsize=11, fontweight="bold")
+        for label, x, y in boxes:
+            ax.text(
+                x,
+                y,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.4", facecolor="#eef3fb", edgecolor="#4a6fa5"),
+            )
+        for a, b, style in arrows:
+            (_, x0, y0), (_, x1, y1) = boxes[a], boxes[b]
+            if x0 == x1:  # a vertical arrow (a moving average): start and end clear of the boxes
+                start, end = (x0, y0 - 0.6), (x1, y1 + 0.75)
+            else:
+                start, end = (x0 + 1.1, y0), (x1 - 1.1, y1)
+            colour = "#333333" if style == "-" else "#a05a2c"
+            ax.annotate("", end, start, arrowprops=dict(arrowstyle="->", ls=style, color=colour))
+        ax.text(5, -0.3, idea, ha="center", va="center", fontsize=8.5, style="italic")
+    fig.suptitle(
+        "After SimCLR: four answers to 'what stops every image mapping to the same point?'\n"
+        "(dotted arrow: weights copied as a moving average, no gradient)",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return fig

@@ -72,6 +72,11 @@ def execute(nb, cwd: Path, timeout: int = 1200, cpu: bool = True) -> None:
         store_widget_state=True,
         resources={"metadata": {"path": str(cwd)}},
     )
+    if os.environ.get("SSLCOURSE_NB_DEBUG"):  # every message nbclient sends and receives, on stderr
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG)
+        client.log.setLevel(logging.DEBUG)
     try:
         client.execute(env=kernel_env(cpu))
     except CellExecutionError as err:
