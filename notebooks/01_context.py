@@ -300,13 +300,33 @@ plt.show()
 # The cures the paper tried: **colour dropping** (keep one channel of each patch at random, replace the two
 # others with faint noise, so no channel can be compared with another) and **projection**: remove every
 # pixel's component along the green-magenta axis $a = [-1, 2, -1]$ (green against the mean of red and
-# blue), by multiplying its RGB vector by
+# blue).
 #
-# $$B = I - \frac{a^\top a}{a\,a^\top}.$$
-#
-# Write `remove_green_magenta(image)`: `image` is (3, H, W), RGB; return the (3, H, W) image with every
-# pixel multiplied by $B$ (a projection matrix is symmetric, so the side does not matter). A grey pixel
-# keeps its value; a pixel along $a$ becomes 0. Do not change the input.
+# Where does that axis come from? From data and one choice. The cell below takes what the simulated
+# aberration changed in every pixel of the photograph's corner and finds the colour direction along which
+# those changes vary most (the first principal component of the RGB differences): the lens moved green
+# alone. Removing all of green would throw away a third of every pixel's brightness, so the paper removes
+# only the *colour* part of that direction: green minus its grey share, which is $a$.
+
+# %%
+whole = photos["astronaut"].float() / 255
+changed = context_shortcuts.chromatic_aberration(whole, 0.01) - whole  # (3, 512, 512); magnified about the centre
+changes = changed[:, :96, :96].reshape(3, -1).T  # (pixels, 3): the top-left corner, where the fringes are
+direction = torch.linalg.svd(changes - changes.mean(0), full_matrices=False).Vh[0]  # (3,), unit length
+direction = direction * direction.sign()[direction.abs().argmax()]  # the sign of an axis is arbitrary
+grey = torch.ones(3) / 3 ** 0.5
+colour_part = direction - (direction @ grey) * grey  # the direction without its grey (brightness) share
+colour_part = colour_part / colour_part.norm()
+rgb = lambda v: "(" + ", ".join(f"{round(x, 2) + 0.0:.2f}" for x in v.tolist()) + ")"  # + 0.0: no "-0.00"
+print(f"the aberration's changes vary along (R, G, B) = {rgb(direction)}")
+print(f"its colour part, normalised: {rgb(colour_part)}; [-1, 2, -1] normalised: {rgb(torch.tensor([-1.0, 2, -1]) / 6 ** 0.5)}")
+
+# %% [markdown]
+# Write `remove_green_magenta(image)`: `image` is (3, H, W), RGB; return the (3, H, W) image in which every
+# pixel has lost its component along $a$ and kept everything orthogonal to it. Derive the 3x3 matrix that
+# does this to an RGB vector yourself (what must it do to $a$, and to any vector orthogonal to $a$?). Two
+# checks you can make before running the checker: a grey pixel ($r = g = b$) keeps its value; a pixel
+# along $a$ becomes 0. Do not change the input.
 
 # %% nbgrader={"grade": false, "grade_id": "remove_green_magenta", "locked": false, "solution": true}
 def remove_green_magenta(image):

@@ -240,14 +240,17 @@ for q in code.nonzero().flatten().tolist():
 #
 # The prior above is dominated by greys and browns. A classifier trained on it learns that "greyish" is
 # nearly always a safe answer: it is the same hedging as before, by other means. The paper reweights each
-# pixel's loss by the rarity of its colour:
+# pixel's loss by the rarity of its colour. Derive the weights yourself from its three requirements:
 #
-# $$w \propto \big((1 - \lambda)\, p + \lambda / Q\big)^{-1}, \qquad \text{scaled so that } \sum_q p_q w_q = 1.$$
+# 1. a bin's weight is **inversely proportional** to how often a *smoothed* prior says its colour occurs;
+# 2. the smoothing **mixes the prior with the uniform distribution** over the Q bins, $\lambda$ being the
+#    uniform's share: $\lambda = 0$ is the prior itself, $\lambda = 1$ the uniform (the paper: $\lambda = 1/2$);
+# 3. the weights are **scaled so that a pixel's expected weight is 1**, the expectation taken over pixels
+#    drawn from the prior (so the loss keeps its size on average).
 #
-# $\lambda$ mixes the prior with the uniform distribution: $\lambda = 0$ is pure inverse frequency (a colour
-# seen once would get an enormous weight), $\lambda = 1$ weighs all colours alike. The paper uses
-# $\lambda = 1/2$. The scaling makes the **expected** weight of a pixel 1, so the loss keeps its size on
-# average. Write `rebalance_weights(prior, lam=0.5)`: `prior` (Q,), returns (Q,).
+# Before you write code, answer for yourself: what weight does every bin get at $\lambda = 1$? What happens
+# to a bin seen once as $\lambda \to 0$, and why does the paper not use $\lambda = 0$? Write
+# `rebalance_weights(prior, lam=0.5)`: `prior` (Q,), summing to 1; returns the weights (Q,).
 
 # %% nbgrader={"grade": false, "grade_id": "rebalance_weights", "locked": false, "solution": true}
 def rebalance_weights(prior, lam=0.5):
@@ -280,13 +283,14 @@ print(f"weight of grey (0, 0): {weights[grey_bin]:.2f}; of the rarest bin: {weig
 # The network outputs a distribution over the bins for every pixel; a picture needs one colour. Two
 # obvious choices both fail: the **mean** of the distribution is the L2 answer again (greyish), and the
 # **mode** (the most likely bin) is vivid but jumps from one bin to another between neighbouring pixels,
-# giving blotches. The paper interpolates with a temperature T, as in simulated annealing:
-# sharpen the distribution to $p^{1/T}$ (renormalised), then take its mean. T = 1 is the mean; T → 0 is the
-# mode; the paper uses **T = 0.38**.
+# giving blotches. The paper interpolates with a temperature T, as in simulated annealing: it sharpens
+# the distribution, then takes the mean of the sharpened one. Find the sharpening yourself: a distribution
+# $q_T \propto p^{a}$, a power of $p$ renormalised, such that **T = 1 gives back p** (the mean) and
+# **T → 0 puts all the mass on the mode**. Which exponent $a(T)$ does both? The paper uses **T = 0.38**.
 #
 # Write `annealed_mean(probs, centers, T=0.38)`: `probs` (N, Q), each row summing to 1; returns (N, 2).
-# Careful at small T: $0.3^{1/0.01} = 10^{-52}$ is 0 in float32 for every bin. Write $p^{1/T}$ renormalised
-# as a softmax of $\log p / T$, which is computed stably.
+# Careful at small T: a probability of 0.3 raised to the power 100 is $10^{-52}$, which is 0 in float32, for
+# every bin. Compute the renormalised power in log space (a softmax of a multiple of $\log p$ is stable).
 
 # %% nbgrader={"grade": false, "grade_id": "annealed_mean", "locked": false, "solution": true}
 def annealed_mean(probs, centers, T=0.38):

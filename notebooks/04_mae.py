@@ -176,9 +176,11 @@ plt.show()
 #   tokens where they came from;
 # - draw every random number from `generator` (a `torch.Generator`), so that a run can be repeated.
 #
-# MAE's own trick: draw uniform noise (B, L), sort it; the order that sorts it is a random shuffle of each
-# row, and sorting that order gives its inverse. `torch.rand(..., generator=generator)`, `argsort`,
-# `gather` are all you need.
+# The design is yours, with two questions to answer first. How do you draw a **different** random subset for
+# each image of a batch without a Python loop over the images? And once the tokens are shuffled, how do
+# you compute the permutation that undoes the shuffle? (What does sorting a row of random numbers give
+# you, and what does sorting the result give?) `torch.rand(..., generator=generator)`, `argsort` and
+# `gather` are enough.
 
 # %% nbgrader={"grade": false, "grade_id": "random_masking", "locked": false, "solution": true}
 def random_masking(tokens, mask_ratio, generator):

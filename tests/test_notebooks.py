@@ -322,6 +322,40 @@ def test_course_student_notebooks_leak_no_solution(pair):
         assert_no_leak(pairs.build(pair), pair.student)
 
 
+REVEALS = {"00": "random", "01": "context", "02": "colorization", "03": "simclr", "04": "mae"}
+
+
+@pytest.mark.skipif(not COURSE_PAIRS, reason="no course notebooks (notebooks/NN_topic.py) yet")
+@pytest.mark.parametrize("pair", COURSE_PAIRS, ids=lambda p: p.stem)
+def test_each_course_notebook_teaches_the_way_the_course_promises(pair):
+    """Issue 18's contract for every notebook: a header with objectives, prerequisites, time and arXiv
+    references; a predict-then-run question and a written, hand-graded question; the scoreboard revealed
+    one method at a time, and "the bet so far" at the end of 01 to 04."""
+    nb = pairs.build(pair)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    header = next((c.source for c in nb.cells if "## Before you start" in c.source), "")
+    for part in ("By the end of this notebook you can", "**You need**", "**Time**", "**References**"):
+        assert part in header, f"{pair.stem}: its 'Before you start' cell lacks {part!r}"
+    objectives = re.findall(r"^# ?\d\. |^\d\. ", header.split("**You need**")[0], flags=re.M)
+    assert 3 <= len(objectives) <= 5, f"{pair.stem}: {len(objectives)} objectives (3 to 5 expected)"
+    assert re.search(r"https://arxiv\.org/abs/\d{4}\.\d{4,5}", header), f"{pair.stem}: no arXiv link"
+    grading = [c.metadata.get("nbgrader", {}) for c in nb.cells]
+    predictions = [g["grade_id"] for g in grading if str(g.get("grade_id", "")).startswith("check_predict_")]
+    assert predictions, f"{pair.stem}: no predict-then-run question (a graded check_predict_... cell)"
+    assert "reveal_" in "\n".join(c.source for c in nb.cells if c.cell_type == "code"), f"{pair.stem}: never reveals"
+    written = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert written and all(
+        c.metadata["nbgrader"].get("grade") and c.metadata["nbgrader"].get("points") for c in written
+    ), f"{pair.stem}: no hand-graded written answer cell with points"
+    assert "Question 1 (written, graded by hand" in markdown
+    number = pair.stem[:2]
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    if number in REVEALS:
+        assert f'upto="{REVEALS[number]}"' in code, f"{pair.stem}: the scoreboard is not revealed up to its method"
+    if number in ("01", "02", "03", "04"):
+        assert f'bet_so_far("{REVEALS[number]}")' in code, f"{pair.stem}: no 'the bet so far' at its end"
+
+
 def test_kernels_under_nbval_get_this_checkout_and_the_cpu(monkeypatch):
     """The root conftest.py gives the kernel nbval starts for a notebook the environment that `notebooks sync`
     gives its own, while that kernel starts, and leaves the test session's environment as it was."""
