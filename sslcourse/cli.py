@@ -425,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade student notebooks into a sheet (each in its own sandboxed kernel)",
         description="Grade submitted notebooks into a CSV sheet: one row per submission (student, "
         "points per exercise, total, max_total, status ok/error/timeout, notes). Points come from the "
-        "course's own checkers, run outside the submission's reach; see sslcourse/instructor/grading/.",
+        "course's own checkers, run outside the submission's reach; written questions get an empty column "
+        "each, to grade by hand from SHEET-answers.md beside the sheet (the totals are then named auto_total "
+        "and auto_max_total); see sslcourse/instructor/grading/.",
     )
     from sslcourse.instructor.grading import options as grade_options
 

@@ -9,4 +9,6 @@ notebook runs in a fresh kernel for its status only (`kernel`); its points come 
 checkers, in a process its code cannot reach, calling its functions in a worker that sees the package
 without the graded references and checkers (`remote`, `worker`, `wire`, `view`); what it may not touch
 is checked after it (`guard`); the sheet is kept row by row and written at the end (`sheet`, `classroom`).
+Written questions are graded by hand: their answers are read, never run, and listed for the instructor in
+a file beside the sheet (`written`).
 """

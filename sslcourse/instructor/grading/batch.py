@@ -9,7 +9,8 @@ was made from. `--assignment` names it; otherwise each submission's metadata nam
 (`notebooks/NN_topic.py`, looked up in this checkout), and submissions that name none use the one
 most others use. Without any course notebook, the exercises are the union of those the submissions
 carry, each worth the points most of them give it. The sheet has one column per exercise of any
-assignment in the batch, in order of appearance.
+assignment in the batch, in order of appearance, then one per written question (`written`: graded by
+hand, found from a course notebook only), whose answers each submission's row notes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from sslcourse.instructor import course
 from sslcourse.instructor.grading import exercises as ex
-from sslcourse.instructor.grading import sandbox
+from sslcourse.instructor.grading import sandbox, sheet, written
 
 CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
 _ENV_KEEP = {
@@ -73,6 +74,8 @@ class Submission:
     sha256: str
     assignment: Path | None = None
     exercises: list[ex.Exercise] = field(default_factory=list)
+    questions: list[written.Question] = field(default_factory=list)
+    responses: list[written.Response] = field(default_factory=list)  # its answers to `questions`, never run
 
 
 def is_notebook(path: Path) -> bool:
@@ -156,7 +159,8 @@ def _course_notebook(source: str | None) -> Path | None:
 
 
 def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[Submission], list[str], list[str]]:
-    """The submissions with their assignment and exercises; the exercise columns; remarks on the way."""
+    """The submissions with their assignment, exercises, written questions and answers; the exercise columns;
+    remarks on the way."""
     subs = []
     for (path, _), student in zip(found, _students(found)):
         data = path.read_bytes()
@@ -168,10 +172,13 @@ def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[S
         common = Counter(s.assignment for s in subs if s.assignment).most_common(1)
         assignment = common[0][0] if common else None
     by_assignment: dict[Path | None, list[ex.Exercise]] = {}
+    asked: dict[Path | None, list[written.Question]] = {}
     for s in subs:
         s.assignment = s.assignment or assignment
     for path in dict.fromkeys(s.assignment for s in subs if s.assignment):
-        by_assignment[path] = ex.exercises(ex.read_notebook(path))
+        course_nb = ex.read_notebook(path)
+        by_assignment[path] = ex.exercises(course_nb)
+        asked[path] = written.questions(course_nb, path.name)
         remarks.append(f"exercises and points from {path}")
     if any(s.assignment is None for s in subs):
         import nbformat
@@ -185,10 +192,13 @@ def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[S
         by_assignment[None] = ex.majority_exercises(readable)
         remarks.append(
             "no course notebook found: exercises and points from the submissions' own metadata "
-            "(what most of them say); pass --assignment to use the course's"
+            "(what most of them say), and no written questions (they come from a course notebook only); "
+            "pass --assignment to use the course's"
         )
     for s in subs:
         s.exercises = by_assignment[s.assignment]
+        s.questions = asked.get(s.assignment, [])
+        s.responses = written.responses(s.data, s.questions)
     columns = list(dict.fromkeys(e.name for exs in by_assignment.values() for e in exs))
     return subs, columns, remarks
 
@@ -305,7 +315,8 @@ def make_row(
     sub: Submission, result: dict, repaired: list[str], unisolated: bool = False, exceeded: list | None = None
 ) -> dict:
     """The sheet's row for one submission. `exceeded`: the limits (`cgroup.Exceeded`) its processes ran into,
-    which score the whole row 0, whatever its exercises earned before, with a note that says why."""
+    which score the whole row 0, whatever its exercises earned before, with a note that says why. Its written
+    answers are only noted: their points are the instructor's to give."""
     row = {"student": sub.student}
     notes, total = [], 0.0
     for e in sub.exercises:
@@ -315,6 +326,7 @@ def make_row(
         said = [_without_prefix(n, e.name) for n in r.get("notes", []) if n]
         if said:
             notes.append(f"{e.name}: {'; '.join(said)}")
+    notes += [r.note() for r in sub.responses]
     if result.get("note"):
         notes.append(f"notebook: {result['note']}")
     if exceeded:
@@ -328,6 +340,8 @@ def make_row(
         status=result.get("status", "error"),
         notes=" | ".join(notes),
     )
+    if sub.questions:  # their columns stay empty: the instructor's to fill (see `written`)
+        row[sheet.BY_HAND] = round(sum(q.points for q in sub.questions), 2)
     return row
 
 

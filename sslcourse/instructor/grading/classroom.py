@@ -1,4 +1,5 @@
-"""Grading a classroom: every submission in turn (or a few at once), a progress bar, the sheet, a summary.
+"""Grading a classroom: every submission in turn (or a few at once), a progress bar, the sheet, a summary,
+and, when the assignment has written questions, every answer to them in a file beside the sheet.
 
 python -m sslcourse grade submissions/ --out grades.csv [--timeout 600] [--memory 4G] [--jobs 1]
                                                          [--resume] [--force] [--assignment NB]
@@ -17,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view
+from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view, written
 from sslcourse.instructor.grading.guard import Guard
 
 
@@ -31,6 +32,16 @@ def _refuse(out: Path, opts: batch.Options) -> str | None:
         return (
             f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade everything again"
         )
+    return None
+
+
+def _refuse_answers(answers: Path, opts: batch.Options) -> str | None:
+    """The answers file follows the sheet's rule (the instructor may have written in it): replaced only with
+    --force, and never a folder."""
+    if answers.is_dir():
+        return f"{answers} is a folder; the written answers go to that file beside the sheet: move it, or choose another --out"
+    if answers.exists() and not opts.force:
+        return f"{answers} exists; pass --force to replace it (or choose another --out)"
     return None
 
 
@@ -84,14 +95,21 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     found, skipped = batch.collect(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     subs, columns, remarks = batch.plan(found, opts.assignment)
+    questions = list(dict.fromkeys(q.grade_id for s in subs for q in s.questions))
+    answers = sheet.answers_path(out)
+    if questions and (refusal := _refuse_answers(answers, opts)):
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     done = sheet.read_progress(out) if opts.resume else {}
     progress = sheet.Progress(out, keep=opts.resume)
 
-    guard = Guard()  # what no submission may change: the submissions, the sheet, its progress file
+    guard = Guard()  # what no submission may change: the submissions, the sheet, its progress and answers files
     for s in subs:
         guard.keep(s.path, s.data)
     guard.keep(out, owned=True)
     guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
+    if questions:
+        guard.keep(answers, owned=True)
 
     where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
     print(
@@ -111,7 +129,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = max(1, cores // opts.jobs)  # compute threads per submission
     scratch_root = Path(tempfile.mkdtemp(prefix="sslcourse-grade-"))
-    box = _box(opts, scratch_root, subs, [s.path for s in subs] + [out, progress.path])
+    box = _box(opts, scratch_root, subs, [s.path for s in subs] + [out, progress.path, answers])
     bar = _bar(len(subs), opts.progress_bar)
     start = time.monotonic()
 
@@ -141,8 +159,9 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 progress.add(s.student, s.sha256, row)
                 guard.keep(progress.path, progress.text.encode(), owned=True)
             bar.update(1)
+            by_hand = f", {sheet.cell(row[sheet.BY_HAND])} more by hand" if row.get(sheet.BY_HAND) else ""
             bar.write(
-                f"{s.student}: {sheet.cell(row['total'])}/{sheet.cell(row['max_total'])} ({row['status']}, "
+                f"{s.student}: {sheet.cell(row['total'])}/{sheet.cell(row['max_total'])}{by_hand} ({row['status']}, "
                 + ("graded earlier)" if resumed else f"{took:.0f} s)")
             )
 
@@ -166,9 +185,14 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         bar.close()
         _remove_tree(scratch_root)
     rows += [batch.skipped_row(path, why) for path, why in skipped]
-    sheet.write_atomically(out, sheet.render(rows, columns))
+    if questions:
+        sheet.write_atomically(answers, written.render([(s.student, s.responses) for s in subs], out.name))
+    sheet.write_atomically(out, sheet.render(rows, columns, questions))
     progress.remove()
     _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
+    if questions:
+        given = sum(r.answered for s in subs for r in s.responses)
+        print(f"wrote {answers}: {given} written answer{'s' * (given != 1)} to grade by hand")
     return 0
 
 

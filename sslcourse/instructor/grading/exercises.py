@@ -6,6 +6,11 @@ exercises come from the assignment (the course notebook), never from the submiss
 a student can edit. In a submission, cells are found by their grade_id; a cell whose metadata was
 removed or changed is found by what it does (defines the function; calls `check_<function>(`), with a
 note. Nothing here runs a submission's code: it is parsed, not executed.
+
+A prediction (`predict_<topic>()`, see `sslcourse.checks.predictions`) is an exercise like the others, whose
+checker cell calls the one shared `check_prediction("predict_<topic>", predict_<topic>, (choices...))`:
+its choices are read, never run, from the checker cell the exercise comes with, like its points
+(`prediction_choices`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHECK_PREFIX = "check_"
+PREDICTION_CHECKER = "check_prediction"  # sslcourse.checks.predictions: one checker for every prediction
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,30 @@ def calls(source: str, function: str) -> bool:
     )
 
 
+def prediction_choices(source: str, name: str) -> tuple[str, ...] | None:
+    """The choices of the prediction `name` when `source` (a checker cell) calls
+    `check_prediction("<name>", <function>, ("choice", ...))` with literal strings; None otherwise."""
+    tree = _parse(source)
+    for node in ast.walk(tree) if tree else []:
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == PREDICTION_CHECKER):
+            continue
+        given = {k.arg: k.value for k in node.keywords}
+        args = list(node.args) + [None] * 3  # check_prediction(name, fn, choices), or by keyword
+        label, choices = args[0] or given.get("name"), args[2] or given.get("choices")
+        try:
+            label, choices = ast.literal_eval(label), ast.literal_eval(choices)
+        except (ValueError, TypeError, SyntaxError):  # not literals (or missing): not a prediction we can grade
+            continue
+        if (
+            label == name
+            and isinstance(choices, (tuple, list))
+            and choices
+            and all(isinstance(c, str) for c in choices)
+        ):
+            return tuple(choices)
+    return None
+
+
 def definitions(source: str) -> list[str]:
     """The cell's top-level imports, function and class definitions, one source each (what another
     exercise's function may need); assignments and calls are left out: they may run anything."""
@@ -162,7 +192,11 @@ def locate(nb, exercise: Exercise) -> Answer:
     code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     checkers = [i for i, c in code if nbgrader(c).get("grade_id") == exercise.check_id]
     if not checkers:
-        checkers = [i for i, c in code if calls(c.source, exercise.check_id)]
+        checkers = [
+            i
+            for i, c in code
+            if calls(c.source, exercise.check_id) or prediction_choices(c.source, exercise.name) is not None
+        ]
         if checkers:
             notes.append("its checker cell was found by its code (its grading metadata was changed)")
     for i in checkers:

@@ -96,6 +96,16 @@ def _kernel_copy(nb, answers: list[ex.Answer]):
     return run
 
 
+def _prediction_checker(exercise: ex.Exercise, checkers: dict):
+    """A prediction's checker: the genuine `check_prediction` with the choices of the assignment's checker cell
+    (None: not a prediction)."""
+    choices = ex.prediction_choices(exercise.check_source, exercise.name)
+    check_prediction = checkers.get(ex.PREDICTION_CHECKER)
+    if choices is None or check_prediction is None:
+        return None
+    return lambda fn: check_prediction(exercise.name, fn, choices, verbose=False)
+
+
 def check(answer: ex.Answer, worker: remote.Worker, checkers: dict) -> tuple[dict, dict]:
     """Run the genuine checker of one exercise on the student's function (in `worker`): its result, and
     how often the function called the library's reference."""
@@ -109,7 +119,7 @@ def check(answer: ex.Answer, worker: remote.Worker, checkers: dict) -> tuple[dic
         return entry, {}
     if name in worker.problems:  # its cell raised after defining the function
         notes.append(worker.problems[name])
-    checker = checkers.get(answer.exercise.check_id)
+    checker = checkers.get(answer.exercise.check_id) or _prediction_checker(answer.exercise, checkers)
     if checker is None:
         notes.append(f"no checker {answer.exercise.check_id} in sslcourse.checks (a course problem: please report it)")
         return entry, {}

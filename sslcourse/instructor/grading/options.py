@@ -107,5 +107,9 @@ def add_to(g: argparse.ArgumentParser) -> None:
         action="store_true",
         help="go on with an interrupted run: submissions it graded (same file, same bytes) are not graded again",
     )
-    g.add_argument("--force", action="store_true", help="replace an existing sheet (and forget an interrupted run)")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing sheet and its written answers file (and forget an interrupted run)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,7 +1,11 @@
 """The grade sheet: one row per submission, kept as it is graded in a progress file, written at the end.
 
 Columns: `student` (the file's stem), one per exercise (its grade id: points earned), `total`,
-`max_total`, `status` (ok, error, timeout) and `notes`. The progress file (`grades.csv.progress`,
+`max_total`, `status` (ok, error, timeout) and `notes`. When the assignment has written questions (see
+`written`), each gets a column after the exercises, left empty for the points the instructor gives by
+hand, and the totals are named for what they hold: `auto_total` and `auto_max_total` (the auto-graded
+exercises only), then `by_hand_max_total` (the points of the written questions); every answer is in
+`grades-answers.md` beside the sheet (`answers_path`). The progress file (`grades.csv.progress`,
 beside the sheet) gets one JSON line per graded submission, flushed and synced as soon as it is
 known, with the hash of the submission's bytes: `--resume` skips what it already holds for the same
 file. The sheet itself is written once, at the end, through a temporary file and a rename, so a
@@ -18,10 +22,18 @@ from pathlib import Path
 
 FIXED = ["student"]
 TAIL = ["total", "max_total", "status", "notes"]
+# With written questions, `total` and `max_total` hold only the auto-graded points: their columns say so.
+AUTO = {"total": "auto_total", "max_total": "auto_max_total"}
+BY_HAND = "by_hand_max_total"
 
 
 def progress_path(sheet: Path) -> Path:
     return Path(sheet).with_name(Path(sheet).name + ".progress")
+
+
+def answers_path(sheet: Path) -> Path:
+    """The written answers for the instructor, beside the sheet: grades.csv -> grades-answers.md."""
+    return Path(sheet).with_name(Path(sheet).stem + "-answers.md")
 
 
 def read_progress(sheet: Path) -> dict[tuple[str, str], dict]:
@@ -60,13 +72,18 @@ class Progress:
         self.path.unlink(missing_ok=True)
 
 
-def render(rows: list[dict], exercise_columns: list[str]) -> str:
-    """The sheet as CSV text, rows in the order given."""
+def render(rows: list[dict], exercise_columns: list[str], question_columns: list[str] = ()) -> str:
+    """The sheet as CSV text, rows in the order given; a written question's column is left empty."""
+    tail = TAIL
+    if question_columns:
+        tail = [AUTO["total"], AUTO["max_total"], BY_HAND, "status", "notes"]
+        rows = [{AUTO.get(k, k): v for k, v in row.items()} for row in rows]
+    fields = FIXED + list(exercise_columns) + list(question_columns) + tail
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIXED + exercise_columns + TAIL, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: cell(v) for k, v in row.items()})
+        writer.writerow({k: cell(v) for k, v in row.items()})  # no value for a question: the instructor's to fill
     return out.getvalue()
 
 
