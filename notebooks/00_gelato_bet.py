@@ -195,7 +195,7 @@ def predict_random_probe():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_random_probe", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-check_prediction("predict_random_probe", predict_random_probe, ("kNN", "linear probe", "about the same"))
+committed = check_prediction("predict_random_probe", predict_random_probe, ("kNN", "linear probe", "about the same"))
 
 # %%
 card = pretrained.card("supervised_resnet18")
@@ -305,8 +305,8 @@ plt.show()
 from sslcourse.checks.predictions import reveal_best
 
 random_row = next(r for r in so_far if r["name"] == "random_resnet18")
-reveal_best(predict_random_probe, {"kNN": scoreboard.value(random_row, "knn_top1"),
-                                   "linear probe": scoreboard.value(random_row, "linear_top1")})
+verdict = reveal_best(predict_random_probe, {"kNN": scoreboard.value(random_row, "knn_top1"),
+                                             "linear probe": scoreboard.value(random_row, "linear_top1")})
 
 # %% [markdown]
 # **Question 1 (written, graded by hand; 2 points).** The random network has learned nothing, yet a

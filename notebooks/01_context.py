@@ -234,7 +234,7 @@ def predict_gap_jitter():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_gap_jitter", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-check_prediction("predict_gap_jitter", predict_gap_jitter, ("better", "about the same", "worse"))
+committed = check_prediction("predict_gap_jitter", predict_gap_jitter, ("better", "about the same", "worse"))
 
 # %%
 gj = experiments.load("gap_jitter")
@@ -273,8 +273,8 @@ from sslcourse.verdicts import accuracy
 variants, n_test = gj["results"]["variants"], gj["results"]["n_test"]
 without_minus_with = (accuracy(variants["no gap, no jitter"], "linear_top1", n_test)
                       - accuracy(variants["cured"], "linear_top1", n_test))
-reveal_direction(predict_gap_jitter, without_minus_with, ("worse", "about the same", "better"),
-                 what="linear probe, without minus with gap and jitter")
+verdict = reveal_direction(predict_gap_jitter, without_minus_with, ("worse", "about the same", "better"),
+                           what="linear probe, without minus with gap and jitter")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. The subtle shortcut: chromatic aberration

@@ -72,7 +72,7 @@ device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if an
 import matplotlib.pyplot as plt
 import torch
 
-from sslcourse import data, findings, pretrained, scoreboard, widgets_colorization
+from sslcourse import data, evaluate, findings, pretrained, scoreboard, widgets_colorization
 from sslcourse.device import seed_everything
 from sslcourse.experiments import colorization as experiments
 from sslcourse.experiments import colorization_plots as plots
@@ -438,7 +438,7 @@ def predict_most_colourful():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_most_colourful", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-check_prediction("predict_most_colourful", predict_most_colourful, ("L2", "classification", "rebalanced"))
+committed = check_prediction("predict_most_colourful", predict_most_colourful, ("L2", "classification", "rebalanced"))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Measured: accuracy and colourfulness
@@ -497,11 +497,11 @@ print(f"plain AuC of predicting grey everywhere: {grey_row:.1f}%; colorizers bel
 
 # %%
 from sslcourse.checks.predictions import direction, reveal_best
-from sslcourse.verdicts import Value, bounded_mean
+from sslcourse.verdicts import Value, accuracy, bounded_mean
 
 mean_chroma = {"L2" if n == "l2" else n: bounded_mean(rows[n]["mean_chroma"], 130, res["n_test"], "chroma")
                for n in models}
-reveal_best(predict_most_colourful, mean_chroma, what="the most colourful")
+verdict = reveal_best(predict_most_colourful, mean_chroma, what="the most colourful")
 
 # %% [markdown]
 # How to read this. The paper (ImageNet, a large network, many epochs) found L2 the least colourful,
@@ -665,6 +665,36 @@ print(f"beyond two standard errors: too grey: {', '.join(too_grey) or 'none'}; "
 #   colours typical of its class (the browns and oranges of fur), pushed further by rebalancing. The paper
 #   shows the same kind of bias at ImageNet scale (grass-like textures turn green, and objects get the
 #   colours their class usually has).
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### Do the colours make sense? The semantic-interpretability test
+#
+# The paper's second test of realism asks a machine instead of people: give the colorized photographs to a
+# classifier trained on real colour photographs and see whether the colours help it. In the paper (its
+# Table 1) a VGG network classified its colorizations better than the grey images and worse than the true
+# colours. Our version: the course's supervised ResNet-18, trained on colour CIFAR-10, classifies 1,000 test
+# images (100 per class) three ways: with their true colours, grey (L only), and colorized by the shipped
+# model.
+
+# %% tags=["nbval-approx-1"]
+classifier = pretrained.load("supervised_resnet18", device=device, full=True)
+idx1000 = data.few_label_indices(test_labels, 100)
+L1000, ab1000 = experiments.ab_of(test_images[idx1000])
+versions = {
+    "true colours": test_images[idx1000].float() / 255,
+    "grey (ab = 0)": plots.with_ab(test_images[idx1000], torch.zeros_like(ab1000)),
+    f"colorized ({label})": plots.with_ab(test_images[idx1000], experiments.predict(shipped, L1000)),
+}
+semantic = {name: accuracy({"top1": evaluate.classifier_accuracy(classifier, x, test_labels[idx1000], device=device)},
+                           "top1", len(idx1000))
+            for name, x in versions.items()}
+for name, acc in semantic.items():
+    print(f"{name:32s} classifier accuracy {acc}%")
+names = list(semantic)
+gain = semantic[names[2]] - semantic[names[1]]
+print(f"colorized minus grey: {gain.value:+.1f} ± {gain.se:.1f} points: the colours "
+      + direction(gain, ("mislead the classifier", "make no difference we can measure", "help the classifier"))
+      + " (two standard errors decide)")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. What did the network learn? The scoreboard

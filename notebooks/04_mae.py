@@ -387,7 +387,7 @@ def predict_best_ratio():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_best_ratio", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-check_prediction("predict_best_ratio", predict_best_ratio, ("25%", "50%", "75%", "90%"))
+committed = check_prediction("predict_best_ratio", predict_best_ratio, ("25%", "50%", "75%", "90%"))
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. How much to hide? The masking-ratio sweep
@@ -438,9 +438,9 @@ print(f"mean over ratios: linear probe {lin_mean:.1f}%, fine-tuned {ft_mean:.1f}
 from sslcourse.checks.predictions import reveal_best
 
 n_sweep = sweep["results"]["n_test"]
-reveal_best(predict_best_ratio, {f"{float(k):.0%}": findings.accuracy(v, "finetune_top1", n_sweep)
-                                 for k, v in sorted(rows.items(), key=lambda kv: float(kv[0]))},
-            what="the best ratio for fine-tuning")
+verdict = reveal_best(predict_best_ratio, {f"{float(k):.0%}": findings.accuracy(v, "finetune_top1", n_sweep)
+                                           for k, v in sorted(rows.items(), key=lambda kv: float(kv[0]))},
+                      what="the best ratio for fine-tuning")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Does pre-training help? MAE against a ViT from scratch

@@ -115,7 +115,7 @@ def predict_one_label():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_one_label", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-check_prediction("predict_one_label", predict_one_label, ("context", "colorization", "simclr", "mae"))
+committed = check_prediction("predict_one_label", predict_one_label, ("context", "colorization", "simclr", "mae"))
 
 # %% tags=["hide-input"]
 scoreboard.plot_label_curves()
@@ -144,7 +144,7 @@ for r in scoreboard.rows(include_yours=False):
         v = scoreboard.value(r, "few_label_top1@1")
         if r["method"] not in one_label or v.value > one_label[r["method"]].value:
             one_label[r["method"]] = v
-reveal_best(predict_one_label, one_label, what="the best start with one label per class")
+verdict = reveal_best(predict_one_label, one_label, what="the best start with one label per class")
 
 # %% [markdown]
 # One way to read the curves: how many labels does each start need to do what its own untrained network

@@ -85,31 +85,47 @@ def show_losses(images: torch.Tensor, samples: dict, title: str = ""):
 
 
 def plot_measurements(record: dict):
-    """The per-pixel accuracy curves (fraction of pixels within d) and the colourfulness of each prediction."""
+    """Three panels: the per-pixel accuracy curves (fraction of pixels within d, zoomed on small d where they
+    differ), the two AuCs side by side (plain and rarity-weighted), and the colourfulness of each prediction.
+    Error bars: two standard errors, bounded from each quantity's range (per-image spreads were not recorded)."""
     import matplotlib.pyplot as plt
+    import numpy as np
 
     r = record["results"]
-    rows, d = r["rows"], r["curve_thresholds"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    rows, d, n = r["rows"], r["curve_thresholds"], r["n_test"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    zoom = 40  # beyond about 40 units of ab every curve is close to 1: the differences live below
     for name, row in rows.items():
         style = "--" if name in ("grey (ab = 0)", "ground truth") else "-"
-        axes[0].plot(d, row["curve"], style, label=f"{LABELS.get(name, name)} (AuC {row['auc']:.1f}%)")
-    axes[0].set_xlabel("distance d in ab")
+        axes[0].plot(d, row["curve"], style, label=LABELS.get(name, name))
+    axes[0].set_xlim(0, zoom)
+    axes[0].set_xlabel(f"distance d in ab (zoomed on 0 to {zoom}; every curve reaches 1 by 150)")
     axes[0].set_ylabel("fraction of pixels within d")
     axes[0].legend(fontsize=7)
+    models = [m for m in rows if m not in ("ground truth",)]
+    x = np.arange(len(models))
+    bound = 2 * (100 / 2) / n**0.5  # two standard errors of a mean in [0, 100], at most
+    for k, (key, name) in enumerate((("auc", "plain AuC"), ("auc_rebalanced", "rarity-weighted AuC"))):
+        values = [rows[m][key] for m in models]
+        bars = axes[1].bar(x + (k - 0.5) * 0.38, values, 0.38, yerr=bound, capsize=2, label=name)
+        for bar, v in zip(bars, values):
+            axes[1].annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+    axes[1].set_xticks(x, [LABELS.get(m, m) for m in models], rotation=15, ha="right", fontsize=8)
+    axes[1].set_ylim(0, 100)
+    axes[1].set_ylabel("area under the curve (%)")
+    axes[1].legend(fontsize=7, loc="lower left")
     names = list(rows)
-    # Two standard errors of each mean chroma, bounded from its range (0 to ~130): the spread was not recorded.
-    bound = 2 * (130 / 2) / r["n_test"] ** 0.5
-    axes[1].barh(
-        [LABELS.get(n, n) for n in names],
-        [rows[n]["mean_chroma"] for n in names],
-        xerr=[0 if n.startswith(("grey", "ground")) else bound for n in names],
+    chroma_bound = 2 * (130 / 2) / n**0.5  # mean chroma lies in [0, ~130]
+    axes[2].barh(
+        [LABELS.get(m, m) for m in names],
+        [rows[m]["mean_chroma"] for m in names],
+        xerr=[0 if m.startswith(("grey", "ground")) else chroma_bound for m in names],
         capsize=3,
-        color=["0.6" if n.startswith(("grey", "ground")) else "C0" for n in names],
+        color=["0.6" if m.startswith(("grey", "ground")) else "C0" for m in names],
     )
-    axes[1].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful (± 2 standard errors, an upper bound)")
-    axes[1].invert_yaxis()
-    fig.suptitle(f"{r['n_test']} CIFAR-10 test images, {label(record)}", fontsize=9)
+    axes[2].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful")
+    axes[2].invert_yaxis()
+    fig.suptitle(f"{n} CIFAR-10 test images, {label(record)}; error bars: 2 standard errors (upper bounds)", fontsize=9)
     fig.tight_layout()
     return fig
 
