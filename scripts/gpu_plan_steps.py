@@ -37,6 +37,7 @@ class Step:
 
 
 PROTOCOL = "sslcourse/results/protocol"
+GPU_LOGS = "sslcourse/results/logs/gpu"  # machine logs and benchmark outputs behind the README's numbers
 
 
 def _seeds(effect: float, accuracy: float) -> str:
@@ -46,7 +47,7 @@ def _seeds(effect: float, accuracy: float) -> str:
     return ",".join(str(i) for i in range(size_study(effect, accuracy).seeds))
 
 
-# Views/s on one H200 before any calibration: the shipped runs' (eager, one training at a time, results/gpu/
+# Views/s on one H200 before any calibration: the shipped runs' (eager, one training at a time, GPU_LOGS
 # and the weights' cards); MAE's is an assumption (no GPU run of it yet). Replaced by the calibration's.
 PRIOR_VIEWS_PER_S = {"simclr": 75_000, "supervised": 62_600, "mae": 40_000}
 N = 50_000  # training images
@@ -81,7 +82,7 @@ STEPS: tuple[Step, ...] = (
         alone=True,
         fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
         # for the steps after it) and 7 side-by-side processes
-        land=("cp {step}/calibration.json results/gpu/calibration.json",),
+        land=(f"cp {{step}}/calibration.json {GPU_LOGS}/calibration.json",),
     ),
     Step(
         "throughput",
@@ -93,7 +94,7 @@ STEPS: tuple[Step, ...] = (
         ),
         fixed_s=70,
         alone=True,
-        land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",),
+        land=(f"copy {{step}}/log.txt to {GPU_LOGS}/ and update the README's performance section",),
     ),
     Step(
         "supervised",
@@ -117,7 +118,7 @@ STEPS: tuple[Step, ...] = (
         (f"{PY} benchmarks/airbench_calibration.py --device cuda --out {{step}}/airbench.json",),
         fixed_s=45,
         wave=1,
-        land=("cp {step}/airbench.json results/gpu/airbench.json",),
+        land=(f"cp {{step}}/airbench.json {GPU_LOGS}/airbench.json",),
     ),
     Step(
         "context_gapjitter",
