@@ -62,6 +62,12 @@ def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
     )
 
 
+def _result(topic: str, file: str) -> str:
+    """Landing a study's result: its JSON from the step's folder to sslcourse/results/TOPIC/, where the notebook
+    and the findings read it."""
+    return f"cp {{step}}/{file} sslcourse/results/{topic}/{file}"
+
+
 def _flagship(name: str) -> tuple[str, ...]:
     return (
         f"{PY} -m sslcourse ship {{step}}/run {name} --force",
@@ -134,7 +140,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=50,
         wave=1,
         study=(5, 40),
-        land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json"),
+        land=_shipped("context_resnet18", _result("context", "gap_jitter.json")),
     ),
     Step(
         "colorization",
@@ -159,7 +165,7 @@ STEPS: tuple[Step, ...] = (
         study=(5, 40),
         land=_shipped(
             "colorization_resnet18",
-            "cp {step}/losses.json sslcourse/results/colorization/losses.json",
+            _result("colorization", "losses.json"),
             run="rebalanced",
         ),
     ),
@@ -205,7 +211,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=20,
         wave=2,
         study=(5, 50),
-        land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",),
+        land=(_result("context", "aberration.json"),),
     ),
     Step(
         "simclr_temperature",
@@ -217,7 +223,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=2,
         study=(3, 70),
-        land=("cp {step}/temperature.json sslcourse/results/simclr/temperature.json",),
+        land=(_result("simclr", "temperature.json"),),
     ),
     Step(
         "mae_finetune",
@@ -230,7 +236,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=30,
         wave=3,
         study=(5, 80),
-        land=("cp {step}/finetune.json sslcourse/results/mae/finetune.json",),
+        land=(_result("mae", "finetune.json"),),
     ),
     Step(
         "simclr_head",
@@ -242,7 +248,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=40,
         wave=3,
         study=(3, 70),
-        land=("cp {step}/head.json sslcourse/results/simclr/head.json",),
+        land=(_result("simclr", "head.json"),),
     ),
     Step(
         "simclr_colour",
@@ -257,7 +263,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=3,
         study=(2, 65),
-        land=("cp {step}/colour_strength.json sslcourse/results/simclr/colour_strength.json",),
+        land=(_result("simclr", "colour_strength.json"),),
     ),
     Step(
         "mae_cost",
@@ -266,7 +272,7 @@ STEPS: tuple[Step, ...] = (
         (MAE.format("cost") + " --out {step}/cost.json",),
         fixed_s=30,
         wave=4,
-        land=("cp {step}/cost.json sslcourse/results/mae/cost.json",),
+        land=(_result("mae", "cost.json"),),
     ),
     Step(
         "mae_sweep",
@@ -281,7 +287,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=4,
         study=(3, 75),
-        land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",),
+        land=(_result("mae", "sweep.json"),),
     ),
     Step(
         "simclr_grid",
@@ -294,10 +300,7 @@ STEPS: tuple[Step, ...] = (
         wave=4,
         study=(5, 50),
         resumable=True,
-        land=(
-            "cp {step}/augmentation_grid.json sslcourse/results/simclr/augmentation_grid.json "
-            '(once its "complete" is true)',
-        ),
+        land=(_result("simclr", "augmentation_grid.json") + ' (once its "complete" is true)',),
     ),
 )
 BY_NAME = {s.name: s for s in STEPS}
