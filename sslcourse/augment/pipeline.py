@@ -1,5 +1,6 @@
 """Augmentations by name: the registry the experiments and widgets choose from (SimCLR's grid of pairs,
-`--set augment=...`), the `Augment` chain that applies them to a batch, and the two recipes the course trains with.
+`--set augmentations=...`), the `Augment` chain that applies them to a batch, and the two recipes the course
+trains with.
 """
 
 from __future__ import annotations
