@@ -48,7 +48,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # gpu_plan_steps, also when loaded by path (tests)
-from gpu_plan_steps import BY_NAME, PRIOR_VIEWS_PER_S, PY, RESULTS, ROOT, SMOKE, STEPS, Step, smoke_args  # noqa: E402,F401
+from gpu_plan_steps import (  # noqa: E402,F401
+    BY_NAME,
+    GPU_LOGS,
+    PRIOR_VIEWS_PER_S,
+    PY,
+    RESULTS,
+    ROOT,
+    SMOKE,
+    STEPS,
+    Step,
+    smoke_args,
+)
 
 
 def _commands(step: Step, smoke: bool, step_dir: Path) -> list[list[str]]:
@@ -62,10 +73,10 @@ def _commands(step: Step, smoke: bool, step_dir: Path) -> list[list[str]]:
 
 # --------------------------------------------------------------------------- sizing: calibration and noise
 def load_calibration(results: Path | None = None) -> dict | None:
-    """The last calibration: this plan's own, else the one landed in results/gpu/; None before any."""
+    """The last calibration: this plan's own, else the one landed in GPU_LOGS; None before any."""
     for path in (
         (results or ROOT / RESULTS) / "calibration" / "calibration.json",
-        ROOT / "results/gpu/calibration.json",
+        ROOT / GPU_LOGS / "calibration.json",
     ):
         if path.is_file():
             record = json.loads(path.read_text())

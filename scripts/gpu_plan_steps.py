@@ -37,6 +37,7 @@ class Step:
 
 
 PROTOCOL = "sslcourse/results/protocol"
+GPU_LOGS = "sslcourse/results/logs/gpu"  # machine logs and benchmark outputs behind the README's numbers
 
 
 def _seeds(effect: float, accuracy: float) -> str:
@@ -46,7 +47,7 @@ def _seeds(effect: float, accuracy: float) -> str:
     return ",".join(str(i) for i in range(size_study(effect, accuracy).seeds))
 
 
-# Views/s on one H200 before any calibration: the shipped runs' (eager, one training at a time, results/gpu/
+# Views/s on one H200 before any calibration: the shipped runs' (eager, one training at a time, GPU_LOGS
 # and the weights' cards); MAE's is an assumption (no GPU run of it yet). Replaced by the calibration's.
 PRIOR_VIEWS_PER_S = {"simclr": 75_000, "supervised": 62_600, "mae": 40_000}
 N = 50_000  # training images
@@ -59,6 +60,12 @@ def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
         f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
         *more,
     )
+
+
+def _result(topic: str, file: str) -> str:
+    """Landing a study's result: its JSON from the step's folder to sslcourse/results/TOPIC/, where the notebook
+    and the findings read it."""
+    return f"cp {{step}}/{file} sslcourse/results/{topic}/{file}"
 
 
 def _flagship(name: str) -> tuple[str, ...]:
@@ -81,7 +88,7 @@ STEPS: tuple[Step, ...] = (
         alone=True,
         fixed_s=150,  # 3 models x 2 modes x 3 s timed, plus compiling each once (its kernels are cached on disk
         # for the steps after it) and 7 side-by-side processes
-        land=("cp {step}/calibration.json results/gpu/calibration.json",),
+        land=(f"cp {{step}}/calibration.json {GPU_LOGS}/calibration.json",),
     ),
     Step(
         "throughput",
@@ -93,7 +100,7 @@ STEPS: tuple[Step, ...] = (
         ),
         fixed_s=70,
         alone=True,
-        land=("copy {step}/log.txt to results/gpu/ and update the README's performance section",),
+        land=(f"copy {{step}}/log.txt to {GPU_LOGS}/ and update the README's performance section",),
     ),
     Step(
         "supervised",
@@ -117,7 +124,7 @@ STEPS: tuple[Step, ...] = (
         (f"{PY} benchmarks/airbench_calibration.py --device cuda --out {{step}}/airbench.json",),
         fixed_s=45,
         wave=1,
-        land=("cp {step}/airbench.json results/gpu/airbench.json",),
+        land=(f"cp {{step}}/airbench.json {GPU_LOGS}/airbench.json",),
     ),
     Step(
         "context_gapjitter",
@@ -133,7 +140,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=50,
         wave=1,
         study=(5, 40),
-        land=_shipped("context_resnet18", "cp {step}/gap_jitter.json sslcourse/results/context/gap_jitter.json"),
+        land=_shipped("context_resnet18", _result("context", "gap_jitter.json")),
     ),
     Step(
         "colorization",
@@ -158,7 +165,7 @@ STEPS: tuple[Step, ...] = (
         study=(5, 40),
         land=_shipped(
             "colorization_resnet18",
-            "cp {step}/losses.json sslcourse/results/colorization/losses.json",
+            _result("colorization", "losses.json"),
             run="rebalanced",
         ),
     ),
@@ -204,7 +211,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=20,
         wave=2,
         study=(5, 50),
-        land=("cp {step}/aberration.json sslcourse/results/context/aberration.json",),
+        land=(_result("context", "aberration.json"),),
     ),
     Step(
         "simclr_temperature",
@@ -216,7 +223,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=2,
         study=(3, 70),
-        land=("cp {step}/temperature.json sslcourse/results/simclr/temperature.json",),
+        land=(_result("simclr", "temperature.json"),),
     ),
     Step(
         "mae_finetune",
@@ -229,7 +236,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=30,
         wave=3,
         study=(5, 80),
-        land=("cp {step}/finetune.json sslcourse/results/mae/finetune.json",),
+        land=(_result("mae", "finetune.json"),),
     ),
     Step(
         "simclr_head",
@@ -241,7 +248,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=40,
         wave=3,
         study=(3, 70),
-        land=("cp {step}/head.json sslcourse/results/simclr/head.json",),
+        land=(_result("simclr", "head.json"),),
     ),
     Step(
         "simclr_colour",
@@ -256,7 +263,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=3,
         study=(2, 65),
-        land=("cp {step}/colour_strength.json sslcourse/results/simclr/colour_strength.json",),
+        land=(_result("simclr", "colour_strength.json"),),
     ),
     Step(
         "mae_cost",
@@ -265,7 +272,7 @@ STEPS: tuple[Step, ...] = (
         (MAE.format("cost") + " --out {step}/cost.json",),
         fixed_s=30,
         wave=4,
-        land=("cp {step}/cost.json sslcourse/results/mae/cost.json",),
+        land=(_result("mae", "cost.json"),),
     ),
     Step(
         "mae_sweep",
@@ -280,7 +287,7 @@ STEPS: tuple[Step, ...] = (
         fixed_s=60,
         wave=4,
         study=(3, 75),
-        land=("cp {step}/sweep.json sslcourse/results/mae/sweep.json",),
+        land=(_result("mae", "sweep.json"),),
     ),
     Step(
         "simclr_grid",
@@ -293,10 +300,7 @@ STEPS: tuple[Step, ...] = (
         wave=4,
         study=(5, 50),
         resumable=True,
-        land=(
-            "cp {step}/augmentation_grid.json sslcourse/results/simclr/augmentation_grid.json "
-            '(once its "complete" is true)',
-        ),
+        land=(_result("simclr", "augmentation_grid.json") + ' (once its "complete" is true)',),
     ),
 )
 BY_NAME = {s.name: s for s in STEPS}

@@ -80,40 +80,95 @@ def available() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.json"))
 
 
+def _remedy(weights: Path, info: dict) -> str:
+    """What to do about a bad weights file: a shipped entry comes back from git (or a fresh ship), a run's
+    own file only from retraining."""
+    retrain = f"retrain with: {info.get('command', '(the card names no command)')}"
+    if weights.resolve().parent == WEIGHTS_DIR.resolve():
+        return (
+            f"restore it with `git checkout -- sslcourse/weights/{weights.name}` (or reinstall sslcourse), "
+            f"re-ship it from its run folder with `python -m sslcourse ship RUN {weights.stem} --force`, or {retrain}"
+        )
+    return retrain
+
+
+def _read_card(card_path: Path) -> dict:
+    """A card's JSON, or a WeightsError that names the file: never a traceback from deep inside json."""
+    try:
+        info = json.loads(card_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WeightsError(
+            f"{card_path} is not a readable weights card ({err}); restore it with `git checkout -- {card_path}` "
+            "if it is a shipped entry, else rerun the training that wrote it"
+        ) from err
+    if not isinstance(info, dict):
+        raise WeightsError(f"{card_path} holds a JSON {type(info).__name__}, not a card (an object); restore it")
+    return info
+
+
+def _checked_sha256(card_path: Path, info: dict) -> str:
+    """The card's sha256: the one thing that ties it to its weights, so a card without it cannot vouch for them."""
+    sha = info.get("sha256")
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise WeightsError(
+            f"{card_path} has no valid sha256 (found {sha!r}), so its weights cannot be checked; restore the card "
+            f"with `git checkout -- {card_path}`, or re-ship its run with `python -m sslcourse ship RUN NAME --force`"
+        )
+    return sha
+
+
 def card(name: str | Path) -> dict:
-    return json.loads(_entry(name)[1].read_text())
+    """The card of a shipped name, a run folder, or a .safetensors file (WeightsError if it cannot be read)."""
+    return _read_card(_entry(name)[1])
+
+
+def _verified(weights: Path, card_path: Path) -> dict:
+    """The card of a weights file that is there and whose sha256 matches it; else a WeightsError that says
+    which file is wrong and how to get it back."""
+    info = _read_card(card_path)
+    sha = _checked_sha256(card_path, info)
+    if not weights.is_file():
+        raise WeightsError(f"{weights} is missing (its card {card_path} is there); {_remedy(weights, info)}")
+    got = sha256_file(weights)
+    if got != sha:
+        raise WeightsError(
+            f"{weights} does not match its card: sha256 {got[:12]}... but the card says {sha[:12]}... "
+            f"The file was changed or truncated ({weights.stat().st_size} bytes, the card says "
+            f"{info.get('size_bytes', '?')}); {_remedy(weights, info)}"
+        )
+    return info
 
 
 def load(name: str | Path, device: torch.device | str | None = None, full: bool = False) -> nn.Module:
     """A ready model in eval mode: the backbone (default) or the whole method (`full=True`).
 
-    The weights file's sha256 must match its card; a mismatch raises WeightsError and says how to recover.
+    The weights file's sha256 must match its card, and the file must parse; anything wrong (missing, truncated,
+    altered, a card without sha256 or not JSON) raises WeightsError naming the file and saying how to recover.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from sslcourse import methods
     from sslcourse.device import pick_device
 
     weights, card_path = _entry(name)
-    info = json.loads(card_path.read_text())
-    if not weights.is_file():
-        raise WeightsError(
-            f"{weights} is missing (its card {card_path} is there); restore it with "
-            f"`git checkout -- {weights}` or retrain: {info.get('command', '?')}"
-        )
-    got = sha256_file(weights)
-    if got != info["sha256"]:
-        raise WeightsError(
-            f"{weights} does not match its card: sha256 {got[:12]}... but the card says "
-            f"{info['sha256'][:12]}... The file was changed or truncated; restore it with "
-            f"`git checkout -- {weights}`, or retrain with: {info.get('command', '?')}"
-        )
+    info = _verified(weights, card_path)
     device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
     method = methods.build(info["method"], **info.get("method_kwargs", {}))
-    state = load_file(str(weights))
+    try:
+        state = load_file(str(weights))
+    except SafetensorError as err:  # a file its card vouches for but safetensors cannot parse: written broken
+        raise WeightsError(f"{weights} is not a readable safetensors file ({err}); {_remedy(weights, info)}") from err
     own = method.state_dict()
     state = {k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}  # fp16 on disk, fp32 in use
-    method.load_state_dict(state, strict=True)
+    try:
+        method.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # keys or shapes that are not the card's method: first lines name them
+        lines = str(err).splitlines()
+        raise WeightsError(
+            f"{weights} does not fit the method its card {card_path} describes "
+            f"({info['method']}, {info.get('method_kwargs', {})}): {' '.join(lines[:3])}; {_remedy(weights, info)}"
+        ) from err
     method.to(device).eval()
     return method if full else method.backbone
 
@@ -125,14 +180,12 @@ def ship(run_dir: str | Path, name: str, force: bool = False, allow_dirty: bool 
     dst_w, dst_c = WEIGHTS_DIR / f"{name}.safetensors", WEIGHTS_DIR / f"{name}.json"
     if (dst_w.exists() or dst_c.exists()) and not force:
         raise FileExistsError(f"{name} is already shipped ({dst_c}); pass force=True (--force) to replace it")
-    info = json.loads(src_c.read_text())
+    info = _verified(src_w, src_c)
     if str(info.get("code_version", "")).endswith("+dirty") and not allow_dirty:
         raise WeightsError(
             f"{src_c} was trained from a tree with uncommitted changes ({info['code_version']}); "
             "commit and retrain, or pass allow_dirty=True (--allow-dirty)"
         )
-    if sha256_file(src_w) != info["sha256"]:
-        raise WeightsError(f"{src_w} does not match its card; refusing to ship it")
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     tmp = dst_w.with_name(dst_w.name + f".tmp{os.getpid()}")
     shutil.copyfile(src_w, tmp)

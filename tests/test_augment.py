@@ -396,3 +396,17 @@ def test_a_pipeline_without_a_generator_compiles_into_one_graph_and_imports_dyna
     code = "import sys, sslcourse.augment; print('torch._dynamo' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"  # `python -m sslcourse list` does not pay for it
+
+
+@pytest.mark.parametrize("module", ["geometric", "color", "filters", "pipeline"])
+def test_the_package_exports_every_operation_of_its_modules(module):
+    """`from sslcourse.augment import X` is the one import path: an op added to a module must be re-exported."""
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"sslcourse.augment.{module}")
+    own = {n for n, v in vars(mod).items() if not n.startswith("_") and getattr(v, "__module__", None) == mod.__name__}
+    own |= {"AUGMENTATIONS"} if module == "pipeline" else set()
+    assert own and own <= set(A.__all__), f"{sorted(own - set(A.__all__))} missing from sslcourse/augment/__init__.py"
+    assert all(getattr(A, n) is getattr(mod, n) for n in own)
+    assert all(inspect.getdoc(getattr(mod, n)) for n in own if callable(getattr(mod, n)))  # every op says what it does

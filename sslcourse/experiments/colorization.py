@@ -19,18 +19,15 @@ the date and the wall time, so a small CPU run can never pass for the real one.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from sslcourse import data, methods, pretrained
-from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
+from sslcourse.experiments.runner import CommandError, Experiment, Option, Run, Topic
 from sslcourse.methods import colorization as col
 from sslcourse.methods.colorization_bins import (
     ab_histogram,
@@ -219,92 +216,86 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
 
 
 # --------------------------------------------------------------------------- command line
-def _parser() -> argparse.ArgumentParser:
-    p = parser("colorization", __doc__, ["prior", "train", "measure"], "the JSON result (a run folder for train)")
-    p.add_argument("--loss", choices=col.LOSSES, default="rebalanced", help="train: which loss")
-    p.add_argument("--runs", help="measure: run folders or shipped names, comma-separated (name=path to rename)")
-    p.add_argument("--sample-indices", help="measure: test images (comma-separated) whose colorizations to ship")
-    p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images")
-    p.add_argument("--test-subset", type=int, help="measure on a balanced subset of N test images")
-    p.add_argument("--epochs", type=float, default=30)
-    p.add_argument("--minutes", type=float, help="wall-clock budget per training (the schedule follows it)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, help="default: the colorization recipe's")
-    p.add_argument("--width", type=float, default=0.25, help="ResNet-18 width (0.5: 32-64-128-256 channels)")
-    add_training_options(p)
-    return p
+def _prior(run: Run) -> dict:
+    results = cifar_prior(data.load_cifar10("train")[0])
+    print(f"{results['n_bins']} bins; gamut counts {results['gamut_counts']}")
+    return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import pick_device, seed_everything
+def _train(run: Run) -> None:
+    """One loss's training, written as a run folder at --out (model.safetensors + card.json) to ship."""
+    a = run.args
+    x, y = data.load_cifar10("train")
+    keep = data.balanced_subset(y, a.train_subset)
+    cfg = replace(
+        methods.get("colorization").recipe,
+        epochs=a.epochs,
+        minutes=a.minutes,
+        batch_size=a.batch_size,
+        seed=a.seed,
+        compile=a.compile,
+        **({"lr": a.lr} if a.lr else {}),
+    )
+    card = train_run(run.out, a.loss, (x[keep], y[keep]), cfg, run.device, a.width, run.command, progress=not a.quiet)
+    summary = {k: card[k] for k in ("wall_time_s", "epochs", "final_loss")}
+    print(json.dumps({"out": str(run.out), **summary}))
 
-    argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    out = Path(args.out)
-    if refuse_overwrite(out, force=args.force, allow_dirty=args.allow_dirty):
-        return 2
-    device = pick_device(args.device)
-    seed_everything(args.seed)
-    command = "python -m sslcourse.experiments.colorization " + shlex.join(argv)
-    t = time.perf_counter()
-    if args.experiment == "prior":
-        results = cifar_prior(data.load_cifar10("train")[0])
-        print(f"{results['n_bins']} bins; gamut counts {results['gamut_counts']}")
-    elif args.experiment == "train":
-        x, y = data.load_cifar10("train")
-        keep = data.balanced_subset(y, args.train_subset)
-        x, y = x[keep], y[keep]
-        cfg = replace(
-            methods.get("colorization").recipe,
-            epochs=args.epochs,
-            minutes=args.minutes,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            compile=args.compile,
-            **({"lr": args.lr} if args.lr else {}),
-        )
-        card = train_run(out, args.loss, (x, y), cfg, device, args.width, command, progress=not args.quiet)
-        print(
-            json.dumps(
-                {
-                    "out": str(out),
-                    "wall_time_s": card["wall_time_s"],
-                    "epochs": card["epochs"],
-                    "final_loss": card["final_loss"],
-                }
-            )
-        )
-        return 0
-    else:
-        if not args.runs:
-            print("error: measure needs --runs", file=sys.stderr)
-            return 2
-        runs = dict(
-            r.split("=", 1) if "=" in r else (pretrained.card(r)["method_kwargs"]["loss"], r)
-            for r in args.runs.split(",")
-        )
-        test_set = test_subset(args.test_subset)
-        results = measure_runs(runs, test_set, device)
-        results.update(n_test=len(test_set[1]), runs={k: pretrained.card(v) for k, v in runs.items()})
-        if args.sample_indices:  # the notebook's pictures: chosen test images, by every loss
-            idx = torch.tensor([int(i) for i in args.sample_indices.split(",")])
-            images = data.load_cifar10("test")[0][idx]
-            L, _ = ab_of(images)
-            results["sample_indices"] = idx.tolist()
-            results["samples"] = {
-                name: predict(pretrained.load(run, device=device, full=True), L).round().to(torch.int8).tolist()
-                for name, run in runs.items()
-            }
-    record = {
-        "experiment": args.experiment,
-        "results": results,
-        **provenance(device, command, time.perf_counter() - t),
-        "settings": vars(args),
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, separators=(",", ":")) + "\n")  # compact: the samples are 70,000 numbers
-    print(f"wrote {out}")
-    return 0
+
+def _measure(run: Run) -> dict:
+    a = run.args
+    if not a.runs:
+        raise CommandError("measure needs --runs (run folders or shipped names, comma-separated)")
+    runs = dict(
+        r.split("=", 1) if "=" in r else (pretrained.card(r)["method_kwargs"]["loss"], r) for r in a.runs.split(",")
+    )
+    test_set = test_subset(a.test_subset)
+    results = measure_runs(runs, test_set, run.device)
+    results.update(n_test=len(test_set[1]), runs={k: pretrained.card(v) for k, v in runs.items()})
+    if a.sample_indices:  # the notebook's pictures: chosen test images, by every loss
+        idx = torch.tensor([int(i) for i in a.sample_indices.split(",")])
+        L, _ = ab_of(data.load_cifar10("test")[0][idx])
+        results["sample_indices"] = idx.tolist()
+        results["samples"] = {
+            name: predict(pretrained.load(path, device=run.device, full=True), L).round().to(torch.int8).tolist()
+            for name, path in runs.items()
+        }
+    return results
+
+
+CLI = Topic(
+    "colorization",
+    __doc__,
+    {
+        "prior": Experiment(_prior, "the empirical ab distribution of CIFAR-10 over the in-gamut bins, smoothed"),
+        "train": Experiment(
+            _train,
+            "one loss's training, a run folder to ship",
+            (
+                Option("--loss", choices=col.LOSSES, default="rebalanced", help="which loss"),
+                Option("--train-subset", type=int, help="train on a balanced subset of N images"),
+            ),
+        ),
+        "measure": Experiment(
+            _measure,
+            "per-pixel accuracy (plain and rarity-weighted) and colourfulness of every run",
+            (
+                Option("--runs", help="run folders or shipped names, comma-separated (name=path to rename)"),
+                Option("--sample-indices", help="test images (comma-separated) whose colorizations to ship"),
+                Option("--test-subset", type=int, help="measure on a balanced subset of N test images"),
+            ),
+        ),
+    },
+    options=(
+        Option("--epochs", type=float, default=30),
+        Option("--minutes", type=float, help="wall-clock budget per training (the schedule follows it)"),
+        Option("--batch-size", type=int, default=256),
+        Option("--lr", type=float, help="default: the colorization recipe's"),
+        Option("--width", type=float, default=0.25, help="ResNet-18 width (0.5: 32-64-128-256 channels)"),
+    ),
+    out_help="the JSON result (a run folder for train)",
+    compact=True,  # the samples are 70,000 numbers
+)
+_parser, main = CLI.parser, CLI.main
 
 
 if __name__ == "__main__":

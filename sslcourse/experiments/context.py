@@ -19,18 +19,15 @@ version, the date, the wall time and every setting, so a small CPU run can never
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
-from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
+from sslcourse.experiments.runner import Experiment, Option, Run, Topic
 from sslcourse.methods.context_shortcuts import PositionRegressor
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -194,78 +191,90 @@ def save_run(
 
 
 # --------------------------------------------------------------------------- command line
-def _parser() -> argparse.ArgumentParser:
-    p = parser("context", __doc__, ["gapjitter", "aberration"], force_help="replace --out (and --run)")
-    p.add_argument("--run", help="gapjitter: also save the cured model as a run folder here (to ship)")
-    p.add_argument("--train-subset", type=int, help="pre-train on a balanced subset of N images")
-    p.add_argument("--probe-train", type=int, default=10000, help="gapjitter: images for the probes' training")
-    p.add_argument("--test-subset", type=int, default=2000, help="held-out test images for every score")
-    p.add_argument("--epochs", type=float, default=100)
-    p.add_argument("--minutes", type=float, help="wall-clock budget per model (the schedule follows it)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--width", type=float, default=0.5, help="ResNet-18 width (the course's 0.5; 0.125 for CPU runs)")
-    p.add_argument("--strength", type=float, default=0.05, help="aberration: green shrinks by this factor at the edge")
-    add_training_options(p)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import pick_device, seed_everything
-
-    argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    out = Path(args.out)
-    if refuse_overwrite(out, args.run, force=args.force, allow_dirty=args.allow_dirty):
-        return 2
-    device = pick_device(args.device)
-    seed_everything(args.seed)
+def _config(run: Run) -> TrainConfig:
+    """The context recipe with the command line's budget; recorded with the result."""
+    a = run.args
     cfg = replace(
         methods.get("context").recipe,
-        epochs=args.epochs,
-        minutes=args.minutes,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        compile=args.compile,
+        epochs=a.epochs,
+        minutes=a.minutes,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        seed=a.seed,
+        compile=a.compile,
     )
-    command = "python -m sslcourse.experiments.context " + shlex.join(argv)
-    progress = not args.quiet
-    train_x, train_y = balanced(*data.load_cifar10("train"), args.train_subset)
-    test_x, test_y = balanced(*data.load_cifar10("test"), args.test_subset)
-    t = time.perf_counter()
-    if args.experiment == "gapjitter":
-        method_kw = {"arch": "resnet18", "width": args.width}
-        probe_train = balanced(train_x, train_y, args.probe_train)
-        results, (model, run) = gap_jitter(
-            train_x, probe_train, (test_x, test_y), test_x, cfg, device, method_kw, progress=progress
+    run.settings["config"] = dict(cfg.__dict__)
+    return cfg
+
+
+def _data(run: Run):
+    """(train images, train labels), (test images, test labels): balanced subsets of the sizes asked for."""
+    train = balanced(*data.load_cifar10("train"), run.args.train_subset)
+    test = balanced(*data.load_cifar10("test"), run.args.test_subset)
+    return train, test
+
+
+def _gapjitter(run: Run) -> dict:
+    a, cfg = run.args, _config(run)
+    (train_x, train_y), (test_x, test_y) = _data(run)
+    method_kw = {"arch": "resnet18", "width": a.width}
+    probe_train = balanced(train_x, train_y, a.probe_train)
+    results, (model, trained) = gap_jitter(
+        train_x, probe_train, (test_x, test_y), test_x, cfg, run.device, method_kw, progress=not a.quiet
+    )
+    if a.run:
+        save_run(
+            Path(a.run),
+            model,
+            trained,
+            {**method_kw, **VARIANTS["cured"]},
+            cfg,
+            run.device,
+            len(train_x),
+            results["variants"]["cured"]["pretext_top1"],
+            run.command,
         )
-        if args.run:
-            save_run(
-                Path(args.run),
-                model,
-                run,
-                {**method_kw, **VARIANTS["cured"]},
-                cfg,
-                device,
-                len(train_x),
-                results["variants"]["cured"]["pretext_top1"],
-                command,
-            )
-    else:
-        results = aberration(train_x, test_x, args.strength, cfg, device, args.width, progress=progress)
-    results.update(n_train=len(train_x), n_test=len(test_x))
-    record = {
-        "experiment": args.experiment,
-        "results": results,
-        **provenance(device, command, time.perf_counter() - t),
-        "settings": {**vars(args), "config": dict(cfg.__dict__)},
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(results))
-    print(f"wrote {out}")
-    return 0
+    return {**results, "n_train": len(train_x), "n_test": len(test_x)}
+
+
+def _aberration(run: Run) -> dict:
+    a, cfg = run.args, _config(run)
+    (train_x, _), (test_x, _) = _data(run)
+    results = aberration(train_x, test_x, a.strength, cfg, run.device, a.width, progress=not a.quiet)
+    return {**results, "n_train": len(train_x), "n_test": len(test_x)}
+
+
+CLI = Topic(
+    "context",
+    __doc__,
+    {
+        "gapjitter": Experiment(
+            _gapjitter,
+            "the pair network with the cures and without, equal budgets",
+            (
+                Option("--run", help="also save the cured model as a run folder here (to ship)"),
+                Option("--probe-train", type=int, default=10000, help="images for the probes' training"),
+            ),
+        ),
+        "aberration": Experiment(
+            _aberration,
+            "absolute position from aberrated patches, and from clean ones",
+            (Option("--strength", type=float, default=0.05, help="green shrinks by this factor at the edge"),),
+        ),
+    },
+    options=(
+        Option("--train-subset", type=int, help="pre-train on a balanced subset of N images"),
+        Option("--test-subset", type=int, default=2000, help="held-out test images for every score"),
+        Option("--epochs", type=float, default=100),
+        Option("--minutes", type=float, help="wall-clock budget per model (the schedule follows it)"),
+        Option("--batch-size", type=int, default=256),
+        Option("--lr", type=float, default=2e-3),
+        Option("--width", type=float, default=0.5, help="ResNet-18 width (the course's 0.5; 0.125 for CPU runs)"),
+    ),
+    outputs=("run",),
+    echo=True,
+)
+_parser, main = CLI.parser, CLI.main
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ every setting, so a small CPU run can never pass for the real one.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import sys
 import time
 from dataclasses import replace
@@ -23,7 +21,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
-from sslcourse.experiments import add_training_options, parser, provenance, refuse_overwrite
+from sslcourse.experiments.runner import Experiment, Option, Run, Topic
 from sslcourse.methods.mae import MAE, random_masking
 from sslcourse.models import vit_tiny
 from sslcourse.train import TrainConfig, train
@@ -255,109 +253,123 @@ def pretrain_run(
 
 
 # --------------------------------------------------------------------------- command line
-def _parser() -> argparse.ArgumentParser:
-    p = parser("mae", __doc__, ["sweep", "finetune", "cost", "pretrain"], "the JSON result (a run folder for pretrain)")
-    p.add_argument("--ratios", default="0.1,0.25,0.5,0.75,0.9", help="sweep: the masking ratios")
-    p.add_argument("--mask-ratio", type=float, default=0.75, help="pretrain, cost")
-    p.add_argument("--no-norm-pix", action="store_true", help="reconstruct raw pixels (default: per-patch normalised)")
-    p.add_argument("--init", help="finetune: MAE weights (shipped name or run folder) instead of pre-training")
-    p.add_argument("--train-subset", type=int, help="train on a balanced subset of N images (CPU runs)")
-    p.add_argument("--test-subset", type=int, help="evaluate on a balanced subset of N test images")
-    p.add_argument("--pretrain-epochs", type=float, default=200)
-    p.add_argument(
-        "--pretrain-minutes", type=float, help="wall-clock budget per pre-training (the schedule follows it)"
-    )
-    p.add_argument("--finetune-epochs", type=float, default=50)
-    p.add_argument("--finetune-minutes", type=float)
-    p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--lr", type=float, help="pre-training learning rate (default: the mae recipe's)")
-    p.add_argument("--finetune-lr", type=float, help="default: the vit_supervised recipe's")
-    p.add_argument("--dim", type=int, default=192, help="encoder width (ViT-Tiny: 192)")
-    p.add_argument("--depth", type=int, default=6)
-    p.add_argument("--heads", type=int, default=3)
-    p.add_argument("--decoder-dim", type=int, default=128)
-    p.add_argument("--decoder-depth", type=int, default=2)
-    p.add_argument("--decoder-heads", type=int, default=4)
-    p.add_argument("--steps", type=int, default=20, help="cost: timed steps per variant")
-    add_training_options(p)
-    return p
+def _model(run: Run) -> tuple[dict, dict]:
+    """(encoder, decoder) sizes from the command line."""
+    a = run.args
+    arch_kw = {"dim": a.dim, "depth": a.depth, "heads": a.heads}
+    return arch_kw, {"decoder_dim": a.decoder_dim, "decoder_depth": a.decoder_depth, "decoder_heads": a.decoder_heads}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from sslcourse.device import pick_device, seed_everything
-
-    argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    out = Path(args.out)
-    if refuse_overwrite(out, force=args.force, allow_dirty=args.allow_dirty):
-        return 2
-    device = pick_device(args.device)
-    seed_everything(args.seed)
-    arch_kw = {"dim": args.dim, "depth": args.depth, "heads": args.heads}
-    decoder_kw = {
-        "decoder_dim": args.decoder_dim,
-        "decoder_depth": args.decoder_depth,
-        "decoder_heads": args.decoder_heads,
-    }
-    common = dict(batch_size=args.batch_size, seed=args.seed, compile=args.compile)
-    pre_cfg = replace(
+def _configs(run: Run) -> tuple[TrainConfig, TrainConfig]:
+    """(pre-training, fine-tuning) configs: the mae and vit_supervised recipes with the command line's budgets;
+    recorded with the result."""
+    a = run.args
+    common = dict(batch_size=a.batch_size, seed=a.seed, compile=a.compile)
+    pre = replace(
         methods.get("mae").recipe,
-        epochs=args.pretrain_epochs,
-        minutes=args.pretrain_minutes,
+        epochs=a.pretrain_epochs,
+        minutes=a.pretrain_minutes,
         **common,
-        **({"lr": args.lr} if args.lr else {}),
+        **({"lr": a.lr} if a.lr else {}),
     )
-    ft_cfg = replace(
+    ft = replace(
         methods.get("vit_supervised").recipe,
-        epochs=args.finetune_epochs,
-        minutes=args.finetune_minutes,
+        epochs=a.finetune_epochs,
+        minutes=a.finetune_minutes,
         **common,
-        **({"lr": args.finetune_lr} if args.finetune_lr else {}),
+        **({"lr": a.finetune_lr} if a.finetune_lr else {}),
     )
-    command = "python -m sslcourse.experiments.mae " + shlex.join(argv)
-    progress, norm_pix = not args.quiet, not args.no_norm_pix
-    t = time.perf_counter()
-    if args.experiment == "cost":
-        results = encoder_cost(device, args.batch_size, args.mask_ratio, args.steps, arch_kw)
-    else:
-        train_set, test_set = load_data(args.train_subset, args.test_subset)
-        if args.experiment == "pretrain":
-            card = pretrain_run(
-                out,
-                train_set,
-                test_set,
-                args.mask_ratio,
-                pre_cfg,
-                device,
-                arch_kw,
-                decoder_kw,
-                norm_pix,
-                command,
-                progress,
-            )
-            print(json.dumps({"out": str(out), "wall_time_s": card["wall_time_s"], **card["metrics"]}))
-            return 0
-        if args.experiment == "sweep":
-            ratios = [float(r) for r in args.ratios.split(",")]
-            results = sweep(
-                ratios, train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, norm_pix, progress
-            )
-        else:
-            results = finetune_vs_scratch(
-                train_set, test_set, pre_cfg, ft_cfg, device, arch_kw, decoder_kw, args.init, progress
-            )
-        results.update(n_train=len(train_set[1]), n_test=len(test_set[1]))
-    record = {
-        "experiment": args.experiment,
-        "results": results,
-        **provenance(device, command, time.perf_counter() - t),
-        "settings": {**vars(args), "pretrain_config": dict(pre_cfg.__dict__), "finetune_config": dict(ft_cfg.__dict__)},
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(json.dumps(results))
-    print(f"wrote {out}")
-    return 0
+    run.settings.update(pretrain_config=dict(pre.__dict__), finetune_config=dict(ft.__dict__))
+    return pre, ft
+
+
+def _sweep(run: Run) -> dict:
+    a, (pre, ft), (arch_kw, decoder_kw) = run.args, _configs(run), _model(run)
+    train_set, test_set = load_data(a.train_subset, a.test_subset)
+    ratios = [float(r) for r in a.ratios.split(",")]
+    results = sweep(
+        ratios, train_set, test_set, pre, ft, run.device, arch_kw, decoder_kw, not a.no_norm_pix, not a.quiet
+    )
+    return {**results, "n_train": len(train_set[1]), "n_test": len(test_set[1])}
+
+
+def _finetune(run: Run) -> dict:
+    a, (pre, ft), (arch_kw, decoder_kw) = run.args, _configs(run), _model(run)
+    train_set, test_set = load_data(a.train_subset, a.test_subset)
+    results = finetune_vs_scratch(train_set, test_set, pre, ft, run.device, arch_kw, decoder_kw, a.init, not a.quiet)
+    return {**results, "n_train": len(train_set[1]), "n_test": len(test_set[1])}
+
+
+def _cost(run: Run) -> dict:
+    a, (arch_kw, _) = run.args, _model(run)
+    _configs(run)  # not used by the measurement, recorded as every MAE result records them
+    return encoder_cost(run.device, a.batch_size, a.mask_ratio, a.steps, arch_kw)
+
+
+def _pretrain(run: Run) -> None:
+    """One MAE, written as a run folder at --out (model.safetensors + card.json) to ship."""
+    a, (pre, _), (arch_kw, decoder_kw) = run.args, _configs(run), _model(run)
+    train_set, test_set = load_data(a.train_subset, a.test_subset)
+    card = pretrain_run(
+        run.out,
+        train_set,
+        test_set,
+        a.mask_ratio,
+        pre,
+        run.device,
+        arch_kw,
+        decoder_kw,
+        not a.no_norm_pix,
+        run.command,
+        not a.quiet,
+    )
+    print(json.dumps({"out": str(run.out), "wall_time_s": card["wall_time_s"], **card["metrics"]}))
+
+
+CLI = Topic(
+    "mae",
+    __doc__,
+    {
+        "sweep": Experiment(
+            _sweep,
+            "pre-train at each masking ratio, then probe and fine-tune each",
+            (Option("--ratios", default="0.1,0.25,0.5,0.75,0.9", help="the masking ratios"),),
+        ),
+        "finetune": Experiment(
+            _finetune,
+            "fine-tune a pre-trained MAE against the same ViT from scratch",
+            (Option("--init", help="MAE weights (shipped name or run folder) instead of pre-training"),),
+        ),
+        "cost": Experiment(
+            _cost,
+            "encoder images/s on the visible tokens only (MAE) and on all tokens (BEiT, SimMIM)",
+            (Option("--steps", type=int, default=20, help="timed steps per variant"),),
+        ),
+        "pretrain": Experiment(_pretrain, "one MAE, a run folder to ship"),
+    },
+    options=(
+        Option("--mask-ratio", type=float, default=0.75, help="pretrain, cost"),
+        Option("--no-norm-pix", action="store_true", help="reconstruct raw pixels (default: per-patch normalised)"),
+        Option("--train-subset", type=int, help="train on a balanced subset of N images (CPU runs)"),
+        Option("--test-subset", type=int, help="evaluate on a balanced subset of N test images"),
+        Option("--pretrain-epochs", type=float, default=200),
+        Option("--pretrain-minutes", type=float, help="wall-clock budget per pre-training (the schedule follows it)"),
+        Option("--finetune-epochs", type=float, default=50),
+        Option("--finetune-minutes", type=float),
+        Option("--batch-size", type=int, default=512),
+        Option("--lr", type=float, help="pre-training learning rate (default: the mae recipe's)"),
+        Option("--finetune-lr", type=float, help="default: the vit_supervised recipe's"),
+        Option("--dim", type=int, default=192, help="encoder width (ViT-Tiny: 192)"),
+        Option("--depth", type=int, default=6),
+        Option("--heads", type=int, default=3),
+        Option("--decoder-dim", type=int, default=128),
+        Option("--decoder-depth", type=int, default=2),
+        Option("--decoder-heads", type=int, default=4),
+    ),
+    out_help="the JSON result (a run folder for pretrain)",
+    echo=True,
+)
+_parser, main = CLI.parser, CLI.main
 
 
 if __name__ == "__main__":

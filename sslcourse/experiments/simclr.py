@@ -18,9 +18,7 @@ seconds per run): it shows the shape of a result, not its size.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -30,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from sslcourse import augment, data, evaluate
-from sslcourse.experiments import parser, refuse_overwrite
+from sslcourse.experiments.runner import CommandError, Experiment, Option, Run, Topic
 from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
@@ -428,93 +426,107 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
 
 
 # --------------------------------------------------------------------------- command line
-def provenance(device: torch.device, seconds: float, scale: Scale, scale_name: str) -> dict:
-    from sslcourse.experiments import provenance as common
-
-    command = "python -m sslcourse.experiments.simclr " + shlex.join(sys.argv[1:])
-    return {**common(device, command, seconds), "scale": scale_name, "settings": asdict(scale)}
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = parser(
-        "simclr",
-        __doc__,
-        ["grid", "temperature", "head", "colour"],
-        "the JSON file to write",
-        "replace --out if it exists",
-    )
-    p.add_argument("--scale", choices=sorted(SCALES), default="cpu")
-    p.add_argument("--epochs", type=float, help="override the scale's epochs per run")
-    p.add_argument("--augs", help="grid: comma-separated augmentations (default: the seven of the paper)")
-    p.add_argument("--unordered", action="store_true", help="grid: each unordered pair once")
-    p.add_argument("--temperatures", help="temperature: comma-separated values")
-    p.add_argument("--resume", action="store_true", help="grid: keep the cells --out holds, run the others")
-    p.add_argument(
-        "--protocol",
-        choices=PROTOCOLS,
-        default="one_branch",
-        help="grid: transform one branch (the paper's Figure 5, default) or both",
-    )
-    p.add_argument("--strengths", help=f"colour: comma-separated strengths (default {','.join(COLOUR_STRENGTHS)})")
-    p.add_argument("--seeds", default="0", help="colour: comma-separated seeds, every strength trained with each")
-    p.add_argument("--compile", action="store_true", help="compile each run's whole training step (GPU)")
-    return p
+def _scale(run: Run) -> Scale:
+    """The --scale's budget, with --epochs in place of its own when given."""
+    scale = SCALES[run.args.scale]
+    return scale if run.args.epochs is None else replace(scale, epochs=run.args.epochs)
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    from sslcourse.device import pick_device
+def _record(run: Run, result: dict, complete: bool) -> dict:
+    """SimCLR's layout: the study's own keys at the top, then the provenance, the scale and whether it is whole
+    (a grid cut off keeps the cells it finished; --resume completes it)."""
+    return {
+        **result,
+        **run.provenance(),
+        "scale": run.args.scale,
+        "settings": asdict(_scale(run)),
+        "complete": complete,
+    }
 
-    out = Path(args.out)
-    if refuse_overwrite(out, force=True, allow_dirty=args.allow_dirty):  # the dirty-tree check only
-        return 2
-    if out.exists() and not (args.force or args.resume):
-        print(f"error: {out} exists; pass --force to replace it (or --resume to complete a grid)", file=sys.stderr)
-        return 2
-    device = pick_device(args.device)
-    scale = SCALES[args.scale] if args.epochs is None else replace(SCALES[args.scale], epochs=args.epochs)
-    t = time.perf_counter()
 
-    def save(result, complete=True):
-        result.update(provenance(device, time.perf_counter() - t, scale, args.scale), complete=complete)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-
-    if args.experiment == "grid":
-        augs = tuple(args.augs.split(",")) if args.augs else GRID_AUGMENTATIONS
-        previous = json.loads(out.read_text()) if args.resume and out.exists() else {"cells": ()}
-        if previous["cells"] and previous["settings"] != asdict(scale):
-            print(f"error: {out} was made with other settings ({previous['settings']}); not resuming", file=sys.stderr)
-            return 2
-        if previous["cells"] and previous.get("protocol", "symmetric") != args.protocol:
-            print(
-                f"error: {out} holds a {previous.get('protocol', 'symmetric')} grid, not {args.protocol}; not resuming",
-                file=sys.stderr,
-            )
-            return 2
-        done = previous["cells"]
-        result = augmentation_grid(
-            scale,
-            augs,
-            ordered=not args.unordered,
-            device=device,
-            done=done,
-            on_cell=lambda partial: save(partial, complete=False),  # cut off: cells kept
-            protocol=args.protocol,
-            compile=args.compile,
+def _grid(run: Run) -> dict:
+    a, scale = run.args, _scale(run)
+    previous = json.loads(run.out.read_text()) if a.resume and run.out.exists() else {"cells": ()}
+    if previous["cells"] and previous["settings"] != asdict(scale):
+        raise CommandError(f"{run.out} was made with other settings ({previous['settings']}); not resuming")
+    if previous["cells"] and previous.get("protocol", "symmetric") != a.protocol:
+        raise CommandError(
+            f"{run.out} holds a {previous.get('protocol', 'symmetric')} grid, not {a.protocol}; not resuming"
         )
-    elif args.experiment == "colour":
-        strengths = tuple(args.strengths.split(",")) if args.strengths else COLOUR_STRENGTHS
-        seeds = tuple(int(v) for v in args.seeds.split(","))
-        result = colour_strength(scale, strengths, seeds, device=device, compile=args.compile)
-    elif args.experiment == "temperature":
-        temps = tuple(float(v) for v in args.temperatures.split(",")) if args.temperatures else TEMPERATURES
-        result = temperature_sweep(scale, temps, device=device)
-    else:
-        result = head_study(scale, device=device)
-    save(result)
-    print(f"wrote {out} in {time.perf_counter() - t:.0f} s")
-    return 0
+    return augmentation_grid(
+        scale,
+        tuple(a.augs.split(",")) if a.augs else GRID_AUGMENTATIONS,
+        ordered=not a.unordered,
+        device=run.device,
+        done=previous["cells"],
+        on_cell=lambda partial: run.save(partial, complete=False),  # cut off: the cells so far are kept
+        protocol=a.protocol,
+        compile=a.compile,
+    )
+
+
+def _colour(run: Run) -> dict:
+    a = run.args
+    strengths = tuple(a.strengths.split(",")) if a.strengths else COLOUR_STRENGTHS
+    seeds = tuple(int(v) for v in a.seeds.split(","))
+    return colour_strength(_scale(run), strengths, seeds, device=run.device, compile=a.compile)
+
+
+def _temperature(run: Run) -> dict:
+    temps = tuple(float(v) for v in run.args.temperatures.split(",")) if run.args.temperatures else TEMPERATURES
+    return temperature_sweep(_scale(run), temps, device=run.device)
+
+
+def _head(run: Run) -> dict:
+    return head_study(_scale(run), device=run.device)
+
+
+CLI = Topic(
+    "simclr",
+    __doc__,
+    {
+        "grid": Experiment(
+            _grid,
+            "every pair of augmentations, one run each (the paper's Figure 5)",
+            (
+                Option("--augs", help="comma-separated augmentations (default: the seven of the paper)"),
+                Option("--unordered", action="store_true", help="each unordered pair once"),
+                Option(
+                    "--protocol",
+                    choices=PROTOCOLS,
+                    default="one_branch",
+                    help="transform one branch (the paper's Figure 5, default) or both",
+                ),
+            ),
+            resume="keep the cells --out holds and run the others",
+        ),
+        "temperature": Experiment(
+            _temperature,
+            "the NT-Xent temperature (the paper's Table 5)",
+            (Option("--temperatures", help="comma-separated values"),),
+        ),
+        "head": Experiment(
+            _head, "each head (non-linear, linear, none), probing h before it and z after it (the paper's Figure 8)"
+        ),
+        "colour": Experiment(
+            _colour,
+            "the colour distortion's strength (the paper's Table 1)",
+            (
+                Option("--strengths", help=f"comma-separated strengths (default {','.join(COLOUR_STRENGTHS)})"),
+                Option("--seeds", default="0", help="comma-separated seeds, every strength trained with each"),
+            ),
+        ),
+    },
+    options=(
+        Option("--scale", choices=sorted(SCALES), default="cpu"),
+        Option("--epochs", type=float, help="override the scale's epochs per run"),
+        Option("--compile", action="store_true", help="compile each run's whole training step (GPU)"),
+    ),
+    out_help="the JSON file to write",
+    training=False,  # every run of a study seeds itself; --seeds is the colour study's
+    record=_record,
+)
+_parser, main = CLI.parser, CLI.main
 
 
 if __name__ == "__main__":
