@@ -153,6 +153,16 @@ from sslcourse.widgets import two_views
 
 two_views(originals)
 
+# %% [markdown]
+# **Compose your own.** Type any sequence of operations (for example `crop, flip, color, blur`) and see
+# the pair of views it makes; tick *one branch only* to leave the first view as it is, the protocol of the
+# paper's Figure 5. Try a pipeline you think SimCLR would learn well from, and one that leaves a shortcut.
+
+# %% tags=["nbval-ignore-output"]
+from sslcourse.widgets import augmentation_composer
+
+augmentation_composer(originals, start="crop, flip, color")
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Exercise: the NT-Xent loss
 #

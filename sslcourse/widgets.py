@@ -81,3 +81,66 @@ def two_views(images: torch.Tensor, first: str = "crop", second: str = "color", 
         w.observe(render, names="value")
     render()
     return widgets.VBox([widgets.HBox([pick_first, pick_second, draw]), out])
+
+
+def parse_pipeline(text: str) -> list[str]:
+    """Augmentation names from text such as "crop, color, blur" (commas, spaces or arrows between them), in
+    order. Raises ValueError naming the unknown names and listing the valid ones."""
+    from sslcourse.augment import AUGMENTATIONS
+
+    names = [n for n in text.replace("->", ",").replace(" ", ",").split(",") if n]
+    unknown = [n for n in names if n not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(
+            f"unknown augmentation {', '.join(map(repr, unknown))}: choose from {', '.join(AUGMENTATIONS)}"
+        )
+    return names
+
+
+def augmentation_composer(images: torch.Tensor, start: str = "crop, color", max_draw: int = 20):
+    """Compose your own augmentation pipeline and see the pair of views it makes, SimCLR's way (both views
+    drawn from the pipeline) or the paper's Figure 5 way (one view left as it is). Type the operations in
+    order ("crop, flip, color, blur"); an unknown name is reported under the box. Returns the widget.
+
+    Shape: images (N, 3, H, W) uint8.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from sslcourse import augment
+    from sslcourse.viz import image_grid
+
+    box = widgets.Text(value=start, description="pipeline", continuous_update=False)
+    one_branch = widgets.Checkbox(value=False, description="one branch only (the paper's Figure 5)")
+    draw = widgets.IntSlider(value=0, min=0, max=max_draw, description="draw")
+    out = widgets.Output()
+    names = ", ".join(augment.AUGMENTATIONS)
+
+    def render(_=None):
+        with out:
+            out.clear_output(wait=True)
+            try:
+                pipeline = augment.compose(parse_pipeline(box.value)) if box.value.strip() else None
+            except ValueError as err:
+                print(err)
+                return
+            gen = torch.Generator().manual_seed(draw.value)
+            originals = images.float() / 255
+            view = (lambda: pipeline(images, gen)) if pipeline else (lambda: originals)
+            first = originals if one_branch.value else view()
+            fig, ax = plt.subplots(figsize=(8, 3.2))
+            image_grid(
+                torch.cat([originals, first, view()]),
+                nrow=len(images),
+                ax=ax,
+                title=f"originals, then the two views of each image: {box.value or 'no augmentation'}",
+            )
+            display(fig)
+            plt.close(fig)
+            print(f"operations you can use, in any order: {names}")
+
+    for w in (box, one_branch, draw):
+        w.observe(render, names="value")
+    render()
+    return widgets.VBox([widgets.HBox([box, draw]), one_branch, out])

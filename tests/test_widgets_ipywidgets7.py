@@ -39,6 +39,7 @@ mae = methods.build("mae", dim=32, depth=1, heads=2, decoder_dim=32, decoder_dep
 built = {
     "cifar_browser": widgets.cifar_browser(images, labels, classes=["a", "b"], per_page=2),
     "two_views": widgets.two_views(images),
+    "augmentation_composer": widgets.augmentation_composer(images),
     "temperature_slider": widgets_colorization.temperature_slider(colorizer, images),
     "real_or_fake_quiz": widgets_colorization.real_or_fake_quiz(colorizer, images),
     "masking_slider": mae_plots.masking_slider(mae, images),
@@ -49,7 +50,7 @@ def controls(w):
         for child in w.children:
             yield from controls(child)
     elif isinstance(w, (ipywidgets.Dropdown, ipywidgets.IntSlider, ipywidgets.FloatSlider,
-                        ipywidgets.FloatLogSlider, ipywidgets.Button)):
+                        ipywidgets.FloatLogSlider, ipywidgets.Button, ipywidgets.Text, ipywidgets.Checkbox)):
         yield w
 
 report = {}
@@ -61,6 +62,11 @@ for name, w in built.items():
             c.click()
         elif isinstance(c, ipywidgets.Dropdown):
             c.value = [o[1] if isinstance(o, tuple) else o for o in c.options][-1]
+        elif isinstance(c, ipywidgets.Text):
+            c.value = "crop, nonsense"  # an unknown name: reported under the box, no exception
+            c.value = "crop -> blur"
+        elif isinstance(c, ipywidgets.Checkbox):
+            c.value = not c.value
         elif isinstance(c, ipywidgets.FloatLogSlider):
             c.value = c.base ** c.max
         else:
@@ -96,5 +102,21 @@ def test_every_widget_builds_and_answers_under_colabs_ipywidgets(ipywidgets7):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert sorted(report) == ["cifar_browser", "masking_slider", "real_or_fake_quiz", "temperature_slider", "two_views"]
+    assert sorted(report) == [
+        "augmentation_composer",
+        "cifar_browser",
+        "masking_slider",
+        "real_or_fake_quiz",
+        "temperature_slider",
+        "two_views",
+    ]
     assert all(report.values()), f"a widget without a control to drive: {report}"
+
+
+def test_the_composer_reads_a_pipeline_and_names_what_it_does_not_know():
+    from sslcourse import widgets
+
+    assert widgets.parse_pipeline("crop, color") == ["crop", "color"]
+    assert widgets.parse_pipeline("crop -> flip  blur") == ["crop", "flip", "blur"]
+    with pytest.raises(ValueError, match="unknown augmentation 'colour'.*choose from crop"):
+        widgets.parse_pipeline("crop, colour")
