@@ -147,8 +147,8 @@ result_pair = check_sample_patch_pair(sample_patch_pair)
 # %%
 sample_pair = result_pair.choose(sample_patch_pair, context.sample_patch_pair)
 one_per_class = data.few_label_indices(test_labels, 1)  # the test files are sorted by class
-context_plots.show_pairs(test_images[one_per_class[[0, 3, 7]]], sample_pair,
-                         title="CIFAR-10 upsampled to 64 px: centre (white) and neighbour (yellow)")
+context_plots.show_pairs(test_images[one_per_class[[1, 3, 7]]], sample_pair, seed=4,  # pairs with content
+                         title="CIFAR-10 upsampled to 64 px: centre (white) and neighbour (yellow), gap between")
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "slide"}
@@ -362,6 +362,12 @@ for name, fn in (("as it is", lambda x: x), ("projected", project)):
 # The projection removes the coloured fringes entirely, but not everything: shifting green alone also
 # shifts the brightness a little (green carries a third of it), and that grey ghost survives the
 # projection. The paper saw the same: projection helped but did not remove all the evidence.
+#
+# Why do the projected crops of the astronaut figure (start of this section) look blue-grey? A pixel's colour has two axes besides its
+# brightness: green against magenta, and (roughly) orange against blue. The projection deletes the first
+# entirely, so every pixel keeps only its brightness and its place on the orange-blue axis: the purple of
+# the flag loses its red-and-blue magenta share and turns blue-grey. The network pays for the cure with
+# colour information, which is why the paper also tried dropping colour channels instead.
 #
 # ### How much does a patch give away? Absolute-position regression
 #

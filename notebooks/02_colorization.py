@@ -97,14 +97,16 @@ print(f"test images: {tuple(test_images.shape)} {test_images.dtype}")
 
 # %%
 one_per_class = data.few_label_indices(test_labels, 1)  # the test files are sorted by class
-x = test_images[one_per_class[[1, 2, 7]]].float() / 255
+chroma_each = rgb_to_lab(test_images[one_per_class].float() / 255)[:, 1:].norm(dim=1).mean(dim=(1, 2))  # (10,)
+shown = one_per_class[chroma_each.topk(3).indices]  # the three most colourful of the ten: colour worth seeing
+x = test_images[shown].float() / 255
 lab = rgb_to_lab(x)  # (3, 3, 32, 32): L, a, b
 print(f"L in [{lab[:, 0].min():.0f}, {lab[:, 0].max():.0f}], a in [{lab[:, 1].min():.0f}, {lab[:, 1].max():.0f}], "
       f"b in [{lab[:, 2].min():.0f}, {lab[:, 2].max():.0f}]")
 fig, axes = plt.subplots(3, 4, figsize=(6.4, 5))
 for i in range(3):
     only_ab = lab_to_rgb(torch.cat([torch.full_like(lab[i, :1], 60), lab[i, 1:]])[None])[0]  # ab at a fixed L
-    for j, (pic, name) in enumerate([(x[i], "RGB"), (plots.grey(test_images[one_per_class[[1, 2, 7]]])[i], "L only"),
+    for j, (pic, name) in enumerate([(x[i], "RGB"), (plots.grey(test_images[shown])[i], "L only"),
                                      (only_ab, "ab only (L fixed at 60)"), (lab[i, 1:].norm(dim=0), "chroma")]):
         ax = axes[i, j]
         if pic.dim() == 2:
