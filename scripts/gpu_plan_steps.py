@@ -53,11 +53,13 @@ PRIOR_VIEWS_PER_S = {"simclr": 75_000, "supervised": 62_600, "mae": 40_000}
 N = 50_000  # training images
 
 
-def _shipped(name: str, *more: str, run: str = "run") -> tuple[str, ...]:
-    """Landing a trained model: its weights and card into the registry, its protocol row beside the others."""
+def _shipped(name: str, *more: str, run: str = "run", floor: bool = True) -> tuple[str, ...]:
+    """Landing a trained model: its weights and card into the registry, its protocol row beside the others, and
+    (`floor`) its matched floor's row: an untrained network of the same architecture, width and input."""
     return (
         f"{PY} -m sslcourse ship {{step}}/{run} {name} --force",
         f"cp {{step}}/{name}.json {PROTOCOL}/{name}.json",
+        *((f"cp {{step}}/random_{name}.json {PROTOCOL}/random_{name}.json",) if floor else ()),
         *more,
     )
 
@@ -68,11 +70,24 @@ def _result(topic: str, file: str) -> str:
     return f"cp {{step}}/{file} sslcourse/results/{topic}/{file}"
 
 
-def _flagship(name: str) -> tuple[str, ...]:
+def _protocol(name: str, floor: bool = True) -> tuple[str, ...]:
+    """The protocol rows of a shipped model: its own, and (`floor`) its matched floor's, `random:NAME`, whose
+    architecture, width and input follow the new card (a GPU flagship's width may differ from its CPU
+    stand-in's, so the floor is measured again with it)."""
     return (
-        f"{PY} -m sslcourse ship {{step}}/run {name} --force",
         f"{PY} -m sslcourse eval {name} --device cuda --few-label 1,10,100 --out {{step}}/{name}.json",
+        *(
+            (
+                f"{PY} -m sslcourse eval random:{name} --device cuda --few-label 1,10,100 --out {{step}}/random_{name}.json",
+            )
+            if floor
+            else ()
+        ),
     )
+
+
+def _flagship(name: str, floor: bool = True) -> tuple[str, ...]:
+    return (f"{PY} -m sslcourse ship {{step}}/run {name} --force", *_protocol(name, floor))
 
 
 # Studies of many short runs stay eager: each run is a new model, which torch.compile would compile again.
@@ -109,13 +124,13 @@ STEPS: tuple[Step, ...] = (
         (
             f"{PY} -m sslcourse train supervised --epochs 60 --device cuda --compile "
             "--set augmentations=translate,flip,cutout --out {step}/run --quiet",
-            *_flagship("supervised_resnet18"),
+            *_flagship("supervised_resnet18", floor=False),
         ),
         model="supervised",
         views=60 * N,
         fixed_s=40,
         wave=1,
-        land=_shipped("supervised_resnet18"),
+        land=_shipped("supervised_resnet18", floor=False),
     ),
     Step(
         "airbench",
@@ -155,8 +170,7 @@ STEPS: tuple[Step, ...] = (
             f"{PY} -m sslcourse.experiments.colorization measure --device cuda --runs {COLOR_RUNS} "
             "--sample-indices 429,1917,2890,3531,4919,5592,6044,7532,8223,9399,988,1496 --out {step}/losses.json",
             f"{PY} -m sslcourse ship {{step}}/rebalanced colorization_resnet18 --force",
-            f"{PY} -m sslcourse eval colorization_resnet18 --device cuda --few-label 1,10,100 "
-            "--out {step}/colorization_resnet18.json",
+            *_protocol("colorization_resnet18"),
         ),
         model="supervised",
         views=3 * 10 * N,
@@ -175,7 +189,7 @@ STEPS: tuple[Step, ...] = (
         "SimCLR flagship, 150 epochs, compiled (target 85% linear); protocol row",
         (
             f"{PY} -m sslcourse train simclr --epochs 150 --device cuda --compile --out {{step}}/run --quiet",
-            *_flagship("simclr_resnet18"),
+            *_flagship("simclr_resnet18", floor=False),
         ),
         model="simclr",
         views=150 * 2 * N,
@@ -185,6 +199,7 @@ STEPS: tuple[Step, ...] = (
             "simclr_resnet18",
             "refresh sslcourse/results/simclr/simclr_resnet18_history.json from "
             "{step}/run/history.json (notebook 03 plots it)",
+            floor=False,
         ),
     ),
     Step(
