@@ -29,7 +29,8 @@
 # 4. Gap and jitter on or off: pretext accuracy against the quality of the features (shipped results).
 # 5. The **subtle shortcut**, chromatic aberration, on a real photograph; its cure `remove_green_magenta`
 #    (exercise); how well a network can tell where a patch sat in the image, with and without the cure.
-# 6. What the network learned: nearest neighbours of patches; context prediction on the scoreboard.
+# 6. What the network learned: nearest neighbours of patches.
+# 7. Context prediction on the scoreboard, and the bet so far.
 
 # %% [markdown]
 # ## Before you start
