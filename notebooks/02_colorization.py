@@ -412,7 +412,7 @@ print("made by:", card["command"])
 if card.get("notes"):
     print("notes:", card["notes"])
 shipped = pretrained.load("colorization_resnet18", device=device, full=True)
-label = "small CPU run" if card["trained_on"] == "CPU" else "GPU run"
+label = "short CPU run" if card["trained_on"] == "CPU" else "GPU run"
 
 losses = experiments.load("losses")
 res = losses["results"]

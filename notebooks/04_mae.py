@@ -314,7 +314,7 @@ if card.get("notes"):
     print("notes:", card["notes"])
 shipped = pretrained.load("mae_vit", device=device, full=True)
 shipped.masking_fn = random_masking  # your masking from now on
-label = "small CPU run" if card["trained_on"] == "CPU" else "GPU run"
+label = "short CPU run" if card["trained_on"] == "CPU" else "GPU run"
 
 # %% [markdown]
 # If the card says the loss used normalised pixels (the paper's better choice; the shipped CPU stand-in
@@ -325,9 +325,10 @@ label = "small CPU run" if card["trained_on"] == "CPU" else "GPU run"
 # prediction is shown as it is.
 #
 # Each row is one test image. For each masking ratio: the *input* the encoder sees (grey = hidden), the
-# decoder's *output* for **every** patch, and that output with the visible patches pasted back
-# (*+ visible*). The original is on the right. The loss never asks the decoder about visible patches, so
-# its output there is whatever it likes, often noise: that is why MAE's own figures paste them back.
+# decoder's *output* in the hidden patches (now the visible ones are grey), and that output with the
+# visible patches pasted back (*+ visible*). The original is on the right. The loss never asks the decoder
+# about visible patches, so its output there is whatever it likes, often noise: that is why the pictures
+# leave it out, and why MAE's own figures paste the visible patches back.
 
 # %%
 one_per_class = data.few_label_indices(test_labels, 1)  # the test files are sorted by class

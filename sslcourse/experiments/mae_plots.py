@@ -10,7 +10,7 @@ from sslcourse.experiments import origin
 from sslcourse.verdicts import binomial_se
 
 PANELS = {"masked": "input", "reconstruction": "output", "pasted": "+ visible"}  # what the encoder sees, what the
-# decoder paints for every patch, and that with the visible patches pasted back
+# decoder paints in the hidden patches (the visible ones grey), and that with the visible patches pasted back
 
 
 def _show(ax, image: torch.Tensor, title: str | None = None):

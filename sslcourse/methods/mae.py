@@ -178,7 +178,9 @@ class MAE(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, mask_ratio: float | None = None, generator=None) -> dict:
         """Images (B, 3, H, W), uint8 or float in [0, 1] -> {"masked", "reconstruction", "pasted"} images in
-        [0, 1] and the "mask" (B, L). "pasted" puts the visible patches back over the reconstruction.
+        [0, 1] and the "mask" (B, L). "reconstruction" is the decoder's prediction of the hidden patches, with
+        the visible ones grey: the loss never asks about those, so the decoder's output there is arbitrary
+        (often noise) and says nothing. "pasted" puts the visible patches back over the prediction.
 
         With `norm_pix` the decoder predicts each patch up to its brightness and contrast; to show it, each
         predicted patch gets the true patch's mean and std (colour and contrast from the truth, pattern
@@ -193,7 +195,7 @@ class MAE(nn.Module):
         grey = torch.full_like(target, 0.5)
         return {
             "masked": unpatchify(torch.where(hidden, grey, target), self.patch),
-            "reconstruction": unpatchify(pred, self.patch).clamp(0, 1),
+            "reconstruction": unpatchify(torch.where(hidden, pred, grey), self.patch).clamp(0, 1),
             "pasted": unpatchify(torch.where(hidden, pred, target), self.patch).clamp(0, 1),
             "mask": mask,
         }
