@@ -12,6 +12,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from sslcourse.instructor import course
 from sslcourse.instructor.nbtools import run, slides
+from sslcourse.instructor.nbtools.lead import WORD_BUDGET, lead
+from sslcourse.instructor.nbtools.prose import shorten, words
 
 PIXEL = base64.b64encode(
     bytes.fromhex(  # a 1x1 PNG
@@ -164,3 +166,63 @@ def test_slides_folder_holds_only_its_readme_in_git():
     ignored = subprocess.run(["git", "check-ignore", "-q", "slides/00_gelato_bet.html"], cwd=root)
     kept = subprocess.run(["git", "check-ignore", "-q", "slides/README.md"], cwd=root)
     assert ignored.returncode == 0 and kept.returncode == 1
+
+
+# What a slide keeps of a markdown cell ------------------------------------------------------------------
+
+
+def test_words_are_what_the_audience_reads():
+    assert words("R-CNN reaches 54.2 mAP") == 3  # a number is no word; a name with a letter is
+    assert words("Write `knn_classify(x, k)` with $k = 20$ neighbours") == 3  # nor is code or math
+    assert words("$$\\text{gap} = \\frac{a}{b}$$ **bold** [a link](https://x.org/long/path)") == 3
+
+
+def test_a_text_is_cut_at_a_clause_never_inside_parentheses_code_or_emphasis():
+    item = "A representation is judged by what simple probes read off it: kNN, a linear layer, or fine-tuning."
+    assert shorten(item, 12, ("clause", "paren")) == "A representation is judged by what simple probes read off it"
+    assert shorten(item, 12) == "A representation is judged by what simple probes read off it: kNN"  # the longest
+    assert shorten("**Efros loses; Malik keeps his gelato.**", 3) == "**Efros loses**"  # the emphasis closed
+    aside = "the backbone (our ResNet-18: the same weights for both, so one representation) reads each patch"
+    assert shorten(aside, 5) == "the backbone"  # not "the backbone (our ResNet-18"
+    assert shorten("Write `f(a, b; c)` now, then test it against the reference", 4) == "Write `f(a, b; c)` now"
+    assert shorten("no clause here to cut at whatsoever", 4) == "no clause here to…"  # else after a few words
+    assert shorten("Short enough.", 10) == "Short enough."
+
+
+def test_the_lead_keeps_the_heading_and_the_first_clause_of_each_item():
+    md = """## What to remember
+
+- A representation is judged by what simple probes can read off it: kNN, a linear layer, or a short
+  fine-tuning on few labels.
+- Random features are the floor, features trained with every label the ceiling. The gelato bet asked
+  whether anything without labels could reach the ceiling.
+- Next: **context prediction** (notebook 01), the first answer, and the shortcuts a network finds
+  when a task can be solved without understanding the image.
+"""
+    (short,) = lead(md)
+    assert words(short) <= WORD_BUDGET < words(md)
+    assert short.splitlines()[0] == "## What to remember"
+    assert "- A representation is judged by what simple probes can read off it" in short.splitlines()
+    assert "- Random features are the floor, features trained with every label the ceiling." in short.splitlines()
+    assert "- Next: **context prediction**" in short
+    assert lead("## Short\n\nAll of it fits.") == ["## Short\n\nAll of it fits."]
+
+
+def test_a_long_paragraph_keeps_its_first_sentence():
+    md = "## The data\n\n" + "CIFAR-10 has sixty thousand small photographs in ten classes. " + "More detail. " * 40
+    (short,) = lead(md, budget=20)
+    assert short == "## The data\n\nCIFAR-10 has sixty thousand small photographs in ten classes."
+
+
+def test_a_long_table_goes_on_over_several_slides():
+    rows = "\n".join(
+        f"| method {n} | a long claim about this method, with details | **verdict {n}** |" for n in range(20)
+    )
+    md = f"## Findings\n\n| | claim | verdict |\n|---|---|---|\n{rows}"
+    pages = lead(md, budget=40, later=30)
+    assert len(pages) > 1 and words(pages[0]) <= 40 and all(words(p) <= 30 for p in pages[1:])
+    assert all(p.count("\n|---") == 1 and "| claim | verdict |" in p for p in pages)  # the header on each
+    assert "a long claim about this method |" in pages[1]  # cells cut at a comma, so that rows stay short
+    shown = " ".join(pages)
+    assert all(f"method {n} |" in shown for n in range(20))  # every row, once
+    assert sum(p.count("| method ") for p in pages) == 20
