@@ -1,11 +1,9 @@
-"""`python -m sslcourse slides`: reveal.js decks from the cells of each notebook tagged for slides.
+"""`python -m sslcourse slides`: reveal.js decks a lecturer can teach from, made from the executed notebooks.
 
-A cell is on the slides when its metadata says `slideshow: {slide_type: ...}` (jupytext:
-`# %% [markdown] slideshow={"slide_type": "slide"}`): `slide` starts a new slide, `subslide` a new
-vertical one under it, `fragment` appears on the next key press, `-` continues the current slide,
-`notes` becomes speaker notes (press S); untagged and `skip` cells are left out. A code cell tagged
-`hide-input` shows only its outputs. The decks work offline: reveal.js is copied next to them from the
-package (sslcourse/instructor/_vendor/revealjs), and nothing is loaded from the internet (math stays as TeX text).
+Which cells make which slides, and how a notebook's prose becomes a slide's lead and its speaker notes,
+is deck.py's business; this module writes the pages. The decks work offline: reveal.js is copied next to
+them from the package (sslcourse/instructor/_vendor/revealjs), and nothing is loaded from the internet
+(math stays as TeX text). Press S for the speaker notes, Esc for the overview.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from sslcourse.instructor import course
+from sslcourse.instructor.nbtools.deck import Deck
 
 VENDOR = Path(__file__).resolve().parents[1] / "_vendor" / "revealjs"
 ASSETS = "reveal.js"  # the folder next to the decks
@@ -30,16 +29,22 @@ _PAGE = """<!DOCTYPE html>
 <link rel="stylesheet" href="{assets}/dist/theme/white.css">
 <style>
 {pygments}
-.reveal {{ font-size: 30px; }}  /* notebook cells carry paragraphs, not slogans: a reading size */
+.reveal {{ font-size: 38px; }}  /* at most WORD_BUDGET words a slide: large enough for a lecture hall */
 .reveal .slides section {{ text-align: left; }}
 .reveal h1, .reveal h2, .reveal h3 {{ text-transform: none; text-align: center; }}
-.reveal h1 {{ font-size: 2.0em; }}
-.reveal h2 {{ font-size: 1.5em; }}
+.reveal h1 {{ font-size: 1.7em; }}
+.reveal h2 {{ font-size: 1.35em; }}
+.reveal h3 {{ font-size: 1.1em; }}
+.reveal h3.context {{ font-size: 0.8em; color: #777; margin-bottom: 0.4em; }}  /* the section of a figure */
+.reveal ul, .reveal ol {{ display: block; }}
+.reveal li {{ margin-bottom: 0.25em; }}
+.reveal blockquote {{ width: 90%; font-style: normal; }}
 .reveal pre {{ width: 100%; font-size: 0.5em; box-shadow: none; }}
 .reveal pre.output {{ background: #f7f7f7; padding: 0.3em; }}
 .reveal .highlight pre {{ background: #f5f5f5; padding: 0.3em; }}
 .reveal section img {{ max-height: 60vh; }}
-.reveal table {{ font-size: 0.6em; }}
+.reveal section img.r-stretch {{ display: block; margin: 0 auto; max-width: 100%; max-height: none; }}
+.reveal table {{ font-size: 0.7em; margin: 0 auto; }}  /* a table is cut to the budget, then set small */
 </style>
 </head>
 <body>
@@ -51,7 +56,7 @@ _PAGE = """<!DOCTYPE html>
 <script src="{assets}/dist/reveal.js"></script>
 <script src="{assets}/plugin/notes/notes.js"></script>
 <script>
-Reveal.initialize({{ hash: true, slideNumber: true, plugins: [RevealNotes] }});
+Reveal.initialize({{ hash: true, slideNumber: true, width: 1280, height: 720, plugins: [RevealNotes] }});  // 16:9
 // A slide taller than the frame is shrunk until it fits (down to half size), never cut off.
 function fitSlide(slide) {{
   if (!slide || slide.dataset.fitted) return;
@@ -71,76 +76,16 @@ Reveal.on("slidechanged", e => fitSlide(e.currentSlide));
 """
 
 
-def _markdown(source: str) -> str:
-    from nbconvert.filters.markdown_mistune import markdown2html_mistune
-
-    rendered = markdown2html_mistune(source)
-    return re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", rendered)  # the pilcrows of headings
-
-
-def _code(source: str) -> str:
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    return highlight(source, PythonLexer(), HtmlFormatter())
-
-
-def _outputs(cell) -> str:
-    """A code cell's outputs: text as <pre>, images inline, HTML tables; widgets and scripts left out."""
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(f'<pre class="output">{html.escape(out.text)}</pre>')
-        elif out.output_type in ("display_data", "execute_result"):
-            data = out.get("data", {})
-            for mime in ("image/png", "image/jpeg"):
-                if mime in data:
-                    parts.append(f'<img src="data:{mime};base64,{data[mime].strip()}" alt="output">')
-                    break
-            else:
-                if "text/html" in data and "<script" not in data["text/html"]:
-                    parts.append(data["text/html"])
-                elif "text/markdown" in data:  # IPython.display.Markdown: a table of findings, say
-                    parts.append(_markdown(data["text/markdown"]))
-                elif "text/plain" in data and "application/vnd.jupyter.widget-view+json" not in data:
-                    parts.append(f'<pre class="output">{html.escape(data["text/plain"])}</pre>')
-    return "\n".join(parts)
-
-
-def _cell_html(cell) -> str:
-    if cell.cell_type == "markdown":
-        return _markdown(cell.source)
-    if cell.cell_type == "code":
-        shown = "" if "hide-input" in cell.metadata.get("tags", []) else _code(cell.source)
-        return shown + _outputs(cell)
-    return ""
-
-
 def deck_html(nb, title: str, assets: str = ASSETS) -> str:
-    """The reveal.js page of a notebook's slide cells (an empty deck says so on its one slide)."""
+    """The reveal.js page of a notebook's slides (an empty deck says so on its one slide)."""
     from pygments.formatters import HtmlFormatter
 
-    slides: list[list[list[str]]] = []  # slides -> vertical subslides -> blocks of HTML
+    deck = Deck()
     for cell in nb.cells:
-        kind = cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
-        if kind in (None, "skip"):
-            continue
-        if kind == "slide" or not slides:
-            slides.append([[]])
-        elif kind == "subslide":
-            slides[-1].append([])
-        body = _cell_html(cell)
-        if kind == "fragment":
-            body = f'<div class="fragment">{body}</div>'
-        elif kind == "notes":
-            body = f'<aside class="notes">{body}</aside>'
-        slides[-1][-1].append(body)
-    if not slides:
-        slides = [[[f"<h2>{html.escape(title)}</h2><p>No cell of this notebook is tagged for slides yet.</p>"]]]
-    sections = "\n".join(
-        "<section>\n" + "\n".join("<section>\n" + "\n".join(blocks) + "\n</section>" for blocks in sub) + "\n</section>"
-        for sub in slides
+        deck.add(cell)
+    sections = deck.html() or (
+        f"<section>\n<section>\n<h2>{html.escape(title)}</h2>"
+        "<p>No cell of this notebook is tagged for slides yet.</p>\n</section>\n</section>"
     )
     return _PAGE.format(
         title=html.escape(title), assets=assets, slides=sections, pygments=HtmlFormatter().get_style_defs(".highlight")
