@@ -272,6 +272,21 @@ def test_v2_not_delegated_is_refused_with_what_to_do(tmp_path, monkeypatch, fres
     assert not list((fs.root / SCOPE).glob("sslcourse-*"))
 
 
+def test_v2_as_root_in_a_container_without_controllers_is_not_told_to_run_as_root(
+    tmp_path, monkeypatch, fresh_decision
+):
+    """Root in a container whose top cgroup hands down no memory or pids: the refusal says what is missing there
+    and what to do, rather than "run the grader as root"."""
+    fs = _fake(tmp_path, monkeypatch, 2, SCOPE)
+    fs.group(SCOPE, controllers="cpu\n", procs=f"1\n{os.getpid()}\n")
+    (fs.root / "cgroup.subtree_control").write_text("cpu io\n")
+    monkeypatch.setattr(cgroup.os, "geteuid", lambda: 0)
+    why = cgroup.problem()
+    assert why.startswith("cgroup v2 here, but no cgroup to limit a submission's memory and processes in")
+    assert "hands down only these controllers: cpu io" in why and "run the grader as root" not in why
+    assert "--isolation none" in why
+
+
 def test_v2_as_root_outside_a_delegated_cgroup_the_groups_go_at_the_top(tmp_path, monkeypatch, fresh_decision):
     """Root in an ordinary session scope (other processes in it): the root cgroup hands memory and pids down."""
     fs = _fake(tmp_path, monkeypatch, 2, "user.slice/user-0.slice/session-1.scope")

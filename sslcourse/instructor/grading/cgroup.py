@@ -112,6 +112,15 @@ def problem() -> str | None:
     if parent is not None:
         return None
     if (ROOT / "cgroup.controllers").is_file():  # v2, and nowhere to make groups
+        if os.geteuid() == 0:  # root already: telling it to run as root would not help
+            handed = " ".join(sorted(_words(ROOT / "cgroup.subtree_control"))) or "none"
+            return (
+                f"cgroup v2 here, but no cgroup to limit a submission's memory and processes in: {why}; even as "
+                f"root, {ROOT} hands down only these controllers: {handed} (a container without a delegated cgroup?). "
+                "Grade on a machine or VM whose cgroup hands down memory and pids, or start the container with its "
+                "own writable cgroup (for example Docker's --cgroupns=private on a cgroup v2 host); "
+                "`--isolation none` grades anyway, for submissions you trust"
+            )
         return f"cgroup v2 here, but no cgroup to limit a submission's memory and processes in: {why}; {_HOW_TO}"
     mem, pids = _own("memory"), _own("pids")
     if mem is not None and pids is not None:
