@@ -43,7 +43,8 @@ class Value:
         return Value(self.value - other.value, se, self.noise or other.noise)
 
     def __str__(self) -> str:
-        return f"{self.value:.1f}" + (f" ± {self.se:.1f}" if self.se is not None else " (noise not measured)")
+        shown = round(self.value, 1) + 0.0  # + 0.0: a value that rounds to zero prints "0.0", never "-0.0"
+        return f"{shown:.1f}" + (f" ± {self.se:.1f}" if self.se is not None else " (noise not measured)")
 
 
 def binomial_se(percent: float, n: int) -> float:
