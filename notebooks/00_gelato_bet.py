@@ -135,8 +135,9 @@ cifar_browser(train_images, train_labels)
 #   most often among them (break ties any way you like).
 #
 # Shapes: `train_features` (N, D), `train_labels` (N,) int64, `query_features` (M, D); return (M,) int64.
-# Ten lines of torch are enough; `torch.nn.functional.normalize`, `Tensor.topk` and `torch.mode` or
-# `torch.bincount` may help.
+# Design it before you write it: how do you get the cosine of every (query, training point) pair in one
+# matrix product, without a Python loop? And how do you take a majority vote of k labels for all M queries
+# at once? Ten lines of torch are enough.
 
 # %% nbgrader={"grade": false, "grade_id": "knn_classify", "locked": false, "solution": true}
 import torch

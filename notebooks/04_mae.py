@@ -221,11 +221,14 @@ plt.show()
 # The decoder predicts every patch, (B, L, P), but only the hidden ones are a task: the visible ones could
 # be copied. Write `masked_mse_loss(pred, target, mask, norm_pix=True)`:
 #
-# - per patch, the **mean** squared error over its P values, giving (B, L);
-# - the average of those over the **masked** patches only (where `mask` is 1);
-# - with `norm_pix`, first normalise **each target patch** by its own mean and variance:
-#   $(t - \mu) / \sqrt{\sigma^2 + 10^{-6}}$ (the $10^{-6}$ keeps a flat patch from dividing by zero;
-#   sample or population variance, either is fine). Only the target: the prediction learns to match it.
+# - every **hidden** patch counts equally, each by the mean squared error over its P values; visible patches
+#   do not count at all, whatever their number in each image;
+# - with `norm_pix`, the target of each patch is first standardised on its own (zero mean, unit variance over
+#   its P values), guarded so that a flat patch does not divide by zero (add $10^{-6}$ to the variance; sample
+#   or population variance, either is fine). Only the target: the prediction learns to match it.
+#
+# Before you write it: should the error be averaged over the patches of each image first, or over all
+# hidden patches of the batch at once? (Does it matter when images hide different numbers of patches?)
 #
 # Why normalise? The paper (its Table 1c) found that predicting each patch's local pattern, its contrast
 # and edges, rather than its raw brightness, makes a better representation.
