@@ -50,7 +50,7 @@
 # train/test split are. No GPU.
 #
 # **Time**: about 45 minutes of reading and exercises (an estimate). Running every cell takes about a
-# minute on a 2-core laptop CPU (measured with `bash scripts/course.sh`, see the README); Colab's free
+# minute on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); Colab's free
 # CPU runtime also has 2 cores, but has not been timed.
 #
 # **References**

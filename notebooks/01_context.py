@@ -46,7 +46,7 @@
 # cross-entropy loss are.
 #
 # **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about 10 s on
-# a 2-core laptop CPU (measured with `bash scripts/course.sh`, see the README); not timed on Colab.
+# a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**
 # - C. Doersch, A. Gupta, A. A. Efros. *Unsupervised Visual Representation Learning by Context

@@ -43,8 +43,8 @@
 #
 # **You need** notebooks 00 and 01, and a softmax with cross-entropy. The Lab colour space is introduced here.
 #
-# **Time**: about 75 minutes of reading and exercises (an estimate). Running every cell takes about 15 s
-# on a 2-core laptop CPU (measured with `bash scripts/course.sh`, see the README); not timed on Colab.
+# **Time**: about 75 minutes of reading and exercises (an estimate). Running every cell takes about 25 s
+# on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**
 # - R. Zhang, P. Isola, A. A. Efros. *Colorful Image Colorization*, ECCV 2016.

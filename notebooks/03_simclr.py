@@ -53,8 +53,8 @@
 #
 # **You need** notebooks 00 to 02, cosine similarity, and a softmax cross-entropy.
 #
-# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about a
-# minute on a 2-core laptop CPU (measured with `bash scripts/course.sh`, see the README); not timed on Colab.
+# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about two
+# minutes on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**
 # - T. Chen, S. Kornblith, M. Norouzi, G. Hinton. *A Simple Framework for Contrastive Learning of Visual

@@ -34,7 +34,7 @@
 # **You need** notebooks 00 to 04.
 #
 # **Time**: about 30 minutes of reading (an estimate). Running every cell takes about 20 s on a 2-core
-# laptop CPU (measured with `bash scripts/course.sh`, see the README); not timed on Colab.
+# laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**
 # - K. He, H. Fan, Y. Wu, S. Xie, R. Girshick. *Momentum Contrast for Unsupervised Visual Representation
