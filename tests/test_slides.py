@@ -178,7 +178,8 @@ def test_slides_folder_holds_only_its_readme_in_git():
 
 class _Slide(HTMLParser):
     """What one slide of a built deck shows, and its speaker notes: a reader of the HTML independent of the
-    builder's own word count. Code (highlighted sources, inline code) is not read; printed output is."""
+    builder's own word count. Code (highlighted sources, inline code) and formulas (MathML) are not read;
+    printed output is."""
 
     def __init__(self, section: str):
         super().__init__(convert_charrefs=True)
@@ -192,7 +193,7 @@ class _Slide(HTMLParser):
         where = self._open[-1][1] if self._open else "shown"
         if tag == "aside" and "notes" in cls:
             where = "notes"
-        elif where == "shown" and (tag in ("code", "script", "style") or "highlight" in cls):
+        elif where == "shown" and (tag in ("code", "math", "script", "style") or "highlight" in cls):
             where = "unread"
         elif where == "shown" and tag == "pre" and "output" not in cls:
             where = "unread"
@@ -424,3 +425,14 @@ def test_a_long_output_goes_to_the_notes():
     _, output = _slides(slides.deck_html(nb, "t"))
     assert "row 19" in output.notes and "row 19" not in output.shown
     assert "row 0" in output.shown and "the rest in the notes" in output.shown and output.words() <= WORD_BUDGET
+
+
+def test_formulas_are_drawn_as_mathml_and_cost_no_words():
+    from sslcourse.instructor.nbtools import deck
+
+    page = deck._markdown("The loss $\\ell_i$ of `$OUT` is\n\n$$\\frac{a^\\top a}{a\\,a^\\top}$$\n\nwith a < b.")
+    assert page.count("<math") == 2 and 'display="block"' in page and 'display="inline"' in page
+    assert "<code>$OUT</code>" in page  # never inside code
+    assert "\\frac" not in page and "a &lt; b" in page
+    assert deck.visible_words(page) == deck.visible_words(deck._markdown("The loss of `$OUT` is\n\nwith a < b."))
+    assert "<code>\\left( x</code>" in deck._markdown("$\\left( x$")  # unreadable TeX is kept, visibly

@@ -31,11 +31,35 @@ LONG_CODE = 15  # lines of code a slide shows; longer code goes to the notes
 LEADING_FIGURE = 15  # a slide with at most this many words takes a figure in; else the figure gets its own
 
 
+_CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)  # never math inside code
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)  # display first, then inline
+
+
+def _mathml(match: re.Match) -> str:
+    """One TeX formula as MathML, which browsers render offline (no MathJax to load). latex2mathml is a small
+    pure-Python converter; a formula it cannot read stays visible as its TeX, in code type."""
+    display, inline = match.groups()
+    tex = html.unescape(display if display is not None else inline)
+    try:
+        from latex2mathml.converter import convert
+
+        return convert(tex, display="block" if display is not None else "inline")
+    except Exception:  # an unsupported command: show the source rather than lose the formula
+        return f"<code>{html.escape(tex)}</code>"
+
+
+def math_to_mathml(rendered: str) -> str:
+    """Every $...$ and $$...$$ of rendered markdown as MathML, outside code."""
+    parts = _CODE.split(rendered)
+    return "".join(part if i % 2 else _MATH.sub(_mathml, part) for i, part in enumerate(parts))
+
+
 def _markdown(source: str) -> str:
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     rendered = markdown2html_mistune(source)
-    return re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", rendered)  # the pilcrows of headings
+    rendered = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", rendered)  # the pilcrows of headings
+    return math_to_mathml(rendered)
 
 
 def _code(source: str) -> str:
@@ -48,7 +72,7 @@ def _code(source: str) -> str:
 
 _UNSEEN = re.compile(
     r'<aside class="notes">.*?</aside>|<div class="highlight">.*?</div>|<pre(?! class="output")[^>]*>.*?</pre>'
-    r"|<code>.*?</code>|<(script|style)\b.*?</\1>",
+    r"|<code>.*?</code>|<math\b.*?</math>|<(script|style)\b.*?</\1>",
     re.S,
 )
 

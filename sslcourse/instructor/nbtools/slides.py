@@ -3,7 +3,8 @@
 Which cells make which slides, and how a notebook's prose becomes a slide's lead and its speaker notes,
 is deck.py's business; this module writes the pages. The decks work offline: reveal.js is copied next to
 them from the package (sslcourse/instructor/_vendor/revealjs), and nothing is loaded from the internet
-(math stays as TeX text). Press S for the speaker notes, Esc for the overview.
+(math is rendered as MathML, which browsers draw without loading anything).
+Press S for the speaker notes, Esc for the overview.
 """
 
 from __future__ import annotations
