@@ -4,17 +4,18 @@
 # it read. The commands are the ones the shipped files record; nothing here is new science.
 #
 #   bash scripts/cpu_standins.sh            # everything: about 100 minutes on 2 cores
-#   bash scripts/cpu_standins.sh studies    # one part: models (with the studies) | studies | protocol | gpu-protocol
+#   bash scripts/cpu_standins.sh studies    # one part: models (with the studies) | context | colorization | studies | mae | protocol | gpu-protocol
 #
 # Two lanes of one thread each run side by side (the studies were sized for one thread), then the protocol rows
-# use both cores. The random floors of context, colorization and MAE are not rerun: they already carry the full
-# record. The GPU-trained models (SimCLR, supervised) are not retrained on a CPU; `gpu-protocol` only re-evaluates
+# use both cores. The random floors of context and MAE are not rerun: they already carry the full record; the
+# colorization floor is, for its few-label rows. The GPU-trained models (SimCLR, supervised) are not retrained on a CPU; `gpu-protocol` only re-evaluates
 # them (and the half-width random floor) under the protocol, about 57 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
-    echo "cpu_standins: the tree has uncommitted changes; commit first, so the results can name their code" >&2
+# Rewritten results and cards are outputs, not code (sslcourse.provenance.commit): a rerun may go on after them.
+if [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)sslcourse/results' ':(exclude)sslcourse/weights')" ]; then
+    echo "cpu_standins: the code has uncommitted changes; commit first, so the results can name their code" >&2
     exit 2
 fi
 mkdir -p runs/standins
@@ -25,8 +26,6 @@ lane_context() {
     THREADS=1 run -m sslcourse.experiments.context gapjitter --device cpu --out sslcourse/results/context/gap_jitter.json \
         --run runs/context_resnet18 --force --width 0.125 --epochs 2.5 --minutes 5 --quiet
     THREADS=1 run -m sslcourse ship runs/context_resnet18 context_resnet18 --force
-    THREADS=1 run -m sslcourse.experiments.context aberration --device cpu --out sslcourse/results/context/aberration.json \
-        --force --width 0.125 --epochs 3 --minutes 3 --quiet
 }
 
 lane_colorization() {
@@ -42,6 +41,8 @@ lane_colorization() {
 }
 
 lane_small_studies() {
+    THREADS=1 run -m sslcourse.experiments.context aberration --device cpu --out sslcourse/results/context/aberration.json \
+        --force --width 0.125 --epochs 3 --minutes 3 --quiet
     THREADS=1 run -m sslcourse.experiments.colorization prior --device cpu --out sslcourse/results/colorization/prior.json --force
     for study in grid head temperature; do
         out=$study; [ "$study" = grid ] && out=augmentation_grid
@@ -81,19 +82,21 @@ models() {  # two one-thread lanes side by side (context then the small studies;
     wait $a && wait $b
     lane_mae > runs/standins/mae.log 2>&1
 }
-studies() { lane_small_studies > runs/standins/studies.log 2>&1; }
 
 part=${1:-all}
 case $part in
     models) models ;;
-    studies) studies ;;
-    protocol) protocol context_resnet18 colorization_resnet18 mae_vit ;;
+    context) lane_context ;;
+    colorization) lane_colorization ;;
+    studies) lane_small_studies ;;
+    mae) lane_mae ;;
+    protocol) protocol context_resnet18 colorization_resnet18 mae_vit random:colorization_resnet18 ;;
     gpu-protocol) protocol simclr_resnet18 supervised_resnet18 random:resnet18 ;;
     all)
         models
-        protocol context_resnet18 colorization_resnet18 mae_vit
+        protocol context_resnet18 colorization_resnet18 mae_vit random:colorization_resnet18
         protocol simclr_resnet18 supervised_resnet18 random:resnet18
         ;;
-    *) echo "cpu_standins: unknown part '$part' (models, studies, protocol, gpu-protocol, all)" >&2; exit 2 ;;
+    *) echo "cpu_standins: unknown part '$part' (models, context, colorization, studies, mae, protocol, gpu-protocol, all)" >&2; exit 2 ;;
 esac
 log "done: $part"

@@ -30,21 +30,28 @@ class DirtyTreeError(RuntimeError):
     """A shipped result would name a commit that does not hold the code that made it."""
 
 
-def _git(*args: str) -> str:
+def _git(*args: str, root: Path = PACKAGE.parent) -> str:
     return subprocess.run(
-        ["git", *args], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=10, check=True
+        ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
     ).stdout.strip()
 
 
-def commit() -> tuple[str, bool | None]:
-    """(commit, clean): the checkout's short commit and whether tracked files match it (None: unknown, a
-    copy without .git such as a scratch folder or a GPU machine; set `$SSLCOURSE_CODE_VERSION` there, taken
-    as clean unless it ends in '+dirty')."""
+def commit(root: Path = PACKAGE.parent) -> tuple[str, bool | None]:
+    """(commit, clean): the checkout's short commit and whether its code matches it (None: unknown, a copy
+    without .git such as a scratch folder or a GPU machine; set `$SSLCOURSE_CODE_VERSION` there, taken as clean
+    unless it ends in '+dirty').
+
+    Clean means no tracked file differs from the commit outside the shipped outputs (`SHIPPED`): a result or a
+    card just rewritten is not code, so a rerun of several stand-ins in a row (scripts/cpu_standins.sh) still
+    names the commit that holds the code of each. What a result reads besides code is named in its own record:
+    the data by its sha256, a shipped model by its card's."""
     if os.environ.get("SSLCOURSE_CODE_VERSION"):
         v = os.environ["SSLCOURSE_CODE_VERSION"]
         return v.removesuffix("+dirty"), not v.endswith("+dirty")
+    outputs = [f":(exclude){d.relative_to(PACKAGE.parent).as_posix()}" for d in SHIPPED]
     try:
-        return _git("rev-parse", "--short", "HEAD"), not _git("status", "--porcelain", "--untracked-files=no")
+        rev = _git("rev-parse", "--short", "HEAD", root=root)
+        return rev, not _git("status", "--porcelain", "--untracked-files=no", "--", ".", *outputs, root=root)
     except (OSError, subprocess.SubprocessError):
         from sslcourse import __version__
 

@@ -67,3 +67,25 @@ def test_seeds_come_from_the_command():
     assert provenance.seeds_in("python -m sslcourse.experiments.mae sweep --seed 3 --out x.json") == [3]
     assert provenance.seeds_in("python -m x grid --seeds 0,1,2") == [0, 1, 2]
     assert provenance.seeds_in("python -m sslcourse eval random:resnet18") == [0]
+
+
+def test_a_rewritten_shipped_output_is_not_uncommitted_code(tmp_path):
+    """Rerunning stand-ins one after another (scripts/cpu_standins.sh) rewrites shipped results and cards:
+    those are outputs, not code, so the next run still names its commit as clean; a changed code file does not."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    for rel in ("sslcourse/train.py", "sslcourse/results/simclr/head.json", "sslcourse/weights/m.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("0")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    assert provenance.commit(tmp_path)[1] is True
+    (tmp_path / "sslcourse/results/simclr/head.json").write_text("1")
+    (tmp_path / "sslcourse/weights/m.json").write_text("1")
+    assert provenance.commit(tmp_path)[1] is True
+    (tmp_path / "sslcourse/train.py").write_text("1")
+    assert provenance.commit(tmp_path)[1] is False
