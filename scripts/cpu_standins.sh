@@ -70,7 +70,8 @@ lane_mae() {
 protocol() {
     for name in "$@"; do
         out=${name#random:}; [ "$name" != "$out" ] && out=random_$out
-        THREADS=2 run -m sslcourse eval "$name" --device cpu --few-label 1,10,100 --out "sslcourse/results/protocol/$out.json"
+        THREADS=2 run -m sslcourse eval "$name" --device cpu --few-label 1,10,100 --force \
+            --out "sslcourse/results/protocol/$out.json"
     done
 }
 
