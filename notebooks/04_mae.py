@@ -363,9 +363,10 @@ mae_plots.masking_slider(shipped, test_images[one_per_class[:8]])
 # BEIT and SimMIM, MAE's contemporaries, run the encoder on **all** tokens, with a mask token in every hole.
 # MAE drops the hidden tokens before the encoder: with 75% masked it processes 16 + 1 tokens instead of
 # 64 + 1, and attention's cost grows with the square of the number of tokens. The shipped measurement
-# (encoder forward and backward, images per second). Timings on a CPU shared with other work are noisy
-# and small batches use it poorly, so read the size of the gap as a rough one; the cost on a GPU has not
-# been measured yet.
+# times the encoder's forward and backward pass step by step, the two encoders taking turns, so the
+# speed-up carries an error bar from the steps' spread. It was timed on a CPU with a tiny ViT: how the
+# cost splits between attention and the rest differs on a GPU with a large one, and the cost on a GPU
+# has not been measured yet.
 
 # %%
 cost = experiments.load("cost")
@@ -373,7 +374,8 @@ c = cost["results"]
 print(f"computed on {cost['computed_on']} ({cost['device']}), batch {cost['settings']['batch_size']}:")
 print(f"  visible tokens only ({c['tokens_visible']} + cls): {c['images_per_s_visible_only']:8.0f} images/s")
 print(f"  all tokens with mask tokens ({c['tokens_all']} + cls): {c['images_per_s_all_tokens']:8.0f} images/s")
-print(f"  speed-up: {c['speedup']:.1f}x  (token ratio {(c['tokens_all'] + 1) / (c['tokens_visible'] + 1):.1f}x)")
+print(f"  speed-up: {c['speedup']:.1f}x" + (f" ± {c['speedup_se']:.1f}" if "speedup_se" in c else "")
+      + f"  (token ratio {(c['tokens_all'] + 1) / (c['tokens_visible'] + 1):.1f}x)")
 print(findings.sentence(findings.judged("mae_cost")))
 
 # %% [markdown]

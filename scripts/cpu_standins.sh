@@ -56,7 +56,7 @@ mae_small=(--train-subset 2000 --test-subset 1000 --dim 64 --depth 2 --heads 2 -
     --decoder-heads 2 --batch-size 64 --lr 1.5e-3 --quiet)
 lane_mae() {
     THREADS=2 run -m sslcourse.experiments.mae cost --device cpu --out sslcourse/results/mae/cost.json --force \
-        --batch-size 128 --steps 5
+        --batch-size 128 --steps 20
     THREADS=2 run -m sslcourse.experiments.mae pretrain --device cpu --out runs/mae_vit_mini_cpu --force --no-norm-pix \
         --dim 96 --depth 4 --heads 3 --decoder-dim 64 --decoder-depth 1 --decoder-heads 2 --pretrain-minutes 3 \
         --batch-size 64 --lr 1.5e-3 --test-subset 1000 --quiet

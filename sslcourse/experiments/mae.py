@@ -13,6 +13,7 @@ every setting, so a small CPU run can never pass for the real one.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from dataclasses import replace
@@ -156,16 +157,28 @@ def finetune_vs_scratch(
     return out
 
 
-def _images_per_s(step, batch_size: int, steps: int, device) -> float:
-    for _ in range(3):  # warm-up: allocation, autotuning
-        step()
+def _step_seconds(steps_to_time, steps: int, device) -> list[list[float]]:
+    """Seconds of each timed step of each function, the functions taking turns (one step of each, `steps`
+    rounds) so that a machine that slows down or speeds up mid-measurement affects them alike."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    sync()
-    t = time.perf_counter()
+    for step in steps_to_time:
+        for _ in range(3):  # warm-up: allocation, autotuning
+            step()
+    times = [[] for _ in steps_to_time]
     for _ in range(steps):
-        step()
-    sync()
-    return batch_size * steps / (time.perf_counter() - t)
+        for step, t in zip(steps_to_time, times):
+            sync()
+            start = time.perf_counter()
+            step()
+            sync()
+            t.append(time.perf_counter() - start)
+    return times
+
+
+def _mean_se(xs: list[float]) -> tuple[float, float]:
+    mean = sum(xs) / len(xs)
+    sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else float("nan")
+    return mean, sd / len(xs) ** 0.5
 
 
 def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps: int = 20, arch_kw=None) -> dict:
@@ -195,13 +208,18 @@ def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps:
 
     L = encoder.num_patches
     K = int(L * (1 - mask_ratio))
-    fast, slow = (_images_per_s(f, batch_size, steps, device) for f in (visible_only, all_tokens))
+    (fast, fast_se), (slow, slow_se) = map(_mean_se, _step_seconds((visible_only, all_tokens), steps, device))
+    speedup = slow / fast
+    # The ratio's standard error from the two means' (first-order propagation of their relative errors).
+    speedup_se = speedup * math.hypot(fast_se / fast, slow_se / slow)
     return {
         "tokens_visible": K,
         "tokens_all": L,
-        "images_per_s_visible_only": round(fast, 1),
-        "images_per_s_all_tokens": round(slow, 1),
-        "speedup": round(fast / slow, 2),
+        "images_per_s_visible_only": round(batch_size / fast, 1),
+        "images_per_s_all_tokens": round(batch_size / slow, 1),
+        "speedup": round(speedup, 2),
+        "speedup_se": round(speedup_se, 3),
+        "timed_steps": steps,
     }
 
 
