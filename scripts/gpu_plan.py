@@ -18,8 +18,9 @@ Here, before the GPU call:
 
 On the GPU machine (the repository's root; $OUT is the folder whose files come back; carry data/cifar10.pack
 and .whl, the airbench wheel made here by `pip wheel --no-deps airbench==0.1.8 -w .whl`), in two calls of the
-same command (a command runs at most 10 minutes; the second goes on where the first stopped):
-    python scripts/gpu_plan.py --budget-s 540 --results runs/gpu_plan --bundle "$OUT"
+same command (a command runs at most 10 minutes; the second goes on where the first stopped). The copy there has
+no .git: commit first, and name the commit sent (`git rev-parse --short HEAD` here), or the plan refuses to run:
+    python scripts/gpu_plan.py --budget-s 540 --results runs/gpu_plan --bundle "$OUT" --code-version COMMIT
 
 Back here, with the returned files in a folder F:
     python scripts/gpu_plan.py --land F                  # unpacks into runs/gpu_plan/, prints what to land
@@ -341,6 +342,13 @@ def _scratch_copy() -> Path:
     return dest
 
 
+def unnamed_code() -> bool:
+    """True when results written now could not name a commit: no .git here and no $SSLCOURSE_CODE_VERSION."""
+    from sslcourse.provenance import commit
+
+    return commit()[1] is None and not os.environ.get("SSLCOURSE_CODE_VERSION")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--list", action="store_true", help="print the steps and their GPU commands, run nothing")
@@ -351,7 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="run again steps that finished before")
     p.add_argument("--bundle", type=Path, help="also pack the results into this folder for the trip back")
     p.add_argument("--land", type=Path, help="unpack returned parts from this folder and say how to land them")
+    p.add_argument(
+        "--code-version",
+        help="the commit this copy holds, on a machine whose copy has no .git (a GPU machine): write it here, "
+        "from `git rev-parse --short HEAD` of the committed tree you send, so every result names its code",
+    )
     args = p.parse_args(argv)
+    if args.code_version:  # read by sslcourse.provenance in this process and every step's process
+        os.environ["SSLCOURSE_CODE_VERSION"] = args.code_version
 
     only = args.only.split(",") if args.only else None
     unknown = [n for n in only or () if n not in BY_NAME]
@@ -364,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     results = (args.results or ROOT / RESULTS).resolve()
     if args.land:
         return land(args.land, results)
+    if not args.smoke and unnamed_code():
+        print(
+            "error: this copy has no .git, so its results could not name the code that made them; pass "
+            "--code-version COMMIT (here: `git rev-parse --short HEAD` of the committed tree you send)",
+            file=sys.stderr,
+        )
+        return 2
     cwd = _scratch_copy() if args.smoke else ROOT
     if args.smoke and not args.results:
         results = cwd / RESULTS

@@ -183,6 +183,23 @@ def test_unknown_steps_are_refused_with_the_list():
     assert r.returncode == 2 and "unknown step(s) ['nope']" in r.stderr and "simclr_flagship" in r.stderr
 
 
+def test_a_copy_without_git_runs_only_when_told_its_commit(monkeypatch, tmp_path, capsys):
+    """A GPU machine gets a copy of the tree without .git: the plan refuses to run there until --code-version
+    names the commit sent, so no GPU result lands without the code that made it."""
+    from sslcourse import provenance
+
+    monkeypatch.setenv("SSLCOURSE_CODE_VERSION", "")  # recorded, so that what main() sets is undone after the test
+    monkeypatch.delenv("SSLCOURSE_CODE_VERSION")
+    monkeypatch.setattr(provenance, "commit", lambda: ("sslcourse 0.1", None))
+    assert plan.main(["--results", str(tmp_path), "--only", "mae_cost", "--budget-s", "1"]) == 2
+    assert "--code-version" in capsys.readouterr().err and not (tmp_path / "plan.json").exists()
+    monkeypatch.setattr(plan, "run_plan", lambda *a: {"steps": {}})  # past the check, nothing run
+    assert plan.main(["--results", str(tmp_path), "--only", "mae_cost", "--code-version", "abc1234"]) == 0
+    import os
+
+    assert os.environ["SSLCOURSE_CODE_VERSION"] == "abc1234"  # every step's process inherits it and records it
+
+
 def test_airbench_gets_exactly_our_data_in_its_layout(tmp_path, jpeg_root):
     """The adapter writes what airbench's CifarLoader reads (uint8 NHWC images, labels, classes) from our
     CIFAR-10; airbench itself needs CUDA (it builds its net in fp16 on the GPU), so it trains only there."""
