@@ -4,13 +4,14 @@
 # it read. The commands are the ones the shipped files record; nothing here is new science.
 #
 #   bash scripts/cpu_standins.sh            # everything: about 70 minutes on 2 cores (measured 2026-11-29)
-#   bash scripts/cpu_standins.sh studies    # one part: models (with the studies) | context | colorization | studies | mae | protocol | gpu-protocol
+#   bash scripts/cpu_standins.sh studies    # one part: models (with the studies), context, colorization,
+#                                           # studies, mae, protocol, gpu-protocol
 #
 # Two lanes of one thread each run side by side (the studies were sized for one thread), then the protocol rows
 # use both cores. The random floors of context and MAE are not rerun: they already carry the full record; the
-# colorization floor is, for its few-label rows. The GPU-trained models (SimCLR, supervised) are not retrained on a CPU; `gpu-protocol` only re-evaluates
-# them (and the half-width random floor) under the protocol, about 30 minutes. Measured: models with the
-# studies 25 minutes, protocol 15.
+# colorization floor is, for its few-label rows. The GPU-trained models (SimCLR, supervised) are not retrained on
+# a CPU; `gpu-protocol` only re-evaluates them (and the half-width random floor) under the protocol. Measured:
+# models with the studies 25 minutes, protocol 15, gpu-protocol 30.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
