@@ -155,7 +155,7 @@ def _simclr_pair(grid):
     if key is None:
         raise LookupError("the grid has no crop + color cell")
     rival = max((k for k in cells if k != key), key=lambda k: cells[k].value)
-    name = lambda k: k[0] if k[0] == k[1] else f"{k[0]} + {k[1]}"
+    name = lambda k: f"{k[0]} alone" if k[0] == k[1] else f"{k[0]} + {k[1]}"
     effects = [Effect(f"crop + color beats the best other cell ({name(rival)})", cells[key] - cells[rival])]
     ours = (
         f"crop + color {cells[key]}%, best other {name(rival)} {cells[rival]}% (linear probe; "
@@ -327,8 +327,8 @@ CLAIMS: tuple[Claim, ...] = (
         "crop + colour distortion is the best pair of augmentations; no single one is enough",
         ("simclr/augmentation_grid.json",),
         _simclr_pair,
-        "100 steps on 5,000 16-pixel images, four augmentations applied to both views: colour distortion pays off "
-        "only once the crop shortcut has been learned",
+        "100 steps on 5,000 16-pixel images with four of the seven augmentations, each pair once: colour "
+        "distortion pays off only once the crop shortcut has been learned",
     ),
     Claim(
         "simclr_head",
