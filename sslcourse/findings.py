@@ -246,7 +246,7 @@ def _mae_finetune(ft):
 
 def _mae_cost(cost):
     r = cost["results"]
-    se = r.get("speedup_se")  # older results timed the steps together and recorded no spread
+    se = r.get("speedup_se")  # None: older results (steps timed together) or a single timed step, no spread
     noise = f"the spread of {r.get('timed_steps')} timed steps of each" if se is not None else "not recorded"
     effects = [
         Effect(

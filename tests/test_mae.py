@@ -124,6 +124,9 @@ def test_encoder_cost_measures_both_encoders():
     assert r["tokens_visible"] == 16 and r["tokens_all"] == 64
     assert r["images_per_s_visible_only"] > 0 and r["images_per_s_all_tokens"] > 0
     assert r["speedup"] == pytest.approx(r["images_per_s_visible_only"] / r["images_per_s_all_tokens"], rel=0.05)
+    assert r["timed_steps"] == 2 and r["speedup_se"] >= 0  # the steps' spread gives the speed-up its error bar
+    one = experiments.encoder_cost(torch.device("cpu"), batch_size=8, steps=1, arch_kw=SMALL)
+    assert one["speedup_se"] is None  # one step: no spread, and no NaN in the JSON
 
 
 def test_the_experiments_run_end_to_end_and_record_provenance(tmp_path, monkeypatch):

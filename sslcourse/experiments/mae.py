@@ -175,10 +175,12 @@ def _step_seconds(steps_to_time, steps: int, device) -> list[list[float]]:
     return times
 
 
-def _mean_se(xs: list[float]) -> tuple[float, float]:
+def _mean_se(xs: list[float]) -> tuple[float, float | None]:
+    """Mean and its standard error (None from a single step: no spread to measure)."""
     mean = sum(xs) / len(xs)
-    sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else float("nan")
-    return mean, sd / len(xs) ** 0.5
+    if len(xs) < 2:
+        return mean, None
+    return mean, (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 / len(xs) ** 0.5
 
 
 def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps: int = 20, arch_kw=None) -> dict:
@@ -211,14 +213,14 @@ def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps:
     (fast, fast_se), (slow, slow_se) = map(_mean_se, _step_seconds((visible_only, all_tokens), steps, device))
     speedup = slow / fast
     # The ratio's standard error from the two means' (first-order propagation of their relative errors).
-    speedup_se = speedup * math.hypot(fast_se / fast, slow_se / slow)
+    speedup_se = None if fast_se is None else speedup * math.hypot(fast_se / fast, slow_se / slow)
     return {
         "tokens_visible": K,
         "tokens_all": L,
         "images_per_s_visible_only": round(batch_size / fast, 1),
         "images_per_s_all_tokens": round(batch_size / slow, 1),
         "speedup": round(speedup, 2),
-        "speedup_se": round(speedup_se, 3),
+        "speedup_se": None if speedup_se is None else round(speedup_se, 3),
         "timed_steps": steps,
     }
 
