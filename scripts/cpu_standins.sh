@@ -15,8 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-# Rewritten results and cards are outputs, not code (sslcourse.provenance.commit): a rerun may go on after them.
-if [ -n "$(git status --porcelain --untracked-files=no -- . ':(exclude)sslcourse/results' ':(exclude)sslcourse/weights')" ]; then
+# The same rule as every result's record (sslcourse.provenance.commit): rewritten results and cards are outputs,
+# not code, so a rerun may go on after them; changed code is refused.
+if ! "$PY" -c 'import sys; from sslcourse.provenance import commit; sys.exit(commit()[1] is False)'; then
     echo "cpu_standins: the code has uncommitted changes; commit first, so the results can name their code" >&2
     exit 2
 fi

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import sys
 import time
 from dataclasses import replace
@@ -177,10 +178,9 @@ def _step_seconds(steps_to_time, steps: int, device) -> list[list[float]]:
 
 def _mean_se(xs: list[float]) -> tuple[float, float | None]:
     """Mean and its standard error (None from a single step: no spread to measure)."""
-    mean = sum(xs) / len(xs)
     if len(xs) < 2:
-        return mean, None
-    return mean, (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 / len(xs) ** 0.5
+        return xs[0], None
+    return statistics.fmean(xs), statistics.stdev(xs) / math.sqrt(len(xs))
 
 
 def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps: int = 20, arch_kw=None) -> dict:
