@@ -3,6 +3,7 @@
     python -m sslcourse.experiments.colorization prior   --out sslcourse/results/colorization/prior.json
     python -m sslcourse.experiments.colorization train   --loss rebalanced --device cuda --out runs/colorization_rebalanced
     python -m sslcourse.experiments.colorization measure --runs runs/colorization_l2,runs/colorization_classification,runs/colorization_rebalanced --out sslcourse/results/colorization/losses.json
+    python -m sslcourse.experiments.colorization rarity  --out sslcourse/results/colorization/rarity.json
 
 The GPU run (three losses, equal budgets; then ship the rebalanced model and add it to the scoreboard):
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from sslcourse import data, methods, pretrained
+from sslcourse import data, methods, pretrained, stats
 from sslcourse.experiments.runner import CommandError, Experiment, Option, Run, Topic
 from sslcourse.methods import colorization as col
 from sslcourse.methods.colorization_bins import (
@@ -172,6 +173,30 @@ def rarity_weights(true_ab: torch.Tensor, centers: torch.Tensor, prior: torch.Te
     return (w / w.mean()).reshape(true_ab.shape[0], *true_ab.shape[2:]).float()
 
 
+def per_image_auc(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor):
+    """(each image's weighted AuC in percent (N,), each image's total weight (N,)): the rarity-weighted AuC
+    is their weighted mean, sum(W A) / sum(W), so its standard error can be computed over images. A pixel's
+    area under its own within-d step (trapezoid over THRESHOLDS, as `auc`) is (K - 1 - first + 1/2) / (K - 1),
+    1 when it is exact, 0 beyond the last threshold. Shape: (N, 2, H, W) twice, (N, H, W) -> (N,), (N,)."""
+    d = (pred_ab.float() - true_ab.float()).norm(dim=1)  # (N, H, W)
+    k = len(THRESHOLDS)
+    first = torch.bucketize(d, THRESHOLDS).double()  # the first threshold t with d <= t (k: beyond them all)
+    area = ((k - 1 - first).clamp(min=0) + 0.5 * ((first >= 1) & (first <= k - 1))) / (k - 1)  # (N, H, W)
+    w = pixel_weights.double()
+    total = w.sum(dim=(1, 2))  # (N,)
+    return 100 * (w * area).sum(dim=(1, 2)) / total, total
+
+
+def rarity_noise(pred_ab: torch.Tensor, true_ab: torch.Tensor, pixel_weights: torch.Tensor) -> dict:
+    """The rarity-weighted AuC's standard error over test images (`stats.weighted_mean_se`) and how many
+    effective images its weights leave (`stats.effective_n`): 1/p weights let a few rare images dominate."""
+    a, w = per_image_auc(pred_ab, true_ab, pixel_weights)
+    return {
+        "auc_rebalanced_se": round(stats.weighted_mean_se(a.numpy(), w.numpy()), 3),
+        "effective_images": round(stats.effective_n(w.numpy()), 1),
+    }
+
+
 def chroma(ab: torch.Tensor) -> float:
     """Mean chroma sqrt(a^2 + b^2): how colourful. Shape: (N, 2, H, W) -> float."""
     return ab.norm(dim=1).mean().item()
@@ -183,6 +208,7 @@ def measure(pred_ab: torch.Tensor, true_ab: torch.Tensor, centers, prior) -> dic
     return {
         "auc": round(auc(pred_ab, true_ab), 2),
         "auc_rebalanced": round(auc(pred_ab, true_ab, w), 2),
+        **rarity_noise(pred_ab, true_ab, w),
         "mean_chroma": round(chroma(pred_ab), 2),
         "curve": [round(v, 4) for v in curve[::5].tolist()],
     }
@@ -219,6 +245,23 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
 def _prior(run: Run) -> dict:
     results = cifar_prior(data.load_cifar10("train")[0])
     print(f"{results['n_bins']} bins; gamut counts {results['gamut_counts']}")
+    return results
+
+
+def _rarity(run: Run) -> dict:
+    """How many effective test images the rarity-weighted AuC rests on: it depends on the true colours and the
+    shipped prior only, not on any model, so it holds for every row of losses.json."""
+    test_set = test_subset(run.args.test_subset)
+    centers, prior = shipped_prior()
+    _, true_ab = ab_of(test_set[0])
+    per_image = rarity_weights(true_ab, centers, prior).double().sum(dim=(1, 2)).numpy()  # (N,)
+    top = sorted(per_image, reverse=True)[:10]
+    results = {
+        "n_test": len(per_image),
+        "effective_images": round(stats.effective_n(per_image), 1),
+        "top10_weight_share": round(float(sum(top) / per_image.sum()), 4),
+    }
+    print(json.dumps(results))
     return results
 
 
@@ -267,6 +310,10 @@ CLI = Topic(
     __doc__,
     {
         "prior": Experiment(_prior, "the empirical ab distribution of CIFAR-10 over the in-gamut bins, smoothed"),
+        "rarity": Experiment(
+            _rarity,
+            "the effective number of test images behind the rarity-weighted AuC (its 1/p weights)",
+        ),
         "train": Experiment(
             _train,
             "one loss's training, a run folder to ship",

@@ -1,6 +1,6 @@
 """How big a study must be to resolve the difference it is about: the noise budget.
 
-An accuracy measured on n test images has the binomial standard error sqrt(p (1 - p) / n); a run trained
+An accuracy measured on n test images has the binomial standard error (`sslcourse.stats`); a run trained
 with another seed lands elsewhere too (seed spread, about 0.3 points for the short CIFAR-10 runs of this
 course: an assumption until a study records its own). A study resolves a difference `effect` between two
 settings when the effect is at least `ratio` (3) times the standard error of the difference of their means:
@@ -19,18 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from sslcourse import stats
+
 TEST_SET = 10_000  # CIFAR-10's whole test set: every study evaluates on all of it
 SEED_SD = 0.3  # points; assumed seed-to-seed spread of one short run's accuracy until measured
 
 
 def binomial_se(accuracy: float, n_test: int = TEST_SET) -> float:
-    """Standard error (points) of an accuracy (%) measured on n_test images."""
-    if not 0 <= accuracy <= 100:
-        raise ValueError(f"accuracy is a percentage in [0, 100], got {accuracy}")
-    if n_test < 1:
-        raise ValueError(f"n_test must be at least 1, got {n_test}")
-    p = accuracy / 100
-    return 100 * math.sqrt(p * (1 - p) / n_test)
+    """Standard error (points) of an accuracy (%) measured on n_test images (`sslcourse.stats.binomial_se`)."""
+    return stats.binomial_se(accuracy, n_test)
 
 
 @dataclass(frozen=True)
