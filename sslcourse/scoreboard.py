@@ -5,10 +5,14 @@ Shipped rows come from the repository (`sslcourse/results/protocol/*.json`, each
 in a shipped weights card). Your rows live in a separate file in the data folder
 (`scoreboard-yours.json`): recording your run never changes a shipped row, even under the same name.
 
-Every row names its architecture and width ("ResNet-18, width 0.125, colour input"), and every accuracy
-carries its binomial standard error from the test-set size (`value`). Gap-closed measures each method from
-its own matched floor: an untrained network of the same architecture, width and input (grey for
-colorization), shipped as `results/protocol/random_NAME.json` (`python -m sslcourse eval random:NAME`).
+Every row names its architecture, width and input ("ResNet-18, width 0.125, colour input"), the device it
+was trained on and its budget (epochs, minutes), and every accuracy carries its standard error from
+`sslcourse.stats` (`value`: binomial from the test-set size, with the seeds' spread where a row has several).
+Methods are compared like for like: each against its own matched floor, an untrained network of the same
+architecture, width and input (grey for colorization), shipped as `results/protocol/random_NAME.json`
+(`python -m sslcourse eval random:NAME`); "best so far" ranks by that gain, and only where the gains are
+told apart by two standard errors; gap-closed divides by a supervised ceiling of the same architecture where
+one is shipped, and says so where none is.
 """
 
 from __future__ import annotations
@@ -56,13 +60,24 @@ def _architecture(weights: str) -> str:
 
 
 def value(row: dict, metric: str):
-    """row's metric with its binomial standard error from the row's test-set size (`findings.Value`)."""
-    from sslcourse.verdicts import Value, binomial_se
+    """row's metric with its standard error (`verdicts.Value`): binomial from the row's test-set size, with the
+    spread of its seeds where the row records several (`metric + "_seeds"`, `stats.mean_over_seeds`)."""
+    from sslcourse.verdicts import Value, accuracy
 
     v, n = row["metrics"][metric], row["metrics"].get("n_test")
     if n and metric in METRICS:
-        return Value(v, binomial_se(v, int(n)), f"binomial on {int(n)} test images, one seed")
+        return accuracy(row["metrics"], metric, int(n))
     return Value(v, None, "test-set size not recorded")
+
+
+def _trained(card: dict) -> tuple[str, str]:
+    """(the device a card's weights were trained on, its budget: epochs and minutes)."""
+    epochs, seconds = card.get("epochs"), card.get("wall_time_s")
+    budget = ", ".join(
+        ([f"{round(epochs, 2):g} epochs"] if epochs is not None else [])
+        + ([f"{seconds / 60:.1f} min"] if seconds is not None else [])
+    )
+    return card.get("device", "not recorded"), budget or "not recorded"
 
 
 def shipped() -> list[dict]:
@@ -86,6 +101,14 @@ def shipped() -> list[dict]:
             if r.get("floor_of") in shipped_weights
             else r.get("architecture") or (_architecture(r["weights"]) if r["weights"] in shipped_weights else None)
         )
+        untrained = r["weights"].startswith("random")
+        device, budget = (
+            ("untrained", "no training")
+            if untrained
+            else _trained(pretrained.card(r["weights"]))
+            if r["weights"] in shipped_weights
+            else ("not recorded", "not recorded")
+        )
         rows.append(
             {
                 "name": path.stem,
@@ -97,6 +120,8 @@ def shipped() -> list[dict]:
                 "weights": r["weights"],
                 "architecture": arch,
                 "floor_of": r.get("floor_of"),
+                "device": device,
+                "budget": budget,
             }
         )
         seen.add(r["weights"])
@@ -114,6 +139,7 @@ def shipped() -> list[dict]:
                     "weights": name,
                     "architecture": _architecture(name),
                     "floor_of": None,
+                    **dict(zip(("device", "budget"), _trained(c))),
                 }
             )
     return _sorted(rows)
@@ -195,19 +221,27 @@ def table(rows_: list[dict] | None = None, metrics=None) -> str:
     rows_ = rows() if rows_ is None else rows_
     if metrics is None:
         metrics = [m for m in METRICS if any(m in r["metrics"] for r in rows_)]
-    header = ["name", "architecture", "source"] + [METRICS.get(m, m) for m in metrics]
+    header = ["name", "architecture", "trained on", "budget", "source"] + [METRICS.get(m, m) for m in metrics]
     body = [
-        [r["name"], r.get("architecture") or "not recorded", f"{r['source']} ({_where(r)})"]
+        [
+            r["name"],
+            r.get("architecture") or "not recorded",
+            r.get("device") or "not recorded",
+            r.get("budget") or "not recorded",
+            f"{r['source']} ({_where(r)})",
+        ]
         + [str(value(r, m)) if m in r["metrics"] else "-" for m in metrics]
         for r in rows_
     ]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
     line = lambda cells: "  ".join(
-        str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        str(c).ljust(w) if i < 5 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
     )
     note = (
-        "± one standard error (binomial, from the test-set size). 'CPU stand-in' rows are short CPU runs of "
-        "small networks, not the method at its scale; 'floor' rows are untrained networks."
+        "± one standard error (sslcourse.stats: binomial from the test-set size; one seed per row, so run-to-run "
+        "noise is not in it). 'CPU stand-in' rows are short CPU runs of small networks, not the method at its "
+        "scale; 'floor' rows are untrained networks. Rows of different architectures, devices or budgets are "
+        "compared only through their gain over their own floor."
     )
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body] + [note])
 
@@ -322,26 +356,54 @@ def floor(row: dict, rows_: list[dict]) -> dict | None:
     return (own or same or [None])[0]
 
 
+def ceiling(row: dict, rows_: list[dict], metric: str = "linear_top1") -> tuple[dict, bool]:
+    """The supervised row `row` is measured up to: (the best supervised row of its own architecture, width and
+    input, True), else (the best supervised row of any architecture, False: not like for like)."""
+    supervised = sorted(
+        (r for r in rows_ if r["method"] == "supervised" and metric in r["metrics"]),
+        key=lambda r: -r["metrics"][metric],
+    )
+    if not supervised:
+        raise ValueError(f"the scoreboard has no supervised row with {metric!r}: it is one end of the scale")
+    same = [r for r in supervised if row.get("architecture") and r.get("architecture") == row.get("architecture")]
+    return (same[0], True) if same else (supervised[0], False)
+
+
 def gap_closed(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, float]:
     """For each row between the two ends of the scale, the share of the distance from its matched floor (an
-    untrained network of its own architecture, width and input) to the best supervised row that it covers:
-    (row - floor) / (supervised - floor). 0 is its untrained network, 1 is supervised. Rows without a matched
-    floor that measured `metric` are left out (see `floor`)."""
+    untrained network of its own architecture, width and input) to its supervised ceiling that it covers:
+    (row - floor) / (ceiling - floor). 0 is its untrained network, 1 is supervised. The ceiling is a supervised
+    row of the same architecture where one is shipped, else the best supervised row (`ceiling`; `ceilings`
+    says which). Rows without a matched floor that measured `metric` are left out (see `floor`)."""
     rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
     if not any(r["method"] == "random" for r in rows_):
         raise ValueError(f"the scoreboard has no random row with {metric!r}: it is one end of the scale")
-    supervised = [r["metrics"][metric] for r in rows_ if r["method"] == "supervised"]
-    if not supervised:
-        raise ValueError(f"the scoreboard has no supervised row with {metric!r}: it is one end of the scale")
-    top, out = max(supervised), {}
+    out = {}
     for r in rows_:
         base = floor(r, rows_) if r["method"] not in ("random", "supervised") else None
         if base is None:
             continue
+        top = ceiling(r, rows_, metric)[0]["metrics"][metric]
         span = top - base["metrics"][metric]
         if span <= 0:
             raise ValueError(f"supervised ({top:.1f}) is not above {base['name']} on {metric}")
         out[r["name"]] = (r["metrics"][metric] - base["metrics"][metric]) / span
+    return out
+
+
+def ceilings(metric: str = "linear_top1", rows_: list[dict] | None = None) -> dict[str, str]:
+    """For each row of `gap_closed`, a sentence naming its ceiling and whether it is of the same architecture."""
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    out = {}
+    for name in gap_closed(metric, rows_):
+        r = next(x for x in rows_ if x["name"] == name)
+        top, same = ceiling(r, rows_, metric)
+        out[name] = (
+            f"ceiling {top['name']} (same architecture)"
+            if same
+            else f"no supervised row of its architecture ({r.get('architecture')}): ceiling {top['name']} "
+            f"({top.get('architecture')}), not like for like"
+        )
     return out
 
 
@@ -379,53 +441,104 @@ def floor_sentence(name: str, metric: str = "linear_top1") -> str:
     )
 
 
+def _word(d) -> str:
+    """The course's two-standard-error word for a difference (`verdicts.Value`)."""
+    return "within the noise of" if d.se is None or abs(d.value) <= 2 * d.se else ("above" if d.value > 0 else "below")
+
+
+def best_by_gain(metric: str = "linear_top1", rows_: list[dict] | None = None) -> tuple[list, str]:
+    """Rank the self-supervised rows by their gain over their own untrained network (each method's row with the
+    largest gain), like for like whatever their architecture, device or budget. Returns ([(row, gain), ...]
+    best first, a sentence): the sentence names a best row only when its gain is above the runner-up's by more
+    than two standard errors of the difference, else says which gains cannot be told apart."""
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    versus = versus_floor(metric, rows_)
+    best = {}
+    for r in rows_:
+        if r["method"] in ("random", "supervised") or r["name"] not in versus:
+            continue
+        gain = versus[r["name"]][1]
+        if r["method"] not in best or gain.value > best[r["method"]][1].value:
+            best[r["method"]] = (r, gain)
+    ranked = sorted(best.values(), key=lambda rg: -rg[1].value)
+    if not ranked:
+        return ranked, "no self-supervised row has a matched floor yet: nothing to rank"
+    (top, g), rest = ranked[0], ranked[1:]
+    if not rest:
+        return ranked, f"only {top['name']} has a matched floor so far: {g.value:+.1f} ± {g.se:.1f} over it"
+    tied = [r for r, h in rest if _word(g - h) != "above"]
+    if tied:
+        return ranked, (
+            f"cannot rank: the gain of {top['name']} ({g.value:+.1f} ± {g.se:.1f}) is within two standard errors of "
+            + ", ".join(
+                f"{r['name']}'s ({versus[r['name']][1].value:+.1f} ± {versus[r['name']][1].se:.1f})" for r in tied
+            )
+        )
+    second, h = rest[0]
+    return ranked, (
+        f"{top['name']} gains most over its own untrained network ({g.value:+.1f} ± {g.se:.1f}), beyond two "
+        f"standard errors of the next, {second['name']} ({h.value:+.1f} ± {h.se:.1f})"
+    )
+
+
 def bet_so_far(upto: str, metric: str = "linear_top1") -> str:
     """ "The bet so far": the scoreboard as it stands after the notebook of method `upto`, read in computed
-    sentences. For every self-supervised method shown so far, its best shipped row against supervised and
-    against its own untrained network, each difference with its standard error and the course's
-    two-standard-error word; then where the bet stands at our scale."""
+    sentences. Every self-supervised method shown so far, like for like: its gain over its own untrained
+    network and its distance to a supervised row of its own architecture (or, where none is shipped, to the
+    best supervised row, said so), each with its standard error and the course's two-standard-error word, and
+    its scale (device, budget). "Best so far" ranks by the gain over the matched floor (`best_by_gain`)."""
     shown = rows(include_yours=False, upto=upto)
-    supervised = [r for r in shown if r["method"] == "supervised" and metric in r["metrics"]]
-    if not supervised:
+    if not any(r["method"] == "supervised" and metric in r["metrics"] for r in shown):
         return f"The bet so far: no supervised row with {METRICS[metric]} is shipped, so there is nothing to compare."
-    top = max(supervised, key=lambda r: r["metrics"][metric])
-    ceiling = value(top, metric)
-    versus = versus_floor(metric, shown)
-    lines = [f"The bet so far ({METRICS[metric]}, ± one standard error; supervised {top['name']}: {ceiling}):"]
-    word = lambda d: (
-        "within the noise of" if d.se is None or abs(d.value) <= 2 * d.se else ("above" if d.value > 0 else "below")
-    )
-    best = None
-    for method in ORDER:
-        if method in ("random", "supervised"):
-            continue
-        own = [r for r in shown if r["method"] == method and metric in r["metrics"]]
-        if not own:
-            continue
-        r = max(own, key=lambda r: r["metrics"][metric])
-        gap = value(r, metric) - ceiling
+    have = [r for r in shown if metric in r["metrics"]]
+    versus = versus_floor(metric, have)
+    one_seed = all(value(r, metric).seeds == 1 for r in have)
+    lines = [f"The bet so far ({METRICS[metric]}, ± one standard error{', one seed per row' if one_seed else ''}):"]
+    ranked, ranking = best_by_gain(metric, have)
+    ssl = [r for method in ORDER for r in have if r["method"] == method and method not in ("random", "supervised")]
+    for r in ssl:
+        top, same = ceiling(r, have, metric)
+        gap = value(r, metric) - value(top, metric)
         where = "a short CPU stand-in" if r.get("computed_on") == "CPU" else f"trained on {r.get('computed_on')}"
-        floor_part = ""
-        if r["name"] in versus:
-            base, diff, w = versus[r["name"]]
-            floor_part = f"; {diff.value:+.1f} ± {diff.se:.1f} against its untrained network ({w} it)"
-        lines.append(
-            f"- {r['name']} ({where}): {value(r, metric)}, {gap.value:+.1f} ± {gap.se:.1f} against supervised "
-            f"({word(gap)} it){floor_part}"
+        scale = f"{r.get('device', 'device not recorded')}, {r.get('budget', 'budget not recorded')}"
+        floor_part = (
+            f"{versus[r['name']][1].value:+.1f} ± {versus[r['name']][1].se:.1f} over its untrained network "
+            f"({versus[r['name']][2]} it)"
+            if r["name"] in versus
+            else "no matched floor shipped"
         )
-        if best is None or r["metrics"][metric] > best[0]["metrics"][metric]:
-            best = (r, gap)
-    if best is None:
+        versus_sup = f"{gap.value:+.1f} ± {gap.se:.1f} against {top['name']}" + (
+            "" if same else " (not its architecture: no supervised row of it is shipped)"
+        )
+        lines.append(
+            f"- {r['name']} ({r.get('architecture')}; {where}: {scale}): {value(r, metric)}; {floor_part}; "
+            f"{versus_sup} ({_word(gap)} it)"
+        )
+    if not ssl:
         lines.append("- no self-supervised method yet: the gap is the whole distance from random to supervised.")
         return "\n".join(lines)
-    r, gap = best
-    if word(gap) == "below":
-        verdict = f"not won at our scale: the best self-supervised row so far, {r['name']}, is below supervised."
-    elif word(gap) == "within the noise of":
-        verdict = f"too close to call at our scale: {r['name']} is within two standard errors of supervised."
+    lines.append("Best so far, by gain over its own untrained network: " + ranking + ".")
+    like = [(r, *ceiling(r, have, metric)) for r in ssl]
+    like = [(r, top) for r, top, same in like if same]
+    if not like:
+        lines.append(
+            "Verdict: cannot tell at this scale: no self-supervised row shares a supervised row's architecture, "
+            "so none can be set against supervised like for like."
+        )
+        return "\n".join(lines)
+    r, top = max(like, key=lambda rt: (value(rt[0], metric) - value(rt[1], metric)).value)
+    gap = value(r, metric) - value(top, metric)
+    if _word(gap) == "below":
+        verdict = (
+            f"not won at this scale: {r['name']} is below {top['name']}, its own architecture trained with labels."
+        )
+    elif _word(gap) == "within the noise of":
+        verdict = f"cannot tell at this scale: {r['name']} is within two standard errors of {top['name']}."
     else:
-        verdict = f"won at our scale on this probe: {r['name']} is above supervised beyond the noise."
+        verdict = f"won at this scale on this probe: {r['name']} is above {top['name']} beyond the noise."
+    if min(value(r, metric).seeds, value(top, metric).seeds) < 3:
+        verdict += " Fewer than 3 seeds: run-to-run noise is not measured, so this is indicative only."
     if r.get("computed_on") == "CPU":
-        verdict += " (Its row is a short CPU stand-in: indicative at most.)"
+        verdict += " Its row is a short CPU stand-in."
     lines.append("Verdict: " + verdict)
     return "\n".join(lines)

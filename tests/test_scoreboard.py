@@ -81,19 +81,65 @@ def test_each_notebook_reveals_its_own_row():
 
 
 def test_the_bet_so_far_is_computed_from_the_rows(monkeypatch):
-    base = dict(source="shipped", command="", architecture="a", weights="w")
+    base = dict(source="shipped", command="", architecture="a", weights="w", device="d", budget="b")
+    n = {"n_test": 10000}
     board = [
-        dict(base, name="random_a", method="random", computed_on="CPU", metrics={"linear_top1": 30.0, "n_test": 10000}),
-        dict(base, name="sup", method="supervised", computed_on="GPU", metrics={"linear_top1": 90.0, "n_test": 10000}),
-        dict(base, name="ctx", method="context", computed_on="CPU", metrics={"linear_top1": 89.6, "n_test": 10000}),
+        dict(base, name="random_a", method="random", computed_on="CPU", metrics={"linear_top1": 30.0, **n}),
+        dict(base, name="sup", method="supervised", computed_on="GPU", metrics={"linear_top1": 90.0, **n}),
+        dict(base, name="ctx", method="context", computed_on="CPU", metrics={"linear_top1": 89.6, **n}),
     ]
     monkeypatch.setattr(scoreboard, "rows", lambda include_yours=True, upto=None: board)
     text = scoreboard.bet_so_far("context")
     # 89.6 vs 90.0 on 10,000 images each: a difference of -0.4 with SE 0.43 is inside two standard errors.
-    assert "ctx (a short CPU stand-in): 89.6 ± 0.3, -0.4 ± 0.4 against supervised (within the noise of it)" in text
-    assert "Verdict: too close to call" in text and "indicative at most" in text
+    assert "ctx (a; a short CPU stand-in: d, b): 89.6 ± 0.3; +59.6 ± 0.6 over its untrained network" in text
+    assert "-0.4 ± 0.4 against sup (within the noise of it)" in text
+    assert "Verdict: cannot tell at this scale" in text and "indicative only" in text
     board[2]["metrics"]["linear_top1"] = 60.0
-    assert "Verdict: not won at our scale" in scoreboard.bet_so_far("context")
-    board[2].update(computed_on="GPU", metrics={"linear_top1": 95.0, "n_test": 10000})
+    assert "Verdict: not won at this scale" in scoreboard.bet_so_far("context")
+    board[2].update(computed_on="GPU", metrics={"linear_top1": 95.0, **n})
     text = scoreboard.bet_so_far("context")
-    assert "Verdict: won at our scale" in text and "indicative" not in text
+    assert "Verdict: won at this scale" in text and "short CPU stand-in" not in text
+    board[2]["architecture"] = "other"  # no supervised row of its architecture: no verdict against supervised
+    text = scoreboard.bet_so_far("context")
+    assert "not its architecture" in text and "Verdict: cannot tell at this scale: no self-supervised row" in text
+
+
+def _ranked_board(col_gain):
+    n = {"n_test": 10000}
+    row = lambda name, method, arch, acc, **kw: dict(
+        name=name, method=method, architecture=arch, source="shipped", metrics={"linear_top1": acc, **n}, **kw
+    )
+    return [
+        row("r_ctx", "random", "ctx-net", 30.0, floor_of="ctx_w"),
+        row("r_col", "random", "col-net", 25.0, floor_of="col_w"),
+        row("ctx", "context", "ctx-net", 40.0, weights="ctx_w"),  # +10 over its floor
+        row("col", "colorization", "col-net", 25.0 + col_gain, weights="col_w"),
+        row("sup", "supervised", "sup-net", 90.0),
+    ]
+
+
+def test_best_so_far_ranks_by_gain_over_the_matched_floor_and_only_when_told_apart():
+    ranked, sentence = scoreboard.best_by_gain("linear_top1", _ranked_board(col_gain=14.0))
+    assert [r["name"] for r, _ in ranked] == ["col", "ctx"]  # col's raw accuracy (39) is below ctx's (40)
+    assert sentence.startswith("col gains most") and "+14.0" in sentence
+    ranked, sentence = scoreboard.best_by_gain("linear_top1", _ranked_board(col_gain=10.5))
+    assert sentence.startswith("cannot rank") and "ctx" in sentence  # 0.5 points apart: within the noise
+
+
+def test_gap_closed_uses_a_ceiling_of_the_same_architecture_and_says_where_none_is():
+    board = _ranked_board(col_gain=14.0) + [
+        dict(name="sup_ctx", method="supervised", architecture="ctx-net", source="shipped",
+             metrics={"linear_top1": 50.0, "n_test": 10000}),
+    ]  # fmt: skip
+    closed = scoreboard.gap_closed("linear_top1", board)
+    assert closed["ctx"] == pytest.approx((40 - 30) / (50 - 30))  # its own architecture's ceiling
+    assert closed["col"] == pytest.approx(14 / (90 - 25))  # none of its own: the best supervised row
+    notes = scoreboard.ceilings("linear_top1", board)
+    assert "same architecture" in notes["ctx"] and "not like for like" in notes["col"]
+
+
+def test_every_shipped_row_names_its_device_and_budget():
+    for r in scoreboard.shipped():
+        assert r["device"] and r["budget"], r["name"]
+        assert r["method"] == "random" or "epochs" in r["budget"], r
+    assert "trained on" in scoreboard.table() and "budget" in scoreboard.table()
