@@ -180,8 +180,11 @@ def _eval(args) -> int:
     if args.checkpoint.startswith("random"):  # an untrained network: the bottom end of the scale
         model, floor = _untrained(args.checkpoint.partition(":")[2] or "resnet18", args.seed)
         model = model.to(device).eval()
+        # The weights evaluated, by their sha256: an untrained network's state, hashed as built.
+        weights = {"weights_sha256": provenance.state_sha256(model), "weights_hashed": "the untrained state"}
     else:
-        model = pretrained.load(args.checkpoint, device=device)
+        model = pretrained.load(args.checkpoint, device=device)  # checks the file against its card's sha256
+        weights = {"weights_sha256": pretrained.card(args.checkpoint)["sha256"], "weights_hashed": "the file"}
     train, test = _subset(data.load_cifar10("train"), data.load_cifar10("test"), args.subset)
     few = tuple(int(n) for n in args.few_label.split(",")) if args.few_label else ()
     t = time.perf_counter()
@@ -199,7 +202,14 @@ def _eval(args) -> int:
         )
         out.write_text(
             json.dumps(
-                {"weights": args.checkpoint, **floor, "metrics": metrics, "seconds": rec["wall_time_s"], **rec},
+                {
+                    "weights": args.checkpoint,
+                    **weights,
+                    **floor,
+                    "metrics": metrics,
+                    "seconds": rec["wall_time_s"],
+                    **rec,
+                },
                 indent=2,
             )
             + "\n"

@@ -102,6 +102,19 @@ def sha256_file(path: Path) -> str:
 
 
 @cache
+def state_sha256(module) -> str:
+    """sha256 of a module's parameters and buffers (each name, shape, dtype and raw bytes, in name order): the
+    fingerprint of weights that exist only in memory, e.g. an untrained network evaluated as a floor."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(module.state_dict().items()):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name} {tuple(t.shape)} {t.dtype}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def _file_sha256(path: str) -> str:
     return sha256_file(Path(path))
 
@@ -121,6 +134,8 @@ def data_record() -> dict:
     from sslcourse import data
 
     source = data.describe_source("train")
+    if source == "not loaded yet":  # a run that reads the test split only
+        source = data.describe_source("test")
     digest = NOT_RECORDED
     try:
         if source.startswith("the JPEG tree "):
