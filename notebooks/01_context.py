@@ -418,14 +418,22 @@ print(findings.sentence(findings.judged("context_aberration")))
 # patches. The fringes live along one colour axis (green against red plus blue); removing that one
 # component of every pixel erases them, while the brightness and the other colour axis, which carry most
 # of the image's content, stay.
+from sslcourse.verdicts import bounded_mean
+
 cond = ab["results"]["conditions"]
-control, dropped = cond["clean images (control)"]["error"], cond["aberrated, colour dropped"]["error"]
-projected = cond["aberrated, projected"]["error"]
-print(f"projection brings the error to {projected:.3f}, the clean control's is {control:.3f}: it removes "
-      + ("nearly all" if projected >= control - 0.02 else "part") + " of the shortcut here (paper: part, .321 "
-      "between .255 and .371)")
-print(f"colour dropping: {dropped:.3f}, " + ("above" if dropped > control + 0.02 else "about")
-      + f" the control's {control:.3f}")
+# Errors x100 with the course's error bar (a bound from the range of the error, as in the finding above).
+err = {k: bounded_mean(100 * c["error"], 100 * 2**0.5, ab["results"]["n_test"], "the position error")
+       for k, c in cond.items()}
+control, dropped = err["clean images (control)"], err["aberrated, colour dropped"]
+projected = err["aberrated, projected"]
+left = projected - control  # below zero beyond two standard errors: part of the shortcut is still there
+print(f"projection brings the error (x100) to {projected}, the clean control's is {control}: it removes "
+      + ("part" if left.value < -2 * left.se else "all that the noise lets us see") + " of the shortcut here "
+      f"({left.value:+.1f} ± {left.se:.1f}; paper: part, .321 between .255 and .371)")
+gap = dropped - control
+print(f"colour dropping: {dropped}, "
+      + ("within two standard errors of" if abs(gap.value) <= 2 * gap.se else "above" if gap.value > 0 else "below")
+      + f" the control's {control}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. What did the network learn?

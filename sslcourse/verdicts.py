@@ -87,6 +87,27 @@ def bounded_mean(value: float, span: float, n: int, what: str, effective_n: floa
     )
 
 
+def extreme(values: dict[str, Value], name: str, most: bool = True) -> str:
+    """Whether values[name] is the largest (`most`) or the smallest of `values`, by the two-standard-error rule:
+    "yes" only beyond two standard errors of every other, "no" where another is beyond them on the wrong side,
+    else "cannot tell" (naming the ones within the noise)."""
+    wrong, close = [], []
+    for other, v in values.items():
+        if other == name:
+            continue
+        d = values[name] - v
+        if d.se is None or abs(d.value) <= 2 * d.se:
+            close.append(other)
+        elif (d.value < 0) == most:
+            wrong.append(other)
+    side = "above" if most else "below"
+    if wrong:
+        return f"no: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} {side} it beyond two standard errors"
+    if close:
+        return f"cannot tell: within two standard errors of {', '.join(close)}"
+    return "yes, beyond two standard errors of every other"
+
+
 @dataclass(frozen=True)
 class Effect:
     """One part of a claim: `diff` is signed so that positive is the paper's direction; `paper_size` is the
