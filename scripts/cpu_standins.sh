@@ -47,6 +47,8 @@ lane_small_studies() {
     THREADS=1 run -m sslcourse.experiments.context aberration --device cpu --out sslcourse/results/context/aberration.json \
         --force --width 0.125 --epochs 3 --minutes 3 --quiet
     THREADS=1 run -m sslcourse.experiments.colorization prior --device cpu --out sslcourse/results/colorization/prior.json --force
+    # the rarity-weighted AuC's effective test images: they depend on the prior just written
+    THREADS=1 run -m sslcourse.experiments.colorization rarity --device cpu --out sslcourse/results/colorization/rarity.json --force
     for study in grid head temperature; do
         out=$study; [ "$study" = grid ] && out=augmentation_grid
         extra=(); [ "$study" = grid ] && extra=(--augs crop,cutout,color,sobel --unordered)
