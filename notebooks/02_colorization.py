@@ -218,10 +218,11 @@ def soft_encode(ab, centers, k=5, sigma=5.0):
     Shape: (N, 2), (Q, 2) -> (N, Q)
     """
     # BEGIN SOLUTION
-    d2 = torch.cdist(ab.double(), centers.double()) ** 2  # (N, Q)
+    # float32 (Apple's GPUs have no float64); exact differences, not |a|^2 + |b|^2 - 2ab, which cancels
+    d2 = torch.cdist(ab, centers, compute_mode="donot_use_mm_for_euclid_dist") ** 2  # (N, Q)
     near_d2, near = d2.topk(k, dim=1, largest=False)  # (N, k)
     w = torch.exp(-(near_d2 - near_d2[:, :1]) / (2 * sigma**2))  # relative to the nearest: no underflow
-    return torch.zeros_like(d2).scatter(1, near, w / w.sum(dim=1, keepdim=True)).to(ab.dtype)
+    return torch.zeros_like(d2).scatter(1, near, w / w.sum(dim=1, keepdim=True))
     # END SOLUTION
 
 
@@ -296,7 +297,7 @@ print(f"weight of grey (0, 0): {weights[grey_bin]:.2f}; of the rarest bin: {weig
 
 # %% nbgrader={"grade": false, "grade_id": "annealed_mean", "locked": false, "solution": true}
 def annealed_mean(probs, centers, T=0.38):
-    """The mean of the distribution sharpened to probs^(1/T).
+    """The mean of the distribution sharpened by the temperature (T = 1: the plain mean; T -> 0: the mode).
 
     Shape: (N, Q), (Q, 2) -> (N, 2)
     """
