@@ -130,3 +130,53 @@ def test_students_are_not_given_the_test_tools():
     declared = _declared()
     assert not declared["notebooks"] & {"pytest", "nbval", "playwright", "ruff", "import-linter"}
     assert {"jupyterlab", "ipykernel"} <= declared["notebooks"]
+
+
+# --------------------------------------------------------------------------- Windows: no `resource` module
+WITHOUT_RESOURCE = """
+import importlib, importlib.abc, io, json, pkgutil, sys
+from contextlib import redirect_stderr, redirect_stdout
+
+class NoResource(importlib.abc.MetaPathFinder):  # Windows' Python has no `resource` module
+    def find_spec(self, name, path=None, target=None):
+        if name == "resource":
+            raise ModuleNotFoundError("No module named 'resource'")
+
+sys.modules.pop("resource", None)
+sys.meta_path.insert(0, NoResource())
+from sslcourse.cli import main
+out, err = io.StringIO(), io.StringIO()
+with redirect_stdout(out), redirect_stderr(err):
+    listed = main(["list"])
+    graded = main(["grade", "submissions", "--out", "grades.csv"])
+import sslcourse
+failed = {}
+for info in pkgutil.walk_packages(sslcourse.__path__, "sslcourse."):
+    if info.name.startswith("sslcourse.instructor.grading.") or info.name == "sslcourse.__main__":
+        continue
+    try:
+        importlib.import_module(info.name)
+    except Exception as e:
+        failed[info.name] = repr(e)
+print(json.dumps({"listed": listed, "graded": graded, "out": out.getvalue(), "err": err.getvalue(), "failed": failed}))
+"""
+
+
+def test_every_command_but_grading_works_without_the_resource_module(tmp_path):
+    """On Windows `python -m sslcourse list` once crashed building the parser (the grading options imported the
+    sandbox, which imports `resource`). With `resource` made unimportable: `list` works, every module of the
+    library and of the instructor tools but grading imports, and `grade` says plainly what it needs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-c", WITHOUT_RESOURCE], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["listed"] == 0 and "methods:" in result["out"] and "shipped weights:" in result["out"]
+    assert result["failed"] == {}, result["failed"]
+    assert result["graded"] == 2 and "grading needs Linux, WSL" in result["err"] and "macOS" in result["err"]
