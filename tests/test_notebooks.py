@@ -89,6 +89,18 @@ def test_check_names_the_pair_that_is_out_of_sync(demo, capsys):
     assert sync.check(root=demo.source.parents[1]) == 0
 
 
+def test_check_names_a_student_version_that_carries_outputs(demo, capsys):
+    original = demo.student.read_text()
+    try:
+        executed = assign.run_student(demo)  # an executed student copy, as assign wrote them before
+        executed.metadata["sslcourse"]["inputs_sha256"] = pairs.inputs_digest(executed)
+        pairs.write_notebook(executed, demo.student)
+        assert sync.check(root=demo.source.parents[1]) == 1
+        assert "student/99_demo.ipynb carries outputs" in capsys.readouterr().out
+    finally:
+        demo.student.write_text(original)
+
+
 def test_a_notebook_edited_by_hand_is_never_overwritten_silently(demo):
     original = demo.notebook.read_text()
     nb = nbformat.read(demo.notebook, as_version=4)
