@@ -549,6 +549,27 @@ def test_kernels_under_nbval_get_this_checkout_and_the_cpu(monkeypatch):
     assert dict(os.environ) == before
 
 
+def test_nbval_compares_no_output_of_a_student_notebook():
+    """The root conftest.py turns nbval's comparison off for the cells of a student notebook (its metadata says
+    so), and leaves the course notebooks strict."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    class IPyNbCell:  # what nbval's items are called
+        def __init__(self, student):
+            metadata = {"sslcourse": {"source": "00_x.py", **({"student": True} if student else {})}}
+            self.parent = SimpleNamespace(nb=SimpleNamespace(metadata=metadata))
+            self.options = {"check": True}
+
+    solved, student = IPyNbCell(student=False), IPyNbCell(student=True)
+    conftest.pytest_collection_modifyitems([solved, student, object()])
+    assert solved.options["check"] is True and student.options["check"] is False
+
+
 def test_the_commands_are_registered(capsys):
     from sslcourse.cli import build_parser, main
 
