@@ -1,10 +1,10 @@
 """pytest's root configuration, loaded for any test or notebook under this folder, from any working directory.
 
 pyproject's addopts run every notebook (notebooks/*.ipynb, notebooks/student/*.ipynb) under nbval with
---nbval-current-env, whose kernels inherit this process's environment when they start. While one starts,
-give it what `python -m sslcourse notebooks sync` gave the kernels that wrote the stored outputs (this
-checkout's sslcourse first on the path, the CPU, a fixed hash seed, the inline plot backend), and only
-then: the rest of the test session keeps its own environment (CI's MPLBACKEND=Agg, say).
+--nbval-current-env (the student versions without comparing outputs: they have none), whose kernels
+inherit this process's environment when they start. While one starts, give it what `python -m sslcourse
+notebooks sync` gave the kernels that wrote the stored outputs (this checkout's sslcourse first on the path,
+the CPU, a fixed hash seed, the inline plot backend), and only then: the rest of the test session keeps its own environment (CI's MPLBACKEND=Agg, say).
 """
 
 import os
@@ -33,6 +33,15 @@ def pytest_runtest_setup(item):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def pytest_collection_modifyitems(items):
+    """Student notebooks are handed out without outputs (`python -m sslcourse assign`): nbval runs every cell of
+    them end to end (a cell that raises fails the test) but compares no output; the course notebooks stay
+    strict. Known by the notebook's own metadata (`sslcourse.student`), which assign writes."""
+    for item in items:
+        if type(item).__name__ == "IPyNbCell" and item.parent.nb.metadata.get("sslcourse", {}).get("student"):
+            item.options["check"] = False
 
 
 def pytest_configure(config):

@@ -1,5 +1,5 @@
 # %% [markdown] tags=["colab-badge"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/01_context.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.1.0/notebooks/01_context.ipynb)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 01 · Context prediction: where does this patch go?
@@ -67,8 +67,17 @@ except ImportError:
     url = "git+https://github.com/sslcourse/sslcourse@v0.1.0"  # the course's repository, at the release this notebook was executed with
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
     if pip.returncode != 0:
-        print(pip.stdout[-2000:] + pip.stderr[-4000:])
-        raise RuntimeError(f"pip could not install {url} (its messages are above): is the runtime online?")
+        said = pip.stdout[-2000:] + pip.stderr[-4000:]
+        print(said)  # pip's own words
+        if any(m in said for m in ("Did not find branch or tag", "did not match any", "couldn't find remote ref")):
+            why = "the release v0.1.0 is not in that repository (not published yet?): tell your instructor"
+        elif any(m in said for m in ("Repository not found", "could not read Username")):
+            why = "that repository does not exist or is not public: tell your instructor"
+        elif any(m in said for m in ("Could not resolve host", "Network is unreachable", "timed out")):
+            why = "the runtime reached no network: Runtime > Restart session, then run this cell again"
+        else:
+            why = "pip's messages above say why"
+        raise RuntimeError(f"pip could not install {url}: {why}")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")
 
@@ -405,19 +414,8 @@ plt.show()
 # %%
 print(findings.sentence(findings.judged("context_aberration")))
 
-# %% [markdown]
-# **Question 1 (written, graded by hand; 2 points).** In two or three sentences: how does chromatic
-# aberration let a network tell where in the photograph a patch was, and why does that help it solve the
-# *relative* position puzzle without learning anything about objects? Why does projecting out the
-# green-magenta axis close this door while keeping most of what the image shows?
-
-# %% [markdown] nbgrader={"grade": true, "grade_id": "q_aberration", "locked": false, "points": 2, "solution": true}
-# The lens shrinks green toward the centre, so every edge gets green and magenta fringes whose direction
-# and width grow with the distance from the centre: a patch's fringes give its absolute place in the
-# photograph, and two absolute places give the relative one, with no need to know what is in the
-# patches. The fringes live along one colour axis (green against red plus blue); removing that one
-# component of every pixel erases them, while the brightness and the other colour axis, which carry most
-# of the image's content, stay.
+# %%
+# The numbers to build your answer on: how far each cure brings the error back towards the clean control.
 from sslcourse.verdicts import bounded_mean
 
 cond = ab["results"]["conditions"]
@@ -434,6 +432,20 @@ gap = dropped - control
 print(f"colour dropping: {dropped}, "
       + ("within two standard errors of" if abs(gap.value) <= 2 * gap.se else "above" if gap.value > 0 else "below")
       + f" the control's {control}")
+
+# %% [markdown]
+# **Question 1 (written, graded by hand; 2 points).** In two or three sentences: how does chromatic
+# aberration let a network tell where in the photograph a patch was, and why does that help it solve the
+# *relative* position puzzle without learning anything about objects? Why does projecting out the
+# green-magenta axis close this door while keeping most of what the image shows?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_aberration", "locked": false, "points": 2, "solution": true}
+# The lens shrinks green toward the centre, so every edge gets green and magenta fringes whose direction
+# and width grow with the distance from the centre: a patch's fringes give its absolute place in the
+# photograph, and two absolute places give the relative one, with no need to know what is in the
+# patches. The fringes live along one colour axis (green against red plus blue); removing that one
+# component of every pixel erases them, while the brightness and the other colour axis, which carry most
+# of the image's content, stay.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. What did the network learn?
@@ -478,29 +490,30 @@ for metric in ("knn_top1", "linear_top1"):
     print(scoreboard.floor_sentence("context_resnet18", metric))
 
 # %% [markdown]
-# ### Run the real experiments (GPU)
+# ### Run the real experiments (optional, GPU)
 #
-# With a GPU, run this cell by hand (it is skipped when the notebook is built): it trains the pair
-# network at the course's width 0.5 for 100 epochs with both cures, ships it, measures it with the
-# protocol, and reruns both experiments with full budgets, over the shipped results. Expect well under an
-# hour on one recent GPU.
+# With a GPU, set `RUN_ON_GPU = True`: it trains the pair network at the course's width 0.5 for 100 epochs
+# with both cures, measures it with the protocol, and reruns the aberration experiment with a full budget,
+# all into `runs/` (expect well under an hour on one recent GPU). To see them here, copy the JSON files over
+# the shipped ones in `sslcourse/results/context/` and ship the model with
+# `python -m sslcourse ship runs/context_resnet18 context_resnet18 --force`.
 
-# %% tags=["skip-execution"]
-import subprocess
-import sys
+# %%
+RUN_ON_GPU = False
+if RUN_ON_GPU:
+    import subprocess
+    import sys
 
-for args in (
-    ["-m", "sslcourse.experiments.context", "gapjitter", "--device", "cuda", "--epochs", "100", "--width", "0.5",
-     "--batch-size", "512", "--probe-train", "50000", "--test-subset", "10000",
-     "--out", "sslcourse/results/context/gap_jitter.json", "--run", "runs/context_resnet18", "--force"],
-    ["-m", "sslcourse", "ship", "runs/context_resnet18", "context_resnet18", "--force"],
-    ["-m", "sslcourse", "eval", "context_resnet18", "--device", "cuda",
-     "--out", "sslcourse/results/protocol/context_resnet18.json", "--force"],
-    ["-m", "sslcourse.experiments.context", "aberration", "--device", "cuda", "--epochs", "30", "--width", "0.5",
-     "--batch-size", "512", "--test-subset", "10000",
-     "--out", "sslcourse/results/context/aberration.json", "--force"],
-):
-    subprocess.run([sys.executable, *args], check=True)
+    for args in (
+        ["-m", "sslcourse.experiments.context", "gapjitter", "--device", "cuda", "--epochs", "100", "--width", "0.5",
+         "--batch-size", "512", "--probe-train", "50000", "--test-subset", "10000",
+         "--out", "runs/context_gap_jitter.json", "--run", "runs/context_resnet18", "--force"],
+        ["-m", "sslcourse", "eval", "runs/context_resnet18", "--device", "cuda",
+         "--out", "runs/context_protocol.json", "--force"],
+        ["-m", "sslcourse.experiments.context", "aberration", "--device", "cuda", "--epochs", "30", "--width", "0.5",
+         "--batch-size", "512", "--test-subset", "10000", "--out", "runs/context_aberration.json", "--force"],
+    ):
+        subprocess.run([sys.executable, *args], check=True)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far

@@ -1,5 +1,5 @@
 # %% [markdown] tags=["colab-badge"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/02_colorization.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.1.0/notebooks/02_colorization.ipynb)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 · Colorization: the loss function decides the colours
@@ -63,8 +63,17 @@ except ImportError:
     url = "git+https://github.com/sslcourse/sslcourse@v0.1.0"  # the course's repository, at the release this notebook was executed with
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
     if pip.returncode != 0:
-        print(pip.stdout[-2000:] + pip.stderr[-4000:])
-        raise RuntimeError(f"pip could not install {url} (its messages are above): is the runtime online?")
+        said = pip.stdout[-2000:] + pip.stderr[-4000:]
+        print(said)  # pip's own words
+        if any(m in said for m in ("Did not find branch or tag", "did not match any", "couldn't find remote ref")):
+            why = "the release v0.1.0 is not in that repository (not published yet?): tell your instructor"
+        elif any(m in said for m in ("Repository not found", "could not read Username")):
+            why = "that repository does not exist or is not public: tell your instructor"
+        elif any(m in said for m in ("Could not resolve host", "Network is unreachable", "timed out")):
+            why = "the runtime reached no network: Runtime > Restart session, then run this cell again"
+        else:
+            why = "pip's messages above say why"
+        raise RuntimeError(f"pip could not install {url}: {why}")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")
 
@@ -218,10 +227,11 @@ def soft_encode(ab, centers, k=5, sigma=5.0):
     Shape: (N, 2), (Q, 2) -> (N, Q)
     """
     # BEGIN SOLUTION
-    d2 = torch.cdist(ab.double(), centers.double()) ** 2  # (N, Q)
+    # float32 (Apple's GPUs have no float64); exact differences, not |a|^2 + |b|^2 - 2ab, which cancels
+    d2 = torch.cdist(ab, centers, compute_mode="donot_use_mm_for_euclid_dist") ** 2  # (N, Q)
     near_d2, near = d2.topk(k, dim=1, largest=False)  # (N, k)
     w = torch.exp(-(near_d2 - near_d2[:, :1]) / (2 * sigma**2))  # relative to the nearest: no underflow
-    return torch.zeros_like(d2).scatter(1, near, w / w.sum(dim=1, keepdim=True)).to(ab.dtype)
+    return torch.zeros_like(d2).scatter(1, near, w / w.sum(dim=1, keepdim=True))
     # END SOLUTION
 
 
@@ -296,7 +306,7 @@ print(f"weight of grey (0, 0): {weights[grey_bin]:.2f}; of the rarest bin: {weig
 
 # %% nbgrader={"grade": false, "grade_id": "annealed_mean", "locked": false, "solution": true}
 def annealed_mean(probs, centers, T=0.38):
-    """The mean of the distribution sharpened to probs^(1/T).
+    """The mean of the distribution sharpened by the temperature (T = 1: the plain mean; T -> 0: the mode).
 
     Shape: (N, Q), (Q, 2) -> (N, 2)
     """

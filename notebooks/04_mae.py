@@ -1,5 +1,5 @@
 # %% [markdown] tags=["colab-badge"]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/main/notebooks/04_mae.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sslcourse/sslcourse/blob/v0.1.0/notebooks/04_mae.ipynb)
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 04 · Masked autoencoders: hide most of the picture, then paint it back
@@ -65,8 +65,17 @@ except ImportError:
     url = "git+https://github.com/sslcourse/sslcourse@v0.1.0"  # the course's repository, at the release this notebook was executed with
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
     if pip.returncode != 0:
-        print(pip.stdout[-2000:] + pip.stderr[-4000:])
-        raise RuntimeError(f"pip could not install {url} (its messages are above): is the runtime online?")
+        said = pip.stdout[-2000:] + pip.stderr[-4000:]
+        print(said)  # pip's own words
+        if any(m in said for m in ("Did not find branch or tag", "did not match any", "couldn't find remote ref")):
+            why = "the release v0.1.0 is not in that repository (not published yet?): tell your instructor"
+        elif any(m in said for m in ("Repository not found", "could not read Username")):
+            why = "that repository does not exist or is not public: tell your instructor"
+        elif any(m in said for m in ("Could not resolve host", "Network is unreachable", "timed out")):
+            why = "the runtime reached no network: Runtime > Restart session, then run this cell again"
+        else:
+            why = "pip's messages above say why"
+        raise RuntimeError(f"pip could not install {url}: {why}")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")
 

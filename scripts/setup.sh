@@ -20,16 +20,26 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV" || { echo "could not create $VENV: install your Python's venv module (e.g. apt install python3-venv)" >&2; exit 1; }
 fi
 
-stamp="$VENV/.sslcourse-installed"
+# What to install: the course and its notebooks extra (what a student needs: JupyterLab, the kernel); test.sh
+# asks for the test extra too (pytest, nbval, ruff, Playwright, ...) with SSLCOURSE_EXTRAS=notebooks,test.
+EXTRAS="${SSLCOURSE_EXTRAS:-notebooks}"
+stamp="$VENV/.sslcourse-installed"  # "<fingerprint> <extras installed>"
 # The fingerprint of what the environment was built from, with Python's hashlib (macOS has no sha256sum).
 want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup.sh" |
   "$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "sslcourse: installing the course and its dependencies into $VENV (first run: a few minutes)"
+read -r have have_extras < "$stamp" 2>/dev/null || { have=""; have_extras=""; }
+missing=""
+for extra in ${EXTRAS//,/ }; do
+  case ",$have_extras," in *",$extra,"*) ;; *) missing="$missing,$extra" ;; esac
+done
+if [ "$have" != "$want" ] || [ -n "$missing" ]; then
+  # Same sources: add the missing extras to those installed; changed sources: install what is asked for now.
+  if [ "$have" = "$want" ]; then EXTRAS="${have_extras}${missing}"; EXTRAS="${EXTRAS#,}"; fi
+  echo "sslcourse: installing the course ([$EXTRAS]) and its dependencies into $VENV (first run: a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[notebooks,test]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
   "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
-  echo "$want" > "$stamp"
+  echo "$want $EXTRAS" > "$stamp"
 else
   echo "sslcourse: reusing $VENV (already set up)"
 fi

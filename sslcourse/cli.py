@@ -319,13 +319,31 @@ def _notebooks(args) -> int:
 def _assign(args) -> int:
     from sslcourse.instructor.nbtools import assign
 
-    return assign.assign(args.names, force=args.force, execute=not args.no_execute, timeout=args.timeout)
+    return assign.assign(args.names, force=args.force, check_runs=args.run, timeout=args.timeout)
+
+
+GRADING_NEEDS_POSIX = (
+    "grading needs Linux, WSL (Windows Subsystem for Linux) or macOS: it limits each submission's memory and "
+    "processes with POSIX's `resource` module, which Windows lacks. Everything else in the course runs here; "
+    "grade from WSL or a Linux machine."
+)
 
 
 def _grade(args) -> int:
+    try:
+        import resource  # noqa: F401  (POSIX only)
+    except ImportError:
+        print(f"error: {GRADING_NEEDS_POSIX}", file=sys.stderr)
+        return 2
     from sslcourse.instructor.grading import classroom
 
     return classroom.cli(args)
+
+
+def _release(args) -> int:
+    from sslcourse.instructor import release
+
+    return release.release(create=not args.check)
 
 
 def _slides(args) -> int:
@@ -417,13 +435,22 @@ def build_parser() -> argparse.ArgumentParser:
     nb.set_defaults(func=_notebooks)
 
     a = sub.add_parser(
-        "assign", help="write the student notebooks (solutions replaced by stubs) into notebooks/student/"
+        "assign",
+        help="write the student notebooks (solutions replaced by stubs, no outputs) into notebooks/student/",
     )
     a.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")
     a.add_argument("--force", action="store_true", help="overwrite student notebooks edited by hand")
-    a.add_argument("--no-execute", action="store_true", help="leave outputs empty (nbval then fails: drafts only)")
-    a.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    a.add_argument("--run", action="store_true", help="also run each one end to end first (its outputs are not kept)")
+    a.add_argument("--timeout", type=int, default=1200, help="seconds per cell (with --run)")
     a.set_defaults(func=_assign)
+
+    rl = sub.add_parser(
+        "release",
+        help="tag this commit v<version>, the release the badges open and the Colab setup cells install, "
+        "after checking that its notebooks are up to date",
+    )
+    rl.add_argument("--check", action="store_true", help="only check that the tag exists and names this commit")
+    rl.set_defaults(func=_release)
 
     sl = sub.add_parser("slides", help="build offline reveal.js decks from the notebooks' slide cells into slides/")
     sl.add_argument("names", nargs="*", help="notebooks, e.g. 00 or 00_gelato_bet (default: all)")

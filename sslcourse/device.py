@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -47,3 +49,45 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- mixed precision
+@dataclass(frozen=True)
+class Precision:
+    """How a step computes on a device: `dtype` for autocast (None: plain float32), and whether the
+    gradients need a scaler (float16's narrow range lets small gradients underflow to 0; bfloat16's
+    does not). One rule for training and evaluation: `precision_for`."""
+
+    dtype: torch.dtype | None = None
+    scale_gradients: bool = False
+
+    @property
+    def name(self) -> str:
+        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+
+    def autocast(self, device: torch.device):
+        """The autocast context for `device` (a no-op for float32)."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(device).type, dtype=self.dtype)
+
+    def grad_scaler(self, device: torch.device) -> torch.amp.GradScaler:
+        """A gradient scaler, enabled only where it is needed (float16); disabled, it passes calls through."""
+        return torch.amp.GradScaler(torch.device(device).type, enabled=self.scale_gradients)
+
+
+FP32 = Precision()
+BF16 = Precision(torch.bfloat16)
+FP16 = Precision(torch.float16, scale_gradients=True)
+
+
+def precision_for(device: torch.device | str, capability: tuple[int, int] | None = None) -> Precision:
+    """The course's rule: bf16 autocast on CUDA GPUs with bf16 units (compute capability 8.0 and later:
+    Ampere, Hopper), fp16 with a gradient scaler on older ones (Colab's free T4 is 7.5), plain float32
+    on the CPU and on Apple's MPS (whose mixed precision gains little for these small models).
+    `capability` overrides what the GPU reports (tests)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return FP32
+    major, _ = capability if capability is not None else torch.cuda.get_device_capability(device)
+    return BF16 if major >= 8 else FP16

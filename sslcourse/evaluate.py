@@ -20,6 +20,7 @@ from torch import nn
 
 from sslcourse import augment
 from sslcourse.data import few_label_indices
+from sslcourse.device import precision_for
 
 
 # --------------------------------------------------------------------------- helpers
@@ -57,10 +58,9 @@ def _eval_mode(model: nn.Module):
 
 
 def _autocast(device: torch.device):
-    """bf16 autocast on GPUs that have bf16 units (Ampere and later); full precision elsewhere."""
-    if device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """The training loop's rule (`sslcourse.device.precision_for`): bf16 autocast on GPUs that have bf16
+    units (Ampere and later), fp16 on older ones (Colab's T4), full precision on the CPU and MPS."""
+    return precision_for(device).autocast(device)
 
 
 def _to_float_images(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -101,7 +101,7 @@ def extract_features(
 
     images: uint8 (converted to [0, 1] per batch on the device) or float in [0, 1].
     device: where to compute; defaults to where the model's parameters are (the model must be there).
-    Every submodule's train/eval flag is restored afterwards. bf16 autocast on CUDA.
+    Every submodule's train/eval flag is restored afterwards. Autocast by `precision_for` (bf16 or fp16 on CUDA).
     progress: show a progress bar with this label (a minute or more on a CPU for all of CIFAR-10).
 
     Shape: (N, 3, 32, 32) -> (N, D) float32 on the CPU.
@@ -263,7 +263,7 @@ def few_label_finetune(
     The caller's model is never modified. The subset is `few_label_indices(train_labels, per_class, seed)`.
     Training: random horizontal flips, AdamW with the backbone at `backbone_lr_scale` x the head's
     learning rate (its features are already useful; the fresh head has everything to learn), a
-    cosine schedule, bf16 autocast on CUDA.
+    cosine schedule, mixed precision by the training loop's rule (`sslcourse.device.precision_for`).
     images: uint8 or float in [0, 1], (N, 3, 32, 32); labels (N,).
     """
     device = torch.device(device) if device is not None else _model_device(model)
@@ -285,15 +285,18 @@ def few_label_finetune(
         weight_decay=weight_decay,
     )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    precision = precision_for(device)  # the training loop's rule; fp16 needs its gradient scaler
+    scaler = precision.grad_scaler(device)
     for _ in range(steps):
         idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=g).to(device)
         x, y = _to_float_images(images[idx], device), labels[idx]
         x = augment.random_flip(x, g)
-        with _autocast(device):
+        with precision.autocast(device):
             loss = F.cross_entropy(head(backbone.forward_features(x)), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()  # disabled (bf16, fp32): the plain loss and step
+        scaler.step(opt)
+        scaler.update()
         sched.step()
 
     backbone.eval()

@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sslcourse.device import Precision, precision_for
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -64,6 +66,7 @@ class TrainResult:
     final_loss: float
     stopped_by: str  # "epochs" or "time"
     history: list[dict] = field(default_factory=list)
+    precision: str = "fp32"  # "bf16", "fp16" (with a gradient scaler) or "fp32": `sslcourse.device.precision_for`
 
 
 def lr_factor(progress: float, warmup: float) -> float:
@@ -116,6 +119,8 @@ class _Run:
     step: int = 0
     elapsed_before: float = 0.0
     history: list[dict] = field(default_factory=list)
+    precision: Precision = field(default_factory=Precision)  # float32 unless `setup` picks otherwise
+    scaler: torch.amp.GradScaler | None = None  # enabled for float16 only
 
     def snapshot(self, elapsed: float) -> dict:
         state = {
@@ -131,6 +136,8 @@ class _Run:
         }
         if self.device.type == "cuda":  # a compiled step draws from the device's default generator
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.scaler is not None and self.scaler.is_enabled():
+            state["grad_scaler"] = self.scaler.state_dict()
         return state
 
 
@@ -148,10 +155,18 @@ def _check_inputs(images, labels, cfg, checkpoint, resume, overwrite) -> None:
 
 
 def setup(
-    method, images, labels, cfg: TrainConfig, device: torch.device, checkpoint: Path | None, resume: bool
+    method,
+    images,
+    labels,
+    cfg: TrainConfig,
+    device: torch.device,
+    checkpoint: Path | None,
+    resume: bool,
+    precision: Precision | None = None,
 ) -> _Run:
     """Stage 1: the method, data and optimizer on the device; with `resume`, the state of `checkpoint` restored
-    (loaded with weights_only=True: a checkpoint is data, never code)."""
+    (loaded with weights_only=True: a checkpoint is data, never code). `precision`: the device's own rule
+    (`sslcourse.device.precision_for`) unless given."""
     torch.manual_seed(cfg.seed)
     method.to(device)
     if device.type == "cuda":
@@ -176,6 +191,8 @@ def setup(
         steps_per_epoch,
         max(1, int(cfg.epochs * steps_per_epoch)),
     )
+    run.precision = precision if precision is not None else precision_for(device)
+    run.scaler = run.precision.grad_scaler(device)
     if resume and checkpoint and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
         method.load_state_dict(state["model"])
@@ -184,6 +201,8 @@ def setup(
         torch.set_rng_state(state["cpu_rng"].cpu())
         if "cuda_rng" in state and device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
+        if "grad_scaler" in state and run.scaler.is_enabled():
+            run.scaler.load_state_dict(state["grad_scaler"])
         run.step, run.elapsed_before, run.history = state["step"], state["elapsed_s"], state["history"]
         run.order = state["order"].to(device)
     return run
@@ -196,8 +215,8 @@ def make_step(run: _Run) -> Callable[[torch.Tensor, torch.Tensor, float], torch.
     compiled, augmentation included: the method draws from the device's default generator (`generator=None`,
     seeded by `cfg.seed`), which torch.compile traces into its graph, and the learning rate is a tensor that
     the compiled optimizer step reads, so neither a draw nor a new rate recompiles or breaks a CUDA graph."""
-    method, opt, cfg = run.method, run.opt, run.cfg
-    autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.device.type == "cuda")
+    method, opt, cfg, scaler = run.method, run.opt, run.cfg, run.scaler
+    autocast = run.precision.autocast(run.device)  # bf16, fp16 or none: the device's rule (see `setup`)
     loss_fn = torch.compile(method.training_loss) if cfg.compile else method.training_loss
     opt_step = torch.compile(opt.step) if cfg.compile else opt.step
 
@@ -210,8 +229,13 @@ def make_step(run: _Run) -> Callable[[torch.Tensor, torch.Tensor, float], torch.
         with autocast:
             loss = loss_fn(x, y, None if cfg.compile else run.gen)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_step()
+        if scaler is not None and scaler.is_enabled():  # float16: scale the loss so small gradients survive
+            scaler.scale(loss).backward()
+            scaler.step(opt)  # unscales first; skips the step when a gradient overflowed
+            scaler.update()
+        else:
+            loss.backward()
+            opt_step()
         return loss.detach().float()
 
     return step
@@ -238,6 +262,7 @@ def train(
     progress: bool = True,
     checkpoint_every_s: float = 120.0,
     on_log: Callable[[dict], None] | None = None,
+    precision: Precision | None = None,
 ) -> TrainResult:
     """Train `method` on (images, labels) until `cfg.epochs` or `cfg.minutes` runs out.
 
@@ -245,7 +270,9 @@ def train(
     With `checkpoint`, the full training state is saved there periodically and at the end; `resume=True`
     continues from it. `on_log(record)` is called with each history record (every `cfg.nan_check_every`
     steps), e.g. to probe the features during a run; its own time is not counted as training time.
-    An existing checkpoint is never overwritten unless `overwrite=True`.
+    An existing checkpoint is never overwritten unless `overwrite=True`. `precision`: bf16 autocast on GPUs
+    that have bf16 units, fp16 with a gradient scaler on older ones, float32 elsewhere, unless given
+    (`sslcourse.device.precision_for`; evaluation follows the same rule).
     The stages, as MAE's engine_pretrain reads: `setup` (and resume), `make_step`, then this loop, which
     sets the rate, steps, and every `nan_check_every` steps logs and checkpoints.
     """
@@ -256,7 +283,7 @@ def train(
     checkpoint = Path(checkpoint) if checkpoint else None
     _check_inputs(images, labels, cfg, checkpoint, resume, overwrite)
     device = pick_device(device, verbose=False) if device is None or isinstance(device, str) else device
-    run = setup(method, images, labels, cfg, device, checkpoint, resume)
+    run = setup(method, images, labels, cfg, device, checkpoint, resume, precision)
     step_fn = make_step(run)
     method.train()
 
@@ -322,4 +349,5 @@ def train(
         final_loss=last_loss,
         stopped_by=stopped_by,
         history=run.history,
+        precision=run.precision.name,
     )

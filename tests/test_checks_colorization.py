@@ -222,3 +222,44 @@ def test_a_trivial_case_counts_beside_a_right_value():
 
     result = checks.check_rebalance_weights(right_but_lam_02)
     assert result.score == result.max_score - 1
+
+
+# --------------------------------------------------------------------------- float32 throughout (Apple's MPS)
+def soft_encode_float64(ab, centers, k=5, sigma=5.0):
+    """Right values, computed in float64: fails on Apple's GPUs, which have none."""
+    return ref.soft_encode(ab.double(), centers.double(), k, sigma).float()
+
+
+def annealed_mean_float64(probs, centers, T=0.38):
+    return ref.annealed_mean(probs, centers, T).double().float()
+
+
+def cross_entropy_float64(logits, target, class_weights):
+    return ref.rebalanced_cross_entropy(logits.double(), target.double(), class_weights.double()).float()
+
+
+@pytest.mark.parametrize(
+    "check, fn",
+    [
+        (checks.check_soft_encode, soft_encode_float64),
+        (checks.check_rebalance_weights, lambda prior, lam=0.5: ref.rebalance_weights(prior.double(), lam).float()),
+        (checks.check_annealed_mean, annealed_mean_float64),
+        (checks.check_rebalanced_cross_entropy, cross_entropy_float64),
+    ],
+)
+def test_a_float64_upcast_is_rejected_with_a_hint(check, fn):
+    result = fails_with(check, fn, "computes in float64")
+    assert "Apple's GPUs (MPS) have no float64" in result.message
+    assert result.score == result.max_score - 1  # every value is right: only the float32 case fails
+
+
+def test_the_hints_never_state_the_exponent_the_exercise_asks_for():
+    """02 asks "which exponent a(T)?": no hint, case note or docstring of its checker may answer 1/T."""
+    import re
+
+    texts = [m.hint for m in checks._ANNEAL_MISTAKES] + [c.hint for c in checks.ANNEAL_CASES]
+    texts.append(checks.check_annealed_mean.__doc__)
+    result = checks.check_annealed_mean(lambda probs, centers, T=0.38: probs @ centers)  # the plain mean
+    texts.append(result.message)
+    leaks = [t for t in texts if re.search(r"1\s*/\s*T|\^\s*\(?\s*1\s*/|\*\*\s*\(?\s*1\s*/|p\s*\^\s*2", t)]
+    assert not leaks, leaks

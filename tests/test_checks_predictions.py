@@ -37,11 +37,52 @@ def test_a_direction_needs_two_standard_errors():
 
 def test_reveal_direction_compares_with_the_numbers(capsys):
     words = ("worse", "about the same", "better")
-    assert "numbers agree" in reveal_direction(lambda: "better", Value(3.0, 1.0), words)
+
+    def predict_up():
+        return "better"
+
+    assert check_prediction("predict_up", predict_up, CHOICES).passed
+    assert "numbers agree" in reveal_direction(predict_up, Value(3.0, 1.0), words)
     assert "the numbers say 'about the same'" in reveal_direction("worse", Value(-1.0, 1.0), words)
-    assert "No prediction made" in reveal_direction(
-        lambda: (_ for _ in ()).throw(NotImplementedError()), Value(3, 1), words
-    )
+
+
+def test_a_reveal_shows_nothing_before_a_prediction_is_recorded(capsys):
+    """Students first: the numbers' verdict only after a committed prediction, or on request (show=True)."""
+    words = ("worse", "about the same", "better")
+
+    def predict_never_checked():
+        return "better"
+
+    def predict_stub():
+        raise NotImplementedError("exercise predict_stub: write your solution here")
+
+    assert not check_prediction("predict_stub", predict_stub, CHOICES).passed
+    for prediction in (predict_never_checked, predict_stub):
+        line = reveal_direction(prediction, Value(3.0, 1.0), words, what="the gap")
+        assert "No prediction recorded" in line and "stays hidden" in line and "show=True" in line
+        assert "3.0" not in line and "better" not in line.split("show=True")[0].replace(prediction.__name__, "")
+        line = reveal_best(prediction, {"a": Value(10.0, 0.5), "b": Value(20.0, 0.5)})
+        assert "stays hidden" in line and "20.0" not in line and "'b'" not in line
+    shown = reveal_direction(predict_stub, Value(3.0, 1.0), words, show=True)
+    assert "No prediction made" in shown and "'better'" in shown and "+3.0" in shown
+    assert "'b' is the best" in reveal_best(predict_stub, {"a": Value(10.0, 0.5), "b": Value(20.0, 0.5)}, show=True)
+    out = capsys.readouterr().out
+    assert out.count("stays hidden") == 4
+
+
+def test_the_recorded_choice_is_the_one_judged(capsys):
+    """A prediction changed after the numbers were seen does not count: the recorded one does, until checked again."""
+    answer = {"now": "worse"}
+
+    def predict_flip():
+        return answer["now"]
+
+    assert check_prediction("predict_flip", predict_flip, CHOICES).passed
+    answer["now"] = "better"
+    assert "You predicted 'worse'" in reveal_direction(predict_flip, Value(3.0, 1.0), ("worse", "same", "better"))
+    answer["now"] = "much better"  # no longer a valid choice: the record goes
+    assert not check_prediction("predict_flip", predict_flip, CHOICES).passed
+    assert "stays hidden" in reveal_direction(predict_flip, Value(3.0, 1.0), ("worse", "same", "better"))
 
 
 def test_reveal_best_counts_every_choice_within_the_noise_of_the_top(capsys):

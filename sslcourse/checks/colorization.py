@@ -10,6 +10,7 @@ mistakes are each written out below as a deliberately wrong version, so the verd
 from __future__ import annotations
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sslcourse.checks import STRONG, Case, CheckResult, Mistake, agrees_with, run_check
 from sslcourse.methods import colorization as ref
@@ -39,6 +40,50 @@ def _extreme(inputs, flag: str) -> bool:
     if flag == "cold":
         return inputs["T"] < 0.05
     return inputs["logits"].abs().max().item() > 500
+
+
+# --------------------------------------------------------------------------- float32 throughout
+class _Float64Watch(TorchDispatchMode):
+    """Names the first operation that makes a float64 tensor (a `.double()`, a `dtype=torch.float64`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = None
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        if self.first is None and any(torch.is_tensor(o) and o.dtype == torch.float64 for o in outs):
+            self.first = func.__name__.split(".")[0]
+        return out
+
+
+def _float32_throughout(fn, reference, tip: str):
+    """A case on float32 inputs that a right answer computed in float64 fails: the training step runs these
+    functions on the GPU, and Apple's (MPS) has no float64. The function is run once more under a watch."""
+    right = agrees_with(reference)
+
+    def judge(inputs, out):
+        wrong = right(inputs, out)
+        if wrong:
+            return wrong
+        watch = _Float64Watch()
+        with watch:
+            fn(*inputs.values())
+        if watch.first:
+            return (
+                f"it computes in float64 (`{watch.first}` made a float64 tensor, e.g. from `.double()`): Apple's "
+                f"GPUs (MPS) have no float64 and the training step runs there; stay in the input's float32 ({tip})"
+            )
+        return None
+
+    return judge
+
+
+def _float32_case(name: str, inputs, fn, reference, tip: str) -> Case:
+    return Case(
+        f"{name}, in float32 throughout (no float64 on Apple's GPUs)", inputs, _float32_throughout(fn, reference, tip)
+    )
 
 
 # --------------------------------------------------------------------------- soft_encode
@@ -143,7 +188,15 @@ SOFT_CASES = [
 def check_soft_encode(fn) -> CheckResult:
     """Check `fn(ab[N, 2], centers[Q, 2], k=5, sigma=5.0) -> weights[N, Q]`: the k nearest bins, Gaussian
     weights exp(-d^2 / (2 sigma^2)), normalised to sum 1 per pixel, 0 elsewhere."""
-    return run_check("soft_encode", fn, SOFT_CASES, _SOFT_MISTAKES)
+    float32 = _float32_case(
+        "20 random colours",
+        _ab(20, 4),
+        fn,
+        ref.soft_encode,
+        "distances relative to the nearest bin keep the exponentials in range; "
+        '`torch.cdist(..., compute_mode="donot_use_mm_for_euclid_dist")` computes the differences exactly',
+    )
+    return run_check("soft_encode", fn, [*SOFT_CASES, float32], _SOFT_MISTAKES)
 
 
 # --------------------------------------------------------------------------- rebalance_weights
@@ -219,7 +272,10 @@ REBAL_CASES = [
 def check_rebalance_weights(fn) -> CheckResult:
     """Check `fn(prior[Q], lam=0.5) -> weights[Q]`: proportional to ((1 - lam) p + lam / Q)^-1, scaled so that
     sum_q p_q w_q = 1."""
-    return run_check("rebalance_weights", fn, REBAL_CASES, _REBAL_MISTAKES)
+    float32 = _float32_case(
+        "a skewed prior over 100 bins", _prior(100, 4), fn, ref.rebalance_weights, "float32 is ample for these weights"
+    )
+    return run_check("rebalance_weights", fn, [*REBAL_CASES, float32], _REBAL_MISTAKES)
 
 
 # --------------------------------------------------------------------------- annealed_mean
@@ -255,15 +311,17 @@ def _probs(N, Q, seed, T, zeros=False, centers=None):
 _ANNEAL_MISTAKES = [
     Mistake.like(
         lambda p, c, T=0.38: _anneal(p, c, T, "inverse"),
-        "the temperature works the wrong way round: T < 1 should sharpen the distribution (p^(1/T))",
+        "the temperature works the wrong way round: T < 1 should sharpen the distribution (the likely bins "
+        "get likelier), and T = 1 give back p itself",
     ),
     Mistake.like(
         lambda p, c, T=0.38: _anneal(p, c, T, "softmax_probs"),
-        "it takes a softmax of the probabilities over T; the sharpening is p^(1/T), a softmax of log p / T",
+        "it takes a softmax of the probabilities themselves; the sharpened distribution is a power of p, "
+        "renormalised (in log space: a softmax of a multiple of log p)",
     ),
     Mistake.like(
         lambda p, c, T=0.38: _anneal(p, c, T, "unnormalised"),
-        "p^(1/T) no longer sums to 1: renormalise it before taking the mean",
+        "the sharpened weights no longer sum to 1: renormalise them before taking the mean",
     ),
     Mistake.like(
         lambda p, c, T=0.38: _anneal(p, c, T, "right", fixed_T=1.0),
@@ -272,7 +330,7 @@ _ANNEAL_MISTAKES = [
     Mistake.like(lambda p, c, T=0.38: _anneal(p, c, T, "mode"), "it returns the mode (the most likely bin)"),
     _nan_when(
         "cold",
-        "at a small T, p^(1/T) underflows to 0 for every bin and 0 / 0 is NaN: work with log p / T "
+        "at a small T, the power of p underflows to 0 for every bin and 0 / 0 is NaN: work in log space "
         "(a softmax subtracts the maximum for you)",
     ),
 ]
@@ -296,7 +354,7 @@ ANNEAL_CASES = [
             "T": 0.5,
         },
         agrees_with(ref.annealed_mean),
-        "p^2 = (0.25, 0.09, 0.04), renormalised",
+        "sharper than at T = 1: the answer lies nearer the likeliest bin's centre (0, 0) than the plain mean (3, 2)",
     ),
     Case("30 random distributions over 261 bins, T=0.38", _probs(30, 261, 0, 0.38), agrees_with(ref.annealed_mean)),
     Case("T=2", _probs(10, 261, 1, 2.0), agrees_with(ref.annealed_mean)),
@@ -316,8 +374,16 @@ ANNEAL_CASES = [
 
 
 def check_annealed_mean(fn) -> CheckResult:
-    """Check `fn(probs[N, Q], centers[Q, 2], T=0.38) -> ab[N, 2]`: the mean of probs^(1/T), renormalised."""
-    return run_check("annealed_mean", fn, ANNEAL_CASES, _ANNEAL_MISTAKES)
+    """Check `fn(probs[N, Q], centers[Q, 2], T=0.38) -> ab[N, 2]`: the mean of the distribution sharpened by the
+    temperature (renormalised; T = 1: the plain mean, T -> 0: the mode). The exponent is the exercise's question."""
+    float32 = _float32_case(
+        "20 random distributions, T=0.38",
+        _probs(20, 261, 4, 0.38),
+        fn,
+        ref.annealed_mean,
+        "working with log-probabilities keeps float32 in range, even at a small T",
+    )
+    return run_check("annealed_mean", fn, [*ANNEAL_CASES, float32], _ANNEAL_MISTAKES)
 
 
 # --------------------------------------------------------------------------- rebalanced_cross_entropy
@@ -420,4 +486,11 @@ CE_CASES = [
 def check_rebalanced_cross_entropy(fn) -> CheckResult:
     """Check `fn(logits[N, Q], target[N, Q], class_weights[Q]) -> scalar`: soft-target cross-entropy, each pixel
     weighted by the weight of its target's most likely bin, mean over pixels."""
-    return run_check("rebalanced_cross_entropy", fn, CE_CASES, _CE_MISTAKES)
+    float32 = _float32_case(
+        "32 pixels",
+        _ce_inputs(32, 261, 3),
+        fn,
+        ref.rebalanced_cross_entropy,
+        "a log-softmax is stable in float32",
+    )
+    return run_check("rebalanced_cross_entropy", fn, [*CE_CASES, float32], _CE_MISTAKES)

@@ -27,8 +27,17 @@ except ImportError:
     url = "git+{url}@{ref}"  # the course's repository, at the release this notebook was executed with
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", url], capture_output=True, text=True)
     if pip.returncode != 0:
-        print(pip.stdout[-2000:] + pip.stderr[-4000:])
-        raise RuntimeError(f"pip could not install {{url}} (its messages are above): is the runtime online?")
+        said = pip.stdout[-2000:] + pip.stderr[-4000:]
+        print(said)  # pip's own words
+        if any(m in said for m in ("Did not find branch or tag", "did not match any", "couldn't find remote ref")):
+            why = "the release {ref} is not in that repository (not published yet?): tell your instructor"
+        elif any(m in said for m in ("Repository not found", "could not read Username")):
+            why = "that repository does not exist or is not public: tell your instructor"
+        elif any(m in said for m in ("Could not resolve host", "Network is unreachable", "timed out")):
+            why = "the runtime reached no network: Runtime > Restart session, then run this cell again"
+        else:
+            why = "pip's messages above say why"
+        raise RuntimeError(f"pip could not install {{url}}: {{why}}")
 from sslcourse.device import pick_device
 device = pick_device(os.environ.get("SSLCOURSE_DEVICE"))  # unset: the GPU if any (tests set "cpu")"""
 
@@ -57,11 +66,10 @@ def on_colab() -> bool:
 
 
 def release_ref() -> str:
-    """The git tag of this version of the course (`v0.1.0`): the setup cell installs exactly the release
-    the notebook was executed with, never the moving main branch. Tag each release so."""
-    from sslcourse import __version__
-
-    return f"v{__version__}"
+    """The git tag of this version of the course (`course.release_ref`): the setup cell installs exactly the
+    release the notebook was executed with, never the moving main branch, and the badges open that release.
+    `python -m sslcourse release` creates the tag and checks that it holds what the notebooks promise."""
+    return course.release_ref()
 
 
 def setup_cell_source(url: str | None = None) -> str:

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: sslcourse/instructor/course.py
-BRANCH = "main"
+STUDENT_FOLDER = "notebooks/student"  # what students open: exercises empty, nothing printed yet
 
 # The six notebooks of the course design, in order (file stem, title, one line).
 NOTEBOOKS = (
@@ -39,20 +39,29 @@ def repository_url() -> str:
     return next(u.split(",", 1)[1].strip() for u in urls if u.lower().startswith("repository"))
 
 
-def colab_url(stem: str, folder: str = "notebooks") -> str:
+def release_ref() -> str:
+    """The git tag of this version of the course, `v<version>` (sslcourse.__version__). The badges open the
+    notebooks at this tag and their setup cells install the library at it, so notebook and library are the
+    ones that were executed together; `python -m sslcourse release` creates the tag and checks it."""
+    from sslcourse import __version__
+
+    return f"v{__version__}"
+
+
+def colab_url(stem: str, folder: str = STUDENT_FOLDER) -> str:
     repo = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/{BRANCH}/{folder}/{stem}.ipynb"
+    return f"https://colab.research.google.com/github/{repo}/blob/{release_ref()}/{folder}/{stem}.ipynb"
 
 
-def colab_badge(stem: str, folder: str = "notebooks") -> str:
+def colab_badge(stem: str, folder: str = STUDENT_FOLDER) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(stem, folder)})"
 
 
 def course_map_markdown() -> str:
-    """The README's course map: one line per notebook, with its Colab badge."""
+    """The README's course map: one line per notebook, opening its student version (locally and in Colab)."""
     lines = ["| # | notebook | what you do | open |", "|---|---|---|---|"]
     for stem, title, line in NOTEBOOKS:
-        lines.append(f"| {stem[:2]} | [{title}](notebooks/{stem}.ipynb) | {line} | {colab_badge(stem)} |")
+        lines.append(f"| {stem[:2]} | [{title}]({STUDENT_FOLDER}/{stem}.ipynb) | {line} | {colab_badge(stem)} |")
     return "\n".join(lines)
 
 

@@ -3,14 +3,18 @@
 Each region between `# BEGIN SOLUTION` and `# END SOLUTION` lines becomes one line,
 `raise NotImplementedError("exercise <grade_id>: ...")`, at the indentation of the markers, so the
 function's signature and docstring above it stay. A markdown cell marked as a solution
-(nbgrader `solution: true`) becomes "YOUR ANSWER HERE", as nbgrader does. The student notebook is then
-executed like the solution (each checker says "not implemented yet" and the notebook goes on with the
-library's reference), so nbval can check it too. A student notebook whose cells were edited after
-`assign` wrote them is never overwritten without --force.
+(nbgrader `solution: true`) becomes "YOUR ANSWER HERE", as nbgrader does.
+
+As nbgrader releases an assignment, the student notebook is written WITHOUT outputs: a student opens
+exercises, never a printed reveal or a result to predict. Whether it runs is checked by running it (`--run`
+here, and CI, which runs every student notebook under nbval without comparing outputs: each cell must run,
+each checker says "not implemented yet", and the notebook goes on with the library's reference). A student
+notebook whose cells were edited after `assign` wrote them is never overwritten without --force.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -41,7 +45,7 @@ def strip_solutions(source: str, grade_id: str) -> str:
 
 
 def student_notebook(pair: Pair):
-    """The student version of `pair`, not executed: solutions out, badge pointing at the student copy."""
+    """The student version of `pair`: solutions out, no outputs, badge pointing at the student copy."""
     nb = build(pair, folder=f"notebooks/{STUDENT_FOLDER}")
     for cell in nb.cells:
         grading = cell.metadata.get("nbgrader", {})
@@ -54,30 +58,40 @@ def student_notebook(pair: Pair):
     return nb
 
 
-def assign_pair(pair: Pair, force: bool = False, execute: bool = True, timeout: int = 1200) -> str:
-    """Write one student notebook; returns what happened. Raises ValueError when it would overwrite
-    cells edited by hand (without `force`) or when a cell fails."""
+def run_student(pair: Pair, nb=None, timeout: int = 1200):
+    """Run the student version of `pair` end to end, as a student's "Run all" would, and return the executed
+    copy; nothing is written. Raises ValueError (saying where) when a cell fails."""
+    executed = copy.deepcopy(nb if nb is not None else student_notebook(pair))
+    pair.student.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run.execute(executed, cwd=pair.student.parent, timeout=timeout)
+    except run.NotebookFailed as err:
+        raise ValueError(
+            f"the student version of {pair.source.name} does not run to its end (after an exercise, "
+            f"the notebook should go on with the reference: `result.choose(...)`): {err}"
+        ) from None
+    return executed
+
+
+def assign_pair(pair: Pair, force: bool = False, check_runs: bool = False, timeout: int = 1200) -> str:
+    """Write one student notebook, without outputs; returns what happened. Raises ValueError when it would
+    overwrite cells edited by hand (without `force`), or, with `check_runs`, when a cell fails."""
     nb = student_notebook(pair)
     if edited_by_hand(pair.student, expected=nb) and not force:
         raise ValueError(
             f"{pair.student} has cells edited since `assign` wrote it; pass --force to overwrite them "
             "(copy them into the .py first if they should stay)"
         )
-    if execute:
-        pair.student.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            run.execute(nb, cwd=pair.student.parent, timeout=timeout)
-        except run.NotebookFailed as err:
-            raise ValueError(
-                f"the student version of {pair.source.name} does not run to its end (after an exercise, "
-                f"the notebook should go on with the reference: `result.choose(...)`): {err}"
-            ) from None
+    if check_runs:
+        run_student(pair, nb, timeout)
     nb.metadata["sslcourse"]["inputs_sha256"] = inputs_digest(nb)
     wrote = write_notebook(nb, pair.student)
-    return ("executed, " if execute else "outputs left empty, ") + ("written" if wrote else "unchanged")
+    return ("runs to its end, " if check_runs else "") + ("written" if wrote else "unchanged") + " (no outputs)"
 
 
-def assign(names=(), root: Path = course.ROOT, force: bool = False, execute: bool = True, timeout: int = 1200) -> int:
+def assign(
+    names=(), root: Path = course.ROOT, force: bool = False, check_runs: bool = False, timeout: int = 1200
+) -> int:
     """Write the student versions of the named notebooks (all when none are named); 1 if any was refused."""
     pairs = find_pairs(names, root)
     if not pairs:
@@ -88,7 +102,7 @@ def assign(names=(), root: Path = course.ROOT, force: bool = False, execute: boo
         t = time.perf_counter()
         try:
             print(
-                f"{STUDENT_FOLDER}/{pair.student.name}: {assign_pair(pair, force, execute, timeout)} "
+                f"{STUDENT_FOLDER}/{pair.student.name}: {assign_pair(pair, force, check_runs, timeout)} "
                 f"({time.perf_counter() - t:.0f} s)"
             )
         except ValueError as err:

@@ -134,8 +134,15 @@ def pair_problems(pair: Pair) -> list[str]:
         problems.append(f"{pair.notebook.name} does not exist yet")
     if not pair.student.is_file():
         problems.append(f"it has no student version ({pair.student.parent.name}/{pair.student.name})")
-    elif inputs_of(read_notebook(pair.student)) != inputs_of(student_notebook(pair)):
-        problems.append(f"its student version {pair.student.parent.name}/{pair.student.name} is out of date")
+    else:
+        handed_out = read_notebook(pair.student)
+        if inputs_of(handed_out) != inputs_of(student_notebook(pair)):
+            problems.append(f"its student version {pair.student.parent.name}/{pair.student.name} is out of date")
+        elif any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in handed_out.cells):
+            problems.append(
+                f"its student version {pair.student.parent.name}/{pair.student.name} carries outputs "
+                "(a student would read the results before predicting them)"
+            )
     return problems
 
 
