@@ -211,7 +211,7 @@ STEPS: tuple[Step, ...] = (
         "MAE against scratch: the flagship fine-tuned vs the same ViT from scratch, 8 epochs each",
         (
             MAE.format("finetune")
-            + " --init mae_vit --finetune-epochs 8 --seed {seed} --out {step}/finetune_seed{seed}.json",
+            + " --init {step}/../mae_pretrain/run --finetune-epochs 8 --seed {seed} --out {step}/finetune_seed{seed}.json",
         ),
         call=1,
         needs=("mae_pretrain",),
@@ -219,6 +219,8 @@ STEPS: tuple[Step, ...] = (
         views=2 * 8 * N,
         seed_s=10,
         study=(3, 80),  # CPU: +0.1 +- 2.1; the paper's ViT-B gains 1-2 points on ImageNet, more on less data
+        # --init the flagship's run folder, not its shipped name: each call gets a fresh copy of the tracked files,
+        # and a later session's copy holds the CPU stand-in under that name
         land=(_seeded("mae", "finetune"),),
     ),
     Step(
