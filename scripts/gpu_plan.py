@@ -249,7 +249,7 @@ def resolved(step: Step, step_dir: Path, seeds: list[int], epochs: float) -> dic
 
 
 def _run_step(step, state, results, cwd, env, deadline, smoke, speedup) -> dict:
-    step_dir = results / step.name
+    step_dir = results / step.folder
     step_dir.mkdir(parents=True, exist_ok=True)
     log = step_dir / "log.txt"
     seeds = list(range(SMOKE_SEEDS if smoke else step.seeds))
@@ -329,7 +329,9 @@ def run_call(
         state["steps"][step.name] = outcome
         ran.append(step.name)
         _save_state(results, state)
-        print(f"[{step.name}] {outcome['status']} in {outcome['seconds']} s\n{_tail(results / step.name / 'log.txt')}")
+        print(
+            f"[{step.name}] {outcome['status']} in {outcome['seconds']} s\n{_tail(results / step.folder / 'log.txt')}"
+        )
     _save_state(results, state)
     return state, ran
 
@@ -445,7 +447,7 @@ def land(folders: list[Path], results: Path) -> int:
         print(f"\n[{step.name}] {record['status']} in {record['seconds']} s on {record.get('device', '?')}")
         if record["status"] == "ok" or step.resumable:
             for command in step.land:
-                print("  " + command.format(step=results / step.name))
+                print("  " + command.format(step=results / step.folder, epochs=record.get("epochs", "?")))
     print(
         "\nthen re-execute the notebooks that show these numbers, and their student versions: "
         "python -m sslcourse notebooks sync && python -m sslcourse assign"
@@ -454,11 +456,10 @@ def land(folders: list[Path], results: Path) -> int:
 
 
 # --------------------------------------------------------------------------- --list
-def _shown(template: str, seeds: int) -> str:
-    text = template.format(
-        step=RESULTS / "STEP", seeds=",".join(map(str, range(seeds))), seed="{seed}", epochs="{epochs}"
-    )
-    return text.replace(str(RESULTS / "STEP"), "{step}")
+def _shown(template: str, step: Step) -> str:
+    """A command as --list shows it: its folder and seeds filled in, {seed} and {epochs} left to say they vary."""
+    seeds = ",".join(map(str, range(step.seeds)))
+    return template.format(step=RESULTS / step.folder, seeds=seeds, seed="{seed}", epochs="{epochs}")
 
 
 def fitting(steps, budget_s: float, per_model: dict, speedup: dict) -> dict[str, str]:
@@ -516,9 +517,9 @@ def list_plan(results: Path | None = None) -> float:
                 a, b = (" + ".join(p) for p in (step.pilot.a, step.pilot.b))
                 print(f"    pilot, at each rung until {a} vs {b} is {RATIO:g}x its standard error:")
                 for command in step.pilot.commands:
-                    print("      " + _shown(command, step.seeds))
+                    print("      " + _shown(command, step))
             for command in step.gpu:
-                print("    " + _shown(command, step.seeds))
+                print("    " + _shown(command, step))
     session = START_S + sum(c.budget_s + CALL_OVERHEAD_S for c in CALLS[:3])
     print(
         f"\nsession: machine start ~{START_S} s + calls 0, 1, 2 at their budgets + ~{CALL_OVERHEAD_S} s each "
@@ -620,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(cwd)  # the scratch copy, once its results live elsewhere
     if args.bundle:
         name = f"gpu_plan_call{args.call}" if args.call is not None else "gpu_plan"
-        parts = bundle(results, args.bundle, name, ran)
+        parts = bundle(results, args.bundle, name, sorted({BY_NAME[n].folder for n in ran}))
         print(f"bundled {len(ran)} step(s) in {len(parts)} part(s) and plan.json into {args.bundle}")
     failed = [n for n in ran if state["steps"][n]["status"] == "failed"]
     print(f"results in {results}; " + (f"failed: {', '.join(failed)}" if failed else "no step failed"))

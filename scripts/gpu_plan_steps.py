@@ -97,6 +97,7 @@ class Step:
     alone: bool = False  # a measurement: never side by side with anything
     resumable: bool = False  # may start with less than its estimate left and go on in a later call
     every_session: bool = False  # runs again at each call of its number (the calibration: the card may differ)
+    shares: str | None = None  # another step whose folder this one writes into (and bundles), e.g. the grid's rest
     ladder: tuple[float, ...] = ()  # epochs per run to choose from (with `pilot`, or those of the step `needs`)
     pilot: Pilot | None = None
     land: tuple[str, ...] = field(default=())  # what to run here once the results are back
@@ -105,6 +106,11 @@ class Step:
     def mode(self) -> str:
         """Which of the calibration's rates applies: its commands compile the step or not."""
         return "compiled" if any("--compile" in c.split() for c in self.gpu) else "eager"
+
+    @property
+    def folder(self) -> str:
+        """Its folder under the results: its own, or the one it shares."""
+        return self.shares or self.name
 
     @property
     def seeds(self) -> int:
@@ -142,10 +148,12 @@ def _result(topic: str, file: str) -> str:
     return f"cp {{step}}/{file} sslcourse/results/{topic}/{file}"
 
 
-def _seeded(topic: str, stem: str) -> str:
+def _seeded(topic: str, stem: str, under: str = "") -> str:
     """Landing a study run once per seed: its per-seed files beside the course's (seed 0's is the one the notebook
     reads today; their mean and spread come from the statistics module of issue 27)."""
-    return f"cp {{step}}/{stem}_seed*.json sslcourse/results/{topic}/ (then {stem}.json from their mean and spread)"
+    return (
+        f"cp {{step}}/{under}{stem}_seed*.json sslcourse/results/{topic}/ (then {stem}.json from their mean and spread)"
+    )
 
 
 def _protocol(name: str, floor: bool = True) -> tuple[str, ...]:
@@ -263,7 +271,7 @@ STEPS: tuple[Step, ...] = (
             file=GRID_FILE,
             seed_s=4 * 4 + 10,
         ),
-        land=(_seeded("simclr", "augmentation_grid") + ' (once every seed is "complete")',),
+        land=(_seeded("simclr", "augmentation_grid", "e{epochs}/") + ' (once every seed is "complete")',),
     ),
     Step(
         "simclr_colour",
@@ -294,7 +302,8 @@ STEPS: tuple[Step, ...] = (
         study=(5, 50),
         ladder=(1, 3),
         resumable=True,
-        land=(_seeded("simclr", "augmentation_grid") + ' (once every seed is "complete")',),
+        shares="simclr_grid",  # it completes the grid's per-seed files
+        land=(_seeded("simclr", "augmentation_grid", "e{epochs}/") + ' (once every seed is "complete")',),
     ),
     # ---- call 2: the flagships and the studies that need many runs of the default pipeline
     Step(
