@@ -4,9 +4,11 @@ For each model (half-width ResNet-18 SimCLR, half-width ResNet-18 supervised, Vi
 training step (`sslcourse.train.make_step`: augmentation, bf16, optimizer) is timed eagerly and compiled
 whole (augmentation inside the graph, tensor learning rate); then the aggregate views/s of 1, 2 and 4 such
 trainings run side by side in separate processes on the one device. The plan (scripts/gpu_plan.py) sizes
-every later step from the JSON this writes.
+every later step from the JSON this writes, which names the card (`card`, its memory in `card_memory_gib`):
+the rates of an H100 and an H200 differ, and every estimate says which it comes from. The plan's call 0 runs
+it eager only, 1 and 2 side by side, 2 s each: under a minute.
 
-    python benchmarks/calibrate.py --device cuda --out runs/gpu_plan/calibration/calibration.json
+    python benchmarks/calibrate.py --device cuda --seconds 2 --modes eager --concurrency 1,2 --out runs/gpu_plan/calibration/calibration.json
     python benchmarks/calibrate.py --device cpu --tiny --out /tmp/calibration.json   # the CPU smoke
 """
 
@@ -225,12 +227,17 @@ def main(argv=None) -> int:
         print(f"error: cannot write into {out.parent}; choose another --out", file=sys.stderr)
         return 2
     device = pick_device(args.device)
+    card = {"card": "cpu", "card_memory_gib": None}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        card = {"card": props.name, "card_memory_gib": round(props.total_memory / 2**30, 1)}
+    print(f"card: {card['card']}" + (f", {card['card_memory_gib']} GiB" if card["card_memory_gib"] else ""))
     t = time.perf_counter()
     result = calibrate(
         device, args.seconds, args.tiny, tuple(int(k) for k in args.concurrency.split(",")), models, modes
     )
     command = "python benchmarks/calibrate.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    result.update(provenance(device, command, time.perf_counter() - t), tiny=args.tiny, seconds=args.seconds)
+    result.update(provenance(device, command, time.perf_counter() - t), **card, tiny=args.tiny, seconds=args.seconds)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
     return 0

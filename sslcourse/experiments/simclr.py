@@ -8,7 +8,9 @@
 The grid follows the paper's Figure 5 protocol: the targeted transformation(s) on one branch, the other branch
 the identity (`"protocol": "one_branch"`; grid files without that key are the old protocol, both views
 transformed). It is 49 runs: a session cut short keeps the cells it finished (the file is rewritten after
-each), and the same command with --resume instead of --force runs the others.
+each), and the same command with --resume instead of --force runs the others. The diagonal and crop's row and
+column run first (--lead-only stops after them). `--seed` seeds every run of a grid, temperature or head study
+(one file per seed; the colour study takes its seeds together, --seeds).
 
 Every run in a study is a short SimCLR training of the same budget (`Scale`), scored by a linear probe and
 kNN on frozen features; the JSON keeps every setting and where, when and by what code it was computed.
@@ -164,10 +166,14 @@ def augmentation_grid(
     on_cell=None,
     protocol: str = "one_branch",
     compile: bool = False,
+    seed: int = 0,
+    lead_only: bool = False,
 ) -> dict:
     """SimCLR's Figure 5 at CIFAR scale: one run per pair (first, second) of augmentations, composed in order
     (row = first, column = second; the diagonal: one augmentation alone). `ordered=False` runs each unordered
-    pair once. protocol "one_branch" (the paper's): the composition makes one view and the other view is the
+    pair once. The diagonal and the first augmentation's row and column (crop's: crop alone against crop plus
+    each other) run before the rest, so a grid cut off holds the cells the paper's argument rests on first;
+    `lead_only` stops there. Every run is seeded with `seed`. protocol "one_branch" (the paper's): the composition makes one view and the other view is the
     image itself, so a cell measures what that composition alone asks the network to ignore. (The paper crops
     both branches first because ImageNet images differ in size; CIFAR images all have one size, so no crop is
     forced here.) "symmetric": both views get the composition (the protocol of this course's first grid).
@@ -181,28 +187,43 @@ def augmentation_grid(
         "protocol": protocol,
         "augmentations": list(augmentations),
         "ordered": ordered,
+        "seed": seed,
         "cells": list(done),
         "random_init": _random_init(scale, train_data, test_data, device),
     }
     measured = {(c["first"], c["second"]) for c in done}
-    for i, first in enumerate(augmentations):
-        for j, second in enumerate(augmentations):
-            if (not ordered and j < i) or (first, second) in measured:
-                continue
-            t = time.perf_counter()
-            model, run = short_run(
-                pair_augmentation(first, second), scale, train_data, device, second_view=identity, compile=compile
-            )
-            cell = {
-                "first": first,
-                "second": second,
-                **probe(model.backbone, train_data, test_data, device),
-                **_run_record(run, t),
-            }
-            result["cells"].append(cell)
-            log(f"{first:>7s} + {second:<7s} linear {cell['linear_top1']:5.1f}%  kNN {cell['knn_top1']:5.1f}%")
-            if on_cell:
-                on_cell(result)
+    lead = augmentations[0]
+    pairs = [
+        (first, second)
+        for i, first in enumerate(augmentations)
+        for j, second in enumerate(augmentations)
+        if (ordered or j >= i) and (first, second) not in measured
+    ]
+    # sorted is stable: row by row within the cells of the lead and the diagonal, then within the rest
+    pairs = sorted(pairs, key=lambda pair: not (pair[0] == pair[1] or lead in pair))
+    for first, second in pairs:
+        if lead_only and not (first == second or lead in (first, second)):
+            break
+        t = time.perf_counter()
+        model, run = short_run(
+            pair_augmentation(first, second),
+            scale,
+            train_data,
+            device,
+            second_view=identity,
+            compile=compile,
+            seed=seed,
+        )
+        cell = {
+            "first": first,
+            "second": second,
+            **probe(model.backbone, train_data, test_data, device),
+            **_run_record(run, t),
+        }
+        result["cells"].append(cell)
+        log(f"{first:>7s} + {second:<7s} linear {cell['linear_top1']:5.1f}%  kNN {cell['knn_top1']:5.1f}%")
+        if on_cell:
+            on_cell(result)
     return result
 
 
@@ -262,32 +283,37 @@ def colour_strength(
     }
 
 
-def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log=print) -> dict:
+def temperature_sweep(scale: Scale, temperatures=TEMPERATURES, device="cpu", log=print, seed: int = 0) -> dict:
     """The paper's Table 5 at CIFAR scale: the default pipeline (crop, flip, colour) at each temperature."""
     train_data, test_data = load_data(scale)
     runs = []
     for tau in temperatures:
         t = time.perf_counter()
-        model, result = short_run(augment.simclr_pipeline(scale.image_size), scale, train_data, device, temperature=tau)
+        model, result = short_run(
+            augment.simclr_pipeline(scale.image_size), scale, train_data, device, temperature=tau, seed=seed
+        )
         runs.append(
             {"temperature": tau, **probe(model.backbone, train_data, test_data, device), **_run_record(result, t)}
         )
         log(f"temperature {tau:<5g} linear {runs[-1]['linear_top1']:5.1f}%  kNN {runs[-1]['knn_top1']:5.1f}%")
     return {
         "experiment": "temperature",
+        "seed": seed,
         "runs": runs,
         "random_init": _random_init(scale, train_data, test_data, device),
     }
 
 
-def head_study(scale: Scale, heads=HEADS, device="cpu", log=print) -> dict:
+def head_study(scale: Scale, heads=HEADS, device="cpu", log=print, seed: int = 0) -> dict:
     """The paper's Figure 8 and Section 4.2 at CIFAR scale: train with each head (non-linear, linear, none),
     then probe the representation h (before the head) and z (after it)."""
     train_data, test_data = load_data(scale)
     runs = []
     for head in heads:
         t = time.perf_counter()
-        model, result = short_run(augment.simclr_pipeline(scale.image_size), scale, train_data, device, head=head)
+        model, result = short_run(
+            augment.simclr_pipeline(scale.image_size), scale, train_data, device, head=head, seed=seed
+        )
         run = {"head": head, "h": probe(model.backbone, train_data, test_data, device)}
         if head != "none":  # without a head, z is h
             run["z"] = probe(HeadOutput(model), train_data, test_data, device)
@@ -296,7 +322,12 @@ def head_study(scale: Scale, heads=HEADS, device="cpu", log=print) -> dict:
             f"head {head:6s} h: linear {run['h']['linear_top1']:5.1f}%"
             + (f"   z: linear {run['z']['linear_top1']:5.1f}%" if "z" in run else "")
         )
-    return {"experiment": "head", "runs": runs, "random_init": _random_init(scale, train_data, test_data, device)}
+    return {
+        "experiment": "head",
+        "seed": seed,
+        "runs": runs,
+        "random_init": _random_init(scale, train_data, test_data, device),
+    }
 
 
 # --------------------------------------------------------------------------- the live demo of notebook 03
@@ -434,7 +465,10 @@ def _scale(run: Run) -> Scale:
 
 def _record(run: Run, result: dict, complete: bool) -> dict:
     """SimCLR's layout: the study's own keys at the top, then the provenance, the scale and whether it is whole
-    (a grid cut off keeps the cells it finished; --resume completes it)."""
+    (a grid cut off, or run --lead-only, keeps the cells it finished; --resume completes it)."""
+    if result.get("experiment") == "augmentation_grid":
+        a = len(result["augmentations"])
+        complete = complete and len(result["cells"]) == (a * a if result["ordered"] else a * (a + 1) // 2)
     return {
         **result,
         **run.provenance(),
@@ -453,6 +487,8 @@ def _grid(run: Run) -> dict:
         raise CommandError(
             f"{run.out} holds a {previous.get('protocol', 'symmetric')} grid, not {a.protocol}; not resuming"
         )
+    if previous["cells"] and previous.get("seed", 0) != a.seed:
+        raise CommandError(f"{run.out} holds a grid of seed {previous.get('seed', 0)}, not {a.seed}; not resuming")
     return augmentation_grid(
         scale,
         tuple(a.augs.split(",")) if a.augs else GRID_AUGMENTATIONS,
@@ -462,6 +498,8 @@ def _grid(run: Run) -> dict:
         on_cell=lambda partial: run.save(partial, complete=False),  # cut off: the cells so far are kept
         protocol=a.protocol,
         compile=a.compile,
+        seed=a.seed,
+        lead_only=a.lead_only,
     )
 
 
@@ -474,11 +512,11 @@ def _colour(run: Run) -> dict:
 
 def _temperature(run: Run) -> dict:
     temps = tuple(float(v) for v in run.args.temperatures.split(",")) if run.args.temperatures else TEMPERATURES
-    return temperature_sweep(_scale(run), temps, device=run.device)
+    return temperature_sweep(_scale(run), temps, device=run.device, seed=run.args.seed)
 
 
 def _head(run: Run) -> dict:
-    return head_study(_scale(run), device=run.device)
+    return head_study(_scale(run), device=run.device, seed=run.args.seed)
 
 
 CLI = Topic(
@@ -496,6 +534,12 @@ CLI = Topic(
                     choices=PROTOCOLS,
                     default="one_branch",
                     help="transform one branch (the paper's Figure 5, default) or both",
+                ),
+                Option(
+                    "--lead-only",
+                    action="store_true",
+                    help="only the diagonal and the first augmentation's row and column (crop alone against crop "
+                    "plus each other): the cells run first; --resume without it runs the rest",
                 ),
             ),
             resume="keep the cells --out holds and run the others",
@@ -521,9 +565,10 @@ CLI = Topic(
         Option("--scale", choices=sorted(SCALES), default="cpu"),
         Option("--epochs", type=float, help="override the scale's epochs per run"),
         Option("--compile", action="store_true", help="compile each run's whole training step (GPU)"),
+        Option("--seed", type=int, default=0, help="the seed of every run (grid, temperature, head; colour: --seeds)"),
     ),
     out_help="the JSON file to write",
-    training=False,  # every run of a study seeds itself; --seeds is the colour study's
+    training=False,  # every run of a study seeds itself (--seed; the colour study's --seeds)
     record=_record,
 )
 _parser, main = CLI.parser, CLI.main
