@@ -143,3 +143,40 @@ def test_the_ratio_command_writes_every_method_with_its_error(tmp_path):
         assert {"neighbours", "mean colour", "MAE", "MAE minus neighbours"} <= set(row)
     low, high = rows["0.25"]["neighbours"]["normalised"], rows["0.9"]["neighbours"]["normalised"]
     assert high["mean"] - low["mean"] > 3 * (low["se"] ** 2 + high["se"] ** 2) ** 0.5  # harder with more hidden
+
+
+def test_the_histogram_match_checker_passes_the_reference_and_names_typical_mistakes():
+    from sslcourse.checks.simclr import check_histogram_match
+
+    assert check_histogram_match(sc.histogram_match).passed
+    itself = check_histogram_match(lambda a, b: torch.arange(2 * len(a)))
+    assert not itself.passed and "itself" in itself.message
+    layout = check_histogram_match(sc.layout_match)
+    assert not layout.passed and "where it sits" in layout.message
+
+    def counts(a, b):  # unnormalised histograms compared by distance
+        h = [torch.stack([torch.histc(v, 4, 0, 1) for v in views.flatten(1)]) for views in (a, b)]
+        d = torch.cdist(torch.cat(h), torch.cat(h)).fill_diagonal_(float("inf"))
+        return d.argmin(1)
+
+    unnormalised = check_histogram_match(counts)
+    assert not unnormalised.passed and "share of pixels" in unnormalised.message
+    broken = check_histogram_match(lambda a, b: 1 / 0)
+    assert not broken.passed and "ZeroDivisionError" in broken.message
+
+
+def test_the_fill_checker_passes_the_reference_and_names_typical_mistakes():
+    from sslcourse.checks.mae import check_fill_from_neighbours
+
+    assert check_fill_from_neighbours(mae_sc.fill_from_neighbours).passed
+    mean = check_fill_from_neighbours(mae_sc.fill_with_mean_colour)
+    assert not mean.passed and "other baseline" in mean.message
+    black = check_fill_from_neighbours(lambda x, v: torch.where(v[:, None], x, torch.zeros_like(x)))
+    assert not black.passed and "black" in black.message
+
+    def reads_hidden(x, v):  # a blur of the whole image, hidden pixels included
+        blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        return torch.where(v[:, None], x, blurred)
+
+    peeks = check_fill_from_neighbours(reads_hidden)
+    assert not peeks.passed and "reads the pixels it is meant to guess" in peeks.message
