@@ -64,15 +64,19 @@ def fill_from_neighbours(images: torch.Tensor, visible: torch.Tensor, sigmas=SIG
     Visible pixels are kept as they are. Hand-built on scipy.ndimage.gaussian_filter because it fills a whole
     batch in a few calls; scipy.interpolate.griddata does one image at a time and took about a second each here.
     Shape: (B, C, H, W) floats, (B, H, W) bool -> (B, C, H, W)."""
-    x = images.double().numpy()
-    v = visible.double().numpy()[:, None]  # (B, 1, H, W)
-    out = np.where(v > 0, x, np.nan)
+    x = images.float().numpy()
+    v = visible.float().numpy()[:, None]  # (B, 1, H, W)
+    xv = x * v  # hidden pixels zeroed: never read
+    out = np.where(v > 0, x, np.nan).astype(np.float32)
     for s in sigmas:
+        todo = np.flatnonzero(np.isnan(out).any(axis=(1, 2, 3)))  # images with a pixel still unfilled
+        if not len(todo):
+            break
         sigma = (0, 0, s, s)  # never across images or channels
-        weight = ndimage.gaussian_filter(v, sigma, mode="nearest")
-        value = ndimage.gaussian_filter(x * v, sigma, mode="nearest") / np.maximum(weight, 1e-300)
-        out = np.where(np.isnan(out) & (weight > REACH), value, out)
-    out = np.where(np.isnan(out), (x * v).sum((2, 3), keepdims=True) / v.sum((2, 3), keepdims=True), out)
+        weight = ndimage.gaussian_filter(v[todo], sigma, mode="nearest")
+        value = ndimage.gaussian_filter(xv[todo], sigma, mode="nearest") / np.maximum(weight, 1e-30)
+        out[todo] = np.where(np.isnan(out[todo]) & (weight > REACH), value, out[todo])
+    out = np.where(np.isnan(out), xv.sum((2, 3), keepdims=True) / v.sum((2, 3), keepdims=True), out)
     return torch.from_numpy(out).to(images.dtype)
 
 
