@@ -5,7 +5,7 @@ and "knowing nothing"), never stretched to the spread of the measured values."""
 
 from __future__ import annotations
 
-from sslcourse.experiments import mae_shortcut, origin, simclr_shortcut
+from sslcourse.experiments import mae_shortcut, simclr_shortcut
 
 CUE_TITLES = {
     "histogram": "colour histogram alone (no position)",
@@ -22,8 +22,8 @@ def plot_shortcut_grid(result: dict, cues=simclr_shortcut.CUES):
 
     r = result["results"]
     names, low = r["augmentations"], r["chance"]
-    fig, axes = plt.subplots(1, len(cues), figsize=(5.2 * len(cues) + 0.6, 5.0), squeeze=False)
-    for ax, cue in zip(axes[0], cues):
+    fig, axes = plt.subplots(1, len(cues), figsize=(5.2 * len(cues) + 0.6, 5.2), squeeze=False, layout="constrained")
+    for k, (ax, cue) in enumerate(zip(axes[0], cues)):
         m = simclr_shortcut.matrix(r, cue)
         se = simclr_shortcut.matrix(r, cue, "se")
         im = ax.imshow(m.numpy(), cmap="viridis", vmin=low, vmax=100)
@@ -37,7 +37,8 @@ def plot_shortcut_grid(result: dict, cues=simclr_shortcut.CUES):
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
         ax.set_yticks(range(len(names)), names)
         ax.set_xlabel("2nd transformation (applied after the 1st)")
-        ax.set_ylabel("1st transformation")
+        if k == 0:
+            ax.set_ylabel("1st transformation")
         ax.set_title(CUE_TITLES.get(cue, cue), fontsize=9)
     bar = fig.colorbar(im, ax=list(axes[0]), fraction=0.025)
     bar.set_label(f"top-1 retrieval (%): from chance ({low:.1f}) to 100")
@@ -82,8 +83,9 @@ def plot_shortcut_ratios(result: dict, metrics=("normalised", "pixels")):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(
-        f"filling the hidden patches: interpolation, mean colour, MAE; all {result['results']['n_test']:,} test "
-        f"images, bars ± 2 standard errors{origin(result)}",
+        f"filling the hidden patches: interpolation, mean colour, the shipped MAE\nall "
+        f"{result['results']['n_test']:,} test images, the same masks for all three; bars: ± 2 standard errors "
+        f"(computed on {result.get('computed_on', 'CPU')})",
         fontsize=9,
     )
     fig.tight_layout()
