@@ -180,3 +180,20 @@ def test_the_fill_checker_passes_the_reference_and_names_typical_mistakes():
 
     peeks = check_fill_from_neighbours(reads_hidden)
     assert not peeks.passed and "reads the pixels it is meant to guess" in peeks.message
+
+
+def test_the_shipped_results_plot_on_scales_fixed_by_meaning():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sslcourse.experiments import shortcut_plots
+
+    grid = sc.load_result()
+    fig = shortcut_plots.plot_shortcut_grid(grid)
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (grid["results"]["chance"], 100)  # chance to 100%, not the cells' own range
+    ratios = mae_sc.load_result()
+    fig = shortcut_plots.plot_shortcut_ratios(ratios)
+    assert len(fig.axes) == 2 and all(ax.get_ylim()[0] == 0 for ax in fig.axes)
+    assert grid["clean_tree"] is True and ratios["clean_tree"] is True
+    assert len(grid["results"]["cells"]) == 49 and grid["results"]["n_test"] == ratios["results"]["n_test"] == 10000
