@@ -458,6 +458,156 @@ verdict = reveal_best(predict_crop_partner, crop_row, what="the best partner of 
 # textures of the content, and matching views then requires features that encode them.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ### The shortcut, measured
+#
+# The paper's Figure 6 backs its explanation with a picture: the colour histograms of two crops of one
+# image look alike. How far does that go? Solve SimCLR's task **without any network**: in a batch of
+# $N = 512$ images, each of the $2N$ views must find its partner among the $2N - 1$ others (as in
+# NT-Xent), using one cue only. If a cue with no parameters already finds most partners, a network can
+# too, and learns little else. Two cues: the **colour histogram** (how much of each colour, not where)
+# and the **coarse layout** (the view shrunk to 8x8 pixels, compared by cosine). The views follow the
+# paper's one-branch protocol: one view is the composition, the other the image itself.
+#
+# **Predict, then run.** With the colour-histogram matcher, which finds more partners: views made by
+# `"crop alone"`, or by `"crop then colour"`? (Or `"cannot tell at this scale"`, if you expect the
+# difference to drown in the noise of 10,000 test images.)
+
+# %% nbgrader={"grade": false, "grade_id": "predict_histogram_shortcut", "locked": false, "solution": true}
+def predict_histogram_shortcut():
+    """Return "crop alone", "crop then colour" or "cannot tell at this scale"."""
+    # BEGIN SOLUTION
+    return "crop alone"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_histogram_shortcut", "locked": true, "points": 1}
+from sslcourse.checks.predictions import check_prediction
+
+committed = check_prediction("predict_histogram_shortcut", predict_histogram_shortcut,
+                             ("crop alone", "crop then colour", "cannot tell at this scale"))
+
+# %% [markdown]
+# **Exercise: a matcher with no parameters.** Write `histogram_match(views_a, views_b)`. It gets the two
+# views of $N$ images, `views_a` (N, 3, Ha, Wa) and `views_b` (N, 3, Hb, Wb), floats in [0, 1]; number
+# the $2N$ views `views_a` first (0 to N-1), then `views_b` (N to 2N-1). It returns a tensor of $2N$
+# integers: for every view, the index of the view whose **colour histogram** is most similar to its own.
+# The requirements, which the checker tests:
+#
+# - colour, not position: a view with its pixels shuffled has the same histogram;
+# - colour, not grey: two images with the same grey levels in different colours must not look alike;
+# - the two views of an image need not have the same number of pixels;
+# - every view is a query, and the candidates are the $2N - 1$ *other* views.
+#
+# How to bin the colours and how to compare two histograms is your design; `torch.bincount` or
+# `torch.histc` may help. Question to answer for yourself before you write it: with too many bins, what
+# happens to two crops of one image?
+
+# %% nbgrader={"grade": false, "grade_id": "histogram_match", "locked": false, "solution": true}
+def histogram_match(views_a, views_b):
+    """For each of the 2N views (views_a's, then views_b's), the index of the other view with the most
+    similar colour histogram.
+
+    Shape: (N, 3, Ha, Wa), (N, 3, Hb, Wb) -> (2N,) integers in 0..2N-1
+    """
+    # BEGIN SOLUTION
+    def histograms(views, bins=4):  # joint RGB histogram, as a share of the view's pixels
+        q = (views * bins).clamp(0, bins - 1).long()  # (N, 3, H, W) bin per channel
+        cell = ((q[:, 0] * bins + q[:, 1]) * bins + q[:, 2]).flatten(1)  # (N, H*W) joint bin
+        counts = torch.stack([torch.bincount(c, minlength=bins**3) for c in cell]).float()
+        return counts / counts.sum(1, keepdim=True)
+
+    h = torch.cat([histograms(views_a), histograms(views_b)]).sqrt()  # (2N, 64)
+    similarity = h @ h.T  # Bhattacharyya coefficient: 1 for equal histograms
+    similarity.fill_diagonal_(-float("inf"))  # a view is not its own candidate
+    return similarity.argmax(1)
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_histogram_match", "locked": true, "points": 2}
+from sslcourse.checks.simclr import check_histogram_match
+from sslcourse.experiments import simclr_shortcut
+
+result_match = check_histogram_match(histogram_match)
+matcher = result_match.choose(histogram_match, simclr_shortcut.histogram_match)
+
+# %% [markdown]
+# **Run it on two cells of your choice** of the Figure 5 grid: (first, second) operations from
+# `crop, cutout, color, sobel, noise, blur, rotate` (the same name twice: that operation alone). It runs
+# on all 10,000 test images, in 20 batches of 512 (a few seconds a cell).
+
+# %% tags=["nbval-approx-1"]
+MY_CELLS = [("crop", "crop"), ("crop", "color")]  # change these: (first, second)
+
+for first, second in MY_CELLS:
+    mine = simclr_shortcut.retrieval(matcher, test_images, first, second)
+    name = f"{first} alone" if first == second else f"{first} then {second}"
+    print(f"{name:18s} partners found {mine['top1']:5.1f}% ± {mine['se']:.1f}  (chance {mine['chance']:.2f}%)")
+
+# %% [markdown]
+# The whole grid, both cues, every cell on all 10,000 test images
+# (`python -m sslcourse.experiments.simclr_shortcut grid`, under a minute of CPU without the load of other
+# work; the command and commit are printed below). The colour scale runs from chance to 100%, whatever the
+# cells hold.
+
+# %%
+shortcut = simclr_shortcut.load_result()
+sc = shortcut["results"]
+print(f"computed on {shortcut['computed_on']} in {shortcut['wall_time_s']:.0f} s; made by: {shortcut['command']} "
+      f"(commit {shortcut['code_version']})")
+from sslcourse.experiments import shortcut_plots
+
+shortcut_plots.plot_shortcut_grid(shortcut)
+plt.show()
+
+# %%
+from sslcourse.verdicts import Value
+
+
+def cue(first, second, which):
+    c = simclr_shortcut.cell(sc, first, second, which)
+    return Value(c["top1"], c["se"], "spread of 20 batches")
+
+
+for which in simclr_shortcut.CUES:
+    alone, with_colour = cue("crop", "crop", which), cue("crop", "color", which)
+    d = alone - with_colour
+    print(f"{which:9s}: crop alone {alone}%, crop then colour {with_colour}%: "
+          f"difference {d.value:+.1f} ± {d.se:.1f} ({abs(d.value) / d.se:.0f} standard errors)")
+print(f"colour alone: histogram {cue('color', 'color', 'histogram')}%, layout {cue('color', 'color', 'layout')}%")
+
+# %% [markdown]
+# **Your prediction, judged** (two standard errors decide):
+
+# %%
+from sslcourse.checks.predictions import reveal_direction
+
+verdict = reveal_direction(predict_histogram_shortcut, cue("crop", "crop", "histogram") - cue("crop", "color", "histogram"),
+                           ("crop then colour", "cannot tell at this scale", "crop alone"),
+                           what="histogram matcher, crop alone minus crop then colour")
+
+# %% [markdown]
+# Read the two panels together, with the lines above. A crop keeps the colour histogram: colour alone finds
+# most partners. Colour distortion takes that cue away and leaves the coarse layout almost whole; rotation
+# does the opposite. Crop then colour removes the histogram cue, but at 8x8 pixels a crop of a fifth of the
+# image or more still resembles its image, so part of the layout cue survives it: on CIFAR's small images
+# the pair does not leave the network with nothing easy, it leaves a cue that depends on where things are.
+# Sobel hides both cues, and the paper still finds it a poor augmentation: hiding a shortcut is necessary,
+# not sufficient, since a view must also keep what the labels depend on.
+
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** Name the two cells you ran, give their numbers with
+# their standard errors, and explain in two or three sentences what each says about what a network trained
+# with that pair of views could get away with ignoring.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_shortcut_cells", "locked": false, "points": 2, "solution": true}
+# Crop alone: the histogram matcher finds the partner of about 80% of the views (± 0.4; chance is 0.1%), so
+# a network trained on crops alone can solve most of its task from colour statistics, without representing
+# shape. Crop then colour: about 21% (± 0.3), so the colour shortcut is mostly gone; the coarse layout still
+# finds about half the partners in both cells, so what remains to match on depends on where things are in
+# the image, which pushes the network towards the arrangement of the content rather than its palette.
+
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ### How strong a colour distortion?
 #
 # The paper's Table 1 varies the strength of colour distortion: SimCLR's linear probe keeps improving up to

@@ -458,6 +458,140 @@ verdict = reveal_best(predict_best_ratio, {f"{float(k):.0%}": findings.accuracy(
                       what="the best ratio for fine-tuning")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
+# ### The shortcut a low ratio leaves, measured
+#
+# The paper's reason for hiding so much: with few patches hidden, each has visible neighbours, and the
+# missing pixels can be **interpolated** from them, which needs no understanding of the image. That can be
+# measured without training anything. Hide the patches as MAE does and fill them three ways: from the
+# visible pixels around each hidden one (interpolation), with the image's mean colour, and with the
+# shipped MAE's reconstruction. Score each on the hidden patches with the course's loss (per-patch
+# normalised, so brightness and contrast are free and only the pattern counts; 1 is a flat guess).
+#
+# **Predict, then run.** With **25%** of the patches hidden, which fills them better (lower error):
+# `"interpolation"`, `"the shipped MAE"`, or `"cannot tell at this scale"`?
+
+# %% nbgrader={"grade": false, "grade_id": "predict_interpolation", "locked": false, "solution": true}
+def predict_interpolation():
+    """Return "interpolation", "the shipped MAE" or "cannot tell at this scale"."""
+    # BEGIN SOLUTION
+    return "interpolation"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_interpolation", "locked": true, "points": 1}
+committed = check_prediction("predict_interpolation", predict_interpolation,
+                             ("interpolation", "the shipped MAE", "cannot tell at this scale"))
+
+# %% [markdown]
+# **Exercise: the interpolation baseline.** Write `fill_from_neighbours(images, visible)`: `images`
+# (B, 3, H, W) floats in [0, 1], `visible` (B, H, W) booleans, True where a pixel can be seen. Return the
+# images with every hidden pixel filled from the **visible pixels near it**, in the same image and channel.
+# The checker tests that the visible pixels stay as they are, that a hidden pixel's value never depends on
+# the hidden pixels themselves (they are the answer), that a flat image stays flat and a smooth gradient is
+# followed, and that large holes (90% hidden) get filled too, without NaN. How you weigh the neighbours is
+# your choice: nearest visible pixel, a distance-weighted mean, a blur of the visible pixels divided by a
+# blur of the mask (`scipy.ndimage` has distance transforms and Gaussian filters), ...
+
+# %% nbgrader={"grade": false, "grade_id": "fill_from_neighbours", "locked": false, "solution": true}
+def fill_from_neighbours(images, visible):
+    """Every hidden pixel filled from the visible pixels near it; visible pixels unchanged.
+
+    Shape: (B, 3, H, W), (B, H, W) bool -> (B, 3, H, W)
+    """
+    # BEGIN SOLUTION
+    import scipy.ndimage
+
+    v = visible[:, None].double().numpy()  # (B, 1, H, W): 1 where visible
+    x = images.double().numpy() * v  # hidden pixels set to 0: never read
+    out = torch.full(images.shape, float("nan"), dtype=torch.float64)
+    for sigma in (1, 2, 4, 8, 16):  # a wider Gaussian for pixels far from any visible one
+        weight = torch.from_numpy(scipy.ndimage.gaussian_filter(v, (0, 0, sigma, sigma), mode="nearest"))
+        blurred = torch.from_numpy(scipy.ndimage.gaussian_filter(x, (0, 0, sigma, sigma), mode="nearest"))
+        out = torch.where(out.isnan() & (weight > 1e-3), blurred / weight.clamp(min=1e-300), out)
+    out = torch.where(visible[:, None], images.double(), out)
+    return out.to(images.dtype)
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_fill_from_neighbours", "locked": true, "points": 2}
+from sslcourse.checks.mae import check_fill_from_neighbours
+from sslcourse.experiments import mae_shortcut
+
+result_fill = check_fill_from_neighbours(fill_from_neighbours)
+fill = result_fill.choose(fill_from_neighbours, mae_shortcut.fill_from_neighbours)
+
+# %% [markdown]
+# **Run it at two ratios of your choice** on all 10,000 test images, beside the mean colour, with the
+# same masks (the course's random masking, seeded):
+
+# %% tags=["nbval-approx-0.01"]
+MY_RATIOS = (0.25, 0.75)  # change these
+
+x_test = test_images.float() / 255
+for ratio in MY_RATIOS:
+    mask = mae_shortcut.patch_masks(len(x_test), ratio)
+    visible = mae_shortcut.pixel_mask(mask)
+    for name, method in (("your fill", fill), ("mean colour", mae_shortcut.fill_with_mean_colour)):
+        error = mae_shortcut.hidden_errors(method(x_test, visible), x_test, mask)["normalised"]
+        print(f"{ratio:4.0%} hidden, {name:11s}: error {error.mean():.3f} ± {error.std() / len(error) ** 0.5:.3f}")
+
+# %% [markdown]
+# The full measurement at five ratios, with the shipped MAE beside the two baselines
+# (`python -m sslcourse.experiments.mae_shortcut ratios`; the command and commit are printed below).
+# Left: the course's loss; right: raw pixels, the loss the shipped MAE was trained with (it predicts raw
+# pixels, `norm_pix` off).
+
+# %%
+shortcut = mae_shortcut.load_result()
+print(f"computed on {shortcut['computed_on']} in {shortcut['wall_time_s']:.0f} s; made by: {shortcut['command']} "
+      f"(commit {shortcut['code_version']}); the MAE is {pretrained.card('mae_vit')['architecture']}, "
+      f"trained on a {pretrained.card('mae_vit')['trained_on']} (a short stand-in)")
+from sslcourse.experiments import shortcut_plots
+
+shortcut_plots.plot_shortcut_ratios(shortcut)
+plt.show()
+
+# %%
+from sslcourse.checks.predictions import direction
+from sslcourse.verdicts import Value
+
+sr = shortcut["results"]["ratios"]
+for metric, unit, digits in (("normalised", 1, 3), ("pixels", 1000, 2)):
+    print(f"{metric}{' (x 1000)' if unit > 1 else ''}:")
+    for ratio in sorted(sr, key=float):
+        row = sr[ratio]
+        cells = "  ".join(f"{name} {unit * row[name][metric]['mean']:.{digits}f}"
+                          for name in ("neighbours", "mean colour", "MAE"))
+        g = row["MAE minus neighbours"][metric]
+        word = direction(Value(g["mean"], g["se"]), ("the MAE is better", "cannot tell", "interpolation is better"))
+        print(f"  {float(ratio):4.0%} hidden: {cells}   MAE - neighbours {unit * g['mean']:+.{digits}f} "
+              f"± {unit * g['se']:.{digits}f}: {word}")
+
+# %% [markdown]
+# Read the two panels with the lines above. Interpolation gets worse fast as more is hidden: its error
+# rises steeply with the ratio, since a hidden pixel's nearest visible neighbours move further away. In raw
+# pixels, the loss the shipped MAE was trained with, compare where the MAE overtakes interpolation: the
+# paper's argument is that a low ratio can be solved by interpolating and a high one cannot, so the gap
+# between the model and interpolation at a high ratio is what the model learned. In the normalised units
+# (the pattern inside each patch, brightness and contrast removed), our three-minute CPU stand-in is far
+# weaker; the gap to interpolation there is what a longer, larger run would have to close. The mean colour
+# sits above 1 there: a guess with no pattern in it but the colour's channel offsets, stretched to unit
+# spread by the normalisation, is worse than no guess at all.
+
+# %% [markdown]
+# **Your prediction, judged** at 25% hidden (the difference is paired: the same images and masks; in
+# hundredths of the loss):
+
+# %%
+from sslcourse.checks.predictions import reveal_direction
+
+gap = sr["0.25"]["MAE minus neighbours"]["normalised"]
+verdict = reveal_direction(predict_interpolation, Value(100 * gap["mean"], 100 * gap["se"]),
+                           ("the shipped MAE", "cannot tell at this scale", "interpolation"),
+                           what="error of the shipped MAE minus interpolation's at 25% hidden, x 100")
+
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Does pre-training help? MAE against a ViT from scratch
 #
 # Transformers have few built-in assumptions about images, so on a small dataset a ViT trained from

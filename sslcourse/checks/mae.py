@@ -533,3 +533,143 @@ def check_masked_mse_loss(fn) -> CheckResult:
     """Check `fn(pred[B, L, P], target[B, L, P], mask[B, L], norm_pix=True) -> scalar`: per-patch MSE averaged over
     the masked patches, the target normalised per patch (eps 1e-6) when norm_pix."""
     return run_check("masked_mse_loss", fn, LOSS_CASES, _LOSS_MISTAKES)
+
+
+# --------------------------------------------------------------------------- fill_from_neighbours (the shortcut)
+def _fill_inputs(kind: str, ratio: float, seed: int, batch: int = 2):
+    """Images of a known kind and a patch mask of `ratio` (the course's random masking, 4x4 patches)."""
+    from sslcourse.experiments.mae_shortcut import patch_masks, pixel_mask
+
+    def make():
+        g = torch.Generator().manual_seed(seed)
+        ramp = torch.linspace(0, 1, 32)
+        if kind == "constant":
+            images = torch.rand(batch, 3, 1, 1, generator=g).expand(batch, 3, 32, 32).clone()
+        elif kind == "ramp":  # a different smooth gradient per image and channel
+            slope = torch.rand(batch, 3, 1, 2, generator=g)
+            images = 0.1 + 0.8 * (slope[..., :1, None] * ramp.view(1, 1, 32, 1) + slope[..., 1:, None] * ramp) / 2
+            images = images.reshape(batch, 3, 32, 32)
+        elif kind == "black and white":
+            images = torch.stack([torch.zeros(3, 32, 32), torch.ones(3, 32, 32)])
+        else:  # noise in the hidden pixels: a fill that reads them shows it
+            images = torch.rand(batch, 3, 32, 32, generator=g)
+        return {"images": images, "visible": pixel_mask(patch_masks(len(images), ratio, seed=seed))}
+
+    return make
+
+
+def _hidden_error(inputs: dict, out) -> float:
+    hidden = ~inputs["visible"][:, None].expand_as(inputs["images"])
+    return (out.double() - inputs["images"].double()).abs()[hidden].mean().item()
+
+
+def _judge_fill(tolerance: float | None):
+    """The output's shape, its visible pixels untouched, and (with a tolerance) the hidden pixels within it."""
+
+    def judge(inputs: dict, out) -> str | None:
+        problem = expect_tensor(out, tuple(inputs["images"].shape), "float")
+        if problem:
+            return problem
+        keep = inputs["visible"][:, None].expand_as(inputs["images"])
+        if not torch.allclose(out[keep].double(), inputs["images"][keep].double(), atol=1e-5):
+            return "it changed visible pixels; they are known, keep them as they are"
+        if tolerance is not None and (err := _hidden_error(inputs, out)) > tolerance:
+            return f"its hidden pixels are off by {err:.3f} on average, where interpolation gets within {tolerance}"
+        return None
+
+    return judge
+
+
+def _judge_blind(fn):
+    """The fill of the hidden pixels must not change when the hidden pixels themselves change."""
+
+    def judge(inputs: dict, out) -> str | None:
+        problem = _judge_fill(None)(inputs, out)
+        if problem:
+            return problem
+        other = clone(inputs)
+        hidden = ~other["visible"][:, None].expand_as(other["images"])
+        other["images"] = torch.where(hidden, 1 - other["images"], other["images"])
+        again = call_with_time_limit(fn, tuple(other.values()))
+        if again.error is not None or again.timed_out or not torch.is_tensor(again.value):
+            return "it failed on a second call with other values in the hidden pixels"
+        if not torch.allclose(again.value.double(), out.double(), atol=1e-4):
+            return (
+                "its fill changes when the hidden pixels change: it reads the pixels it is meant to guess (they are "
+                "the answer, hidden from the model)"
+            )
+        return None
+
+    return judge
+
+
+def _fill_mean_colour(images, visible):
+    v = visible[:, None].to(images.dtype)
+    return torch.where(v > 0, images, (images * v).sum((2, 3), keepdim=True) / v.sum((2, 3), keepdim=True))
+
+
+def _fill_constant(value):
+    return lambda images, visible: torch.where(visible[:, None], images, torch.full_like(images, value))
+
+
+def _like_fill(wrong, hint: str) -> Mistake:
+    def matches(inputs, out):
+        expected = wrong(*clone(inputs).values())
+        if _hidden_error(inputs, expected) < 1e-6:
+            return None  # this case cannot tell
+        return STRONG if same_output(out, expected, atol=1e-4) else False
+
+    return Mistake(hint, matches)
+
+
+_FILL_MISTAKES = [
+    _like_fill(_fill_constant(0.0), "the hidden pixels are left at 0 (black): fill each from visible pixels near it"),
+    _like_fill(_fill_constant(0.5), "the hidden pixels are one grey for every image: fill each from its own image"),
+    _like_fill(
+        _fill_mean_colour,
+        "every hidden pixel gets the image's mean colour: that is the other baseline; a hidden pixel should take "
+        "after the visible pixels near it, not the whole image",
+    ),
+]
+
+
+def _fill_cases(fn) -> list[Case]:
+    return [
+        Case(
+            "one flat colour per image, 50% hidden",
+            _fill_inputs("constant", 0.5, 0),
+            _judge_fill(1e-3),
+            "a flat image stays flat: the hidden pixels have the colour of their neighbours",
+            trivial=True,
+        ),
+        Case(
+            "smooth gradients, 25% hidden",
+            _fill_inputs("ramp", 0.25, 1),
+            _judge_fill(0.03),
+            "near a smooth gradient, a hidden pixel should take after the visible pixels closest to it",
+        ),
+        Case(
+            "smooth gradients, 75% hidden (large holes)",
+            _fill_inputs("ramp", 0.75, 2),
+            _judge_fill(0.08),
+            "with large holes, reach further for visible pixels, but weigh the near ones most",
+        ),
+        Case(
+            "a black image and a white one, 90% hidden",
+            _fill_inputs("black and white", 0.9, 3),
+            _judge_fill(1e-3),
+            "each image is filled from its own pixels, never from another image of the batch",
+        ),
+        Case(
+            "random pixels, 50% hidden: are the hidden ones read?",
+            _fill_inputs("noise", 0.5, 4),
+            _judge_blind(fn),
+            "use only the pixels where visible is True",
+        ),
+    ]
+
+
+def check_fill_from_neighbours(fn) -> CheckResult:
+    """Check `fn(images[B, 3, H, W], visible[B, H, W] bool) -> images[B, 3, H, W]`: visible pixels kept, every
+    hidden pixel filled from the visible pixels near it in the same image and channel, without reading hidden ones."""
+    return run_check("fill_from_neighbours", fn, _fill_cases(fn), _FILL_MISTAKES)

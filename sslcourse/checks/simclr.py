@@ -234,3 +234,123 @@ MISTAKES = [
 def check_nt_xent_loss(fn) -> CheckResult:
     """Check `fn(z1[B, D], z2[B, D], temperature) -> scalar`: NT-Xent, mean over all 2B anchors."""
     return run_check("nt_xent_loss", fn, CASES, MISTAKES)
+
+
+# --------------------------------------------------------------------------- histogram_match (the shortcut)
+# Views made of the eight corner colours (each channel 0.1 or 0.9), so that any binning with at least two bins a
+# channel separates them; each image mixes them in its own proportions, and its partner is the same pixels in
+# another order (the colours kept, the layout gone).
+_CORNERS = torch.tensor([[r, g, b] for r in (0.1, 0.9) for g in (0.1, 0.9) for b in (0.1, 0.9)])  # (8, 3)
+
+
+def _palette_images(n: int, side: int, seed: int, permute_channels: bool = False) -> torch.Tensor:
+    """n images of side x side pixels, each a random mixture of the corner colours (clear majority colours, so
+    proportions differ between images); with `permute_channels`, images come in threes whose colours are one
+    palette with its channels rotated (the same grey levels, different colours). Shape: -> (n, 3, side, side)."""
+    g = torch.Generator().manual_seed(seed)
+    weights = torch.rand(n, 8, generator=g) ** 3  # (n, 8) a few dominant colours per image
+    pixels = torch.multinomial(weights, side * side, replacement=True, generator=g)  # (n, side*side)
+    if permute_channels:
+        pixels = pixels[torch.arange(n) // 3 * 3]  # the very same pixels: identical grey levels in each three
+    x = _CORNERS[pixels].permute(0, 2, 1).reshape(n, 3, side, side)
+    if permute_channels:
+        shifts = torch.arange(n) % 3
+        x = torch.stack([xi.roll(int(s), dims=0) for xi, s in zip(x, shifts)])  # RGB -> GBR -> BRG
+    return x
+
+
+def _scrambled(x: torch.Tensor, seed: int, side: int | None = None) -> torch.Tensor:
+    """The same pixels of every image in a random order (colours kept, layout gone), optionally enlarged to
+    `side` by repeating each pixel (more pixels, the same colour distribution)."""
+    g = torch.Generator().manual_seed(seed)
+    n, c, h, w = x.shape
+    order = torch.stack([torch.randperm(h * w, generator=g) for _ in range(n)])  # (n, h*w)
+    out = x.flatten(2).gather(2, order[:, None].expand(n, c, h * w)).view_as(x)
+    if side is not None:
+        out = out.repeat_interleave(side // h, 2).repeat_interleave(side // w, 3)
+    return out
+
+
+def _match_inputs(n: int, side_a: int, side_b: int, seed: int, permute_channels: bool = False) -> dict:
+    views_a = _palette_images(n, side_a, seed, permute_channels)
+    return {"views_a": views_a, "views_b": _scrambled(views_a, seed + 1, side_b)}
+
+
+def _judge_partners(inputs: dict, out) -> str | None:
+    n = len(inputs["views_a"])
+    if torch.is_tensor(out) and out.shape == (n,):
+        return f"it returned {n} matches, one per view of views_a, where {2 * n} were expected"
+    problem = expect_tensor(out, (2 * n,), "integer")
+    if problem:
+        return problem
+    if out.min() < 0 or out.max() >= 2 * n:
+        return f"its indices run from {out.min().item()} to {out.max().item()}, outside 0..{2 * n - 1}"
+    from sslcourse.experiments.simclr_shortcut import partners
+
+    right = (out.cpu() == partners(n)).sum().item()
+    if right < 2 * n:
+        return f"it found the partner of {right} of the {2 * n} views, where their colours alone identify all of them"
+    return None
+
+
+def _self_match(views_a, views_b):
+    return torch.arange(2 * len(views_a))
+
+
+def _other_half(views_a, views_b):
+    return torch.cat([torch.arange(len(views_a)), torch.arange(len(views_a))])
+
+
+MATCH_CASES = [
+    Case(
+        "8 images and their scrambled copies (16x16 both)",
+        lambda: _match_inputs(8, 16, 16, seed=1),
+        _judge_partners,
+        "a scrambled copy has the same colours in other places: match on how much of each colour a view holds, "
+        "not on where it sits",
+    ),
+    Case(
+        "views of different sizes (8x8 against 32x32)",
+        lambda: _match_inputs(8, 8, 32, seed=2),
+        _judge_partners,
+        "the two views of an image may have different numbers of pixels (a crop that is not resized): compare "
+        "the share of pixels in each bin, not the counts",
+    ),
+    Case(
+        "the same grey levels in different colours (9 images)",
+        lambda: _match_inputs(9, 16, 16, seed=3, permute_channels=True),
+        _judge_partners,
+        "these images differ only in which channel holds which level: a grey-level histogram cannot tell them "
+        "apart, a colour histogram can",
+    ),
+    Case(
+        "a batch of 64 images",
+        lambda: _match_inputs(64, 16, 16, seed=4),
+        _judge_partners,
+        "compare every view with all 2N - 1 others",
+    ),
+]
+
+MATCH_MISTAKES = [
+    Mistake(
+        "every one of the 2N views is a query in turn (views_a's, then views_b's), as every view is an anchor "
+        "in NT-Xent",
+        lambda inputs, out: STRONG if torch.is_tensor(out) and out.shape == (len(inputs["views_a"]),) else False,
+    ),
+    Mistake(
+        "each view is matched to itself: its similarity with itself is always the highest, so leave it out of "
+        "the candidates",
+        lambda inputs, out: STRONG if same_output(out, _self_match(**inputs)) else False,
+    ),
+    Mistake(
+        "the indices it returns count within the other batch (0..N-1); the exercise numbers all 2N views: "
+        "views_a are 0..N-1, views_b are N..2N-1",
+        lambda inputs, out: STRONG if same_output(out, _other_half(**inputs)) else False,
+    ),
+]
+
+
+def check_histogram_match(fn) -> CheckResult:
+    """Check `fn(views_a[N, 3, Ha, Wa], views_b[N, 3, Hb, Wb]) -> (2N,)`: for every view (views_a's first,
+    then views_b's), the index of the view with the most similar colour histogram among the 2N - 1 others."""
+    return run_check("histogram_match", fn, MATCH_CASES, MATCH_MISTAKES)
