@@ -98,15 +98,30 @@ def _bet():
     return [q(stats.binomial_se(a["linear_top1"], a["n_test"]), stats.binomial_se(b["linear_top1"], b["n_test"]))]
 
 
+def _colour_shortcut():
+    cells = {(c["first"], c["second"]): c for c in _raw("simclr/shortcut_grid.json")["results"]["cells"]}
+    return [q(cells["crop", "crop"]["histogram"]["se"], cells["crop", "color"]["histogram"]["se"])]
+
+
+def _interpolation_shortcut():
+    ratios = {
+        float(k): v["neighbours"]["normalised"]
+        for k, v in _raw("mae/shortcut_ratios.json")["results"]["ratios"].items()
+    }
+    return [q(100 * ratios[0.75]["se"], 100 * ratios[min(ratios)]["se"])]
+
+
 RECOMPUTE = {
     "context_gap_jitter": _gap_jitter,
     "context_aberration": _aberration,
     "colorization_colourfulness": _colourfulness,
     "colorization_rarity": _rarity,
     "simclr_pair": _pair,
+    "simclr_colour_shortcut": _colour_shortcut,
     "simclr_head": _head,
     "simclr_temperature": _temperature,
     "mae_ratio": _ratio,
+    "mae_interpolation_shortcut": _interpolation_shortcut,
     "mae_finetune_vs_scratch": _finetune,
     "mae_cost": _cost,
     "the_bet": _bet,
