@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from sslcourse import data, evaluate, methods, pretrained
+from sslcourse.device import precision_for
 from sslcourse.experiments.runner import Experiment, Option, Run, Topic
 from sslcourse.methods.mae import MAE, random_masking
 from sslcourse.models import vit_tiny
@@ -192,16 +193,16 @@ def encoder_cost(device, batch_size: int = 256, mask_ratio: float = 0.75, steps:
     mask_token = torch.zeros(1, 1, encoder.feature_dim, device=device, requires_grad=True)
     x = torch.rand(batch_size, 3, encoder.img_size, encoder.img_size, device=device)
     g = torch.Generator(device).manual_seed(0)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    precision = precision_for(device)  # the course's one rule: bf16 only where the GPU has bf16 units (not a T4)
 
     def visible_only():
-        with autocast:
+        with precision.autocast(device):
             visible, _, _ = random_masking(encoder.embed(x), mask_ratio, g)  # (B, K, D)
             loss = encoder.forward_tokens(visible).float().square().mean()
         loss.backward()
 
     def all_tokens():
-        with autocast:
+        with precision.autocast(device):
             tokens = encoder.embed(x)
             _, mask, _ = random_masking(tokens, mask_ratio, g)
             tokens = torch.where(mask[..., None].bool(), mask_token.to(tokens.dtype), tokens)  # (B, L, D)
