@@ -194,6 +194,12 @@ for gap, jitter in ((0, 0), (0, 2), (4, 0), (4, 2)):
 # Ten steps of training with your sampler, to see it plug in (300 images, a narrow network). Far too short
 # to learn anything: the loss stays near ln 8, the loss of a uniform guess. The real runs follow.
 
+# %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("context")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
 # %% tags=["nbval-ignore-output"]
 from sslcourse.train import TrainConfig, train
 

@@ -373,6 +373,12 @@ rebalanced_cross_entropy = result_rebalanced_cross_entropy.choose(rebalanced_cro
 # loss go in as arguments; the training loop is the course's engine.
 
 # %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("colorization")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
+# %%
 from sslcourse.models import count_parameters
 from sslcourse.train import TrainConfig, train
 

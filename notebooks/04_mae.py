@@ -267,6 +267,12 @@ masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
 # half its depth (6 blocks, not 12); the decoder is much smaller.
 
 # %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("mae")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
+# %%
 from sslcourse.models import count_parameters, vit_tiny
 
 torch.manual_seed(0)
