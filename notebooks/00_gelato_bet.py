@@ -256,7 +256,12 @@ curves = {name: evaluate.label_efficiency(f_train, y_train, f_test, y_test, per_
           for name, (f_train, f_test) in features.items()}
 for name, curve in curves.items():
     print(f"{name:10s}", "  ".join(f"{n}:{acc:.1f}" for n, acc in curve.items()))
-viz.plot_curves(curves, title="linear probe on frozen features, n labels per class")
+from sslcourse.verdicts import binomial_se
+
+bars = {name: {n: 2 * binomial_se(acc, len(y_test)) for n, acc in curve.items()} for name, curve in curves.items()}
+viz.plot_curves(curves, errors=bars, title="linear probe on frozen features, n labels per class",
+                note=f"bars: ± 2 binomial standard errors over the {len(y_test):,} test images. Each point is one\n"
+                     "draw of the labelled images (at 1 per class: 10 images); the luck of that draw is not in the bars.")
 plt.show()
 
 # %% [markdown]

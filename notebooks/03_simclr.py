@@ -473,7 +473,7 @@ verdict = reveal_best(predict_crop_partner, crop_row, what="the best partner of 
 # %%
 temps = study.load_result("temperature")
 taus = [r["temperature"] for r in temps["runs"]]
-fig, ax = plt.subplots(figsize=(5.5, 3.2))
+fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
 n_test = temps["settings"]["n_test"]
 for metric, name in (("linear_top1", "linear probe"), ("knn_top1", "kNN")):
     values = [r[metric] for r in temps["runs"]]
@@ -482,9 +482,9 @@ for metric, name in (("linear_top1", "linear probe"), ("knn_top1", "kNN")):
 ax.axhline(temps["random_init"]["linear_top1"], color="grey", lw=0.8, ls=":", label="untrained (linear)")
 ax.set_xscale("log")
 ax.set_xticks(taus, [f"{t:g}" for t in taus])
-ax.set(xlabel="temperature", ylabel="accuracy (%; axis zoomed, not from 0)",
-       title=f"temperature sweep, {study.label(temps)}")
-ax.legend(fontsize=8)
+ax.set(xlabel="temperature", ylabel="accuracy (%)")
+ax.set_title(f"temperature sweep (axis zoomed, not from 0)\n{study.label(temps)}", fontsize=9)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
 plt.show()
 print("linear probe:", ", ".join(f"tau={r['temperature']:g}: {r['linear_top1']:.1f}%" for r in temps["runs"]))
 print(findings.sentence(findings.judged("simclr_temperature")))
