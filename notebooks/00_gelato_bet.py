@@ -50,7 +50,8 @@
 # - R. Girshick, J. Donahue, T. Darrell, J. Malik. *Rich feature hierarchies for accurate object detection
 #   and semantic segmentation* (R-CNN), CVPR 2014. [arXiv:1311.2524](https://arxiv.org/abs/1311.2524)
 # - Z. Wu, Y. Xiong, S. Yu, D. Lin. *Unsupervised Feature Learning via Non-Parametric Instance
-#   Discrimination* (the weighted kNN monitor), CVPR 2018. [arXiv:1805.01978](https://arxiv.org/abs/1805.01978)
+#   Discrimination* (the kNN monitor; theirs weights each vote by similarity, ours is a plain majority
+#   vote), CVPR 2018. [arXiv:1805.01978](https://arxiv.org/abs/1805.01978)
 # - A. Kolesnikov, X. Zhai, L. Beyer. *Revisiting Self-Supervised Visual Representation Learning* (linear
 #   probes), CVPR 2019. [arXiv:1901.09005](https://arxiv.org/abs/1901.09005)
 # - A. Krizhevsky. *Learning Multiple Layers of Features from Tiny Images* (CIFAR-10), 2009.

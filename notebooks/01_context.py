@@ -264,8 +264,7 @@ plt.show()
 # Read the two panels against each other. The paper's claim: without the gap the puzzle is much easier
 # (the network finds the border shortcut), and the features it learns that way are worse for recognising
 # objects. The verdict below is computed from the shipped numbers, each with its standard error (on a
-# 2,000-image test set, about one point): a difference counts only beyond two standard errors, and a
-# CPU run is indicative at most, however clear.
+# 2,000-image test set, about one point): a difference counts only beyond two standard errors.
 
 # %%
 print(findings.sentence(findings.judged("context_gap_jitter")))
@@ -405,8 +404,7 @@ plt.show()
 # What the shipped run says, next to the paper, computed from its numbers. Keep in mind what kind of
 # evidence this is: the aberration is **simulated**, a green-magenta shift we put in ourselves, so the
 # shortcut exists by construction and the projection is tailored to remove exactly it. That makes this a
-# demonstration of the mechanism, indicative at most, never a reproduction of the paper's measurement on
-# real lenses.
+# demonstration of the mechanism, not a measurement of real lenses.
 
 # %%
 print(findings.sentence(findings.judged("context_aberration")))
