@@ -501,11 +501,12 @@ for args in (
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After the first answer, computed from the scoreboard as it stands (each difference with its standard
-# error; two standard errors decide):
+# After the first answer, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("context"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="context"))
+plt.show()
+print(scoreboard.bet_so_far("context"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember

@@ -766,11 +766,12 @@ if RUN_ON_GPU:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After two answers, computed from the scoreboard as it stands (each difference with its standard error;
-# two standard errors decide):
+# After two answers, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("colorization"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="colorization"))
+plt.show()
+print(scoreboard.bet_so_far("colorization"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember

@@ -172,11 +172,12 @@ augmentation_composer(originals, start="crop, flip, color")
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Exercise: the NT-Xent loss
 #
-# Stack the two batches of projections into $2B$ vectors: row $k$ of `z1` is view $k$, row $k$ of `z2`
-# is view $B + k$, so the **positive** of view $i$ is view $i + B$ (and of view $B + k$, view $k$).
+# Every view must pick out its partner among all the other views of the batch. Stack the two batches of
+# projections into $2B$ vectors: row $k$ of `z1` is view $k$, row $k$ of `z2` is view $B + k$, so the
+# **positive** of view $i$ is view $i + B$ (and of view $B + k$, view $k$).
+#
 # With the cosine similarity $s_{ik} = z_i^\top z_k / (\lVert z_i\rVert \lVert z_k\rVert)$ and the
-# temperature $\tau$, the loss of anchor $i$ with its positive $j$ is a softmax cross-entropy over the
-# $2B - 1$ other views:
+# temperature $\tau$, the loss of anchor $i$ is a softmax cross-entropy over the $2B - 1$ other views:
 #
 # $$\ell_i = -\log \frac{\exp(s_{ij}/\tau)}{\sum_{k \ne i} \exp(s_{ik}/\tau)}$$
 #
@@ -355,7 +356,7 @@ for a, b in (("no negatives, B = 32", None), ("NT-Xent, B = 32", "NT-Xent, B = 8
 # The paper's central experiment (its Figure 5) trains SimCLR with seven operations, each alone (the
 # diagonal) or two composed in order (off the diagonal), and probes each result linearly. The composition
 # distorts **one branch only**; the other view is the identity (after a crop-resize common to both, which
-# ImageNet's varying image sizes require). Its findings on ImageNet:
+# ImageNet's varying image sizes require). The paper's findings on ImageNet:
 #
 # - no single augmentation is enough: the diagonal is poor;
 # - **random crop followed by colour distortion** is by far the best pair. Crops of one image share their
@@ -601,11 +602,12 @@ if TRAIN_YOURSELF:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After three answers, computed from the scoreboard as it stands (each difference with its standard error;
-# two standard errors decide):
+# After three answers, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("simclr"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="simclr"))
+plt.show()
+print(scoreboard.bet_so_far("simclr"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember

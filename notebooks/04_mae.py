@@ -537,11 +537,12 @@ if RUN_ON_GPU:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After four answers, computed from the scoreboard as it stands (each difference with its standard error;
-# two standard errors decide):
+# After four answers, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("mae"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="mae"))
+plt.show()
+print(scoreboard.bet_so_far("mae"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember
