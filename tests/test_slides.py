@@ -148,7 +148,7 @@ def test_slides_command_builds_every_executed_notebook(tmp_path, capsys):
     assert (tmp_path / "slides" / "reveal.js" / "plugin" / "notes" / "notes.js").is_file()
 
 
-def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch):
+def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch, capsys):
     executed = tmp_path / "executed"
     nb = new_notebook(
         cells=[
@@ -163,6 +163,8 @@ def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch)
     monkeypatch.setattr(course, "course_notebooks", lambda root=tmp_path: [tmp_path / "notebooks" / "07_run.ipynb"])
     assert run.run_course(out_dir=executed, timeout=60) == 0
     assert '<pre class="output">42\n</pre>' in (tmp_path / "slides" / "07_run.html").read_text()
+    printed = capsys.readouterr().out
+    assert printed.index("[1/1] running 07_run.ipynb") < printed.index("07_run.ipynb  ")  # said before it ran
 
 
 def test_slides_folder_holds_only_its_readme_in_git():
