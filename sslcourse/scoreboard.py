@@ -277,6 +277,8 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")
     legend = [plt.Line2D([], [], color="grey", lw=0.8, ls=":", label="chance (10 classes)")]
+    if any(style(r)["floor"] for r in rows_):
+        legend.append(plt.Rectangle((0, 0), 1, 1, fc="white", ec="0.35", lw=1.5, label="untrained floor (hollow)"))
     if any(r.get("computed_on") == "CPU" and r["method"] != "random" for r in rows_):
         legend.append(plt.Rectangle((0, 0), 1, 1, fc="0.7", hatch="xx", alpha=0.55, label="short CPU run (stand-in)"))
     if any(r["source"] == "yours" for r in rows_):
