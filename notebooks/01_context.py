@@ -422,6 +422,8 @@ print(findings.sentence(findings.judged("context_aberration")))
 # patches. The fringes live along one colour axis (green against red plus blue); removing that one
 # component of every pixel erases them, while the brightness and the other colour axis, which carry most
 # of the image's content, stay.
+
+# %%
 cond = ab["results"]["conditions"]
 control, dropped = cond["clean images (control)"]["error"], cond["aberrated, colour dropped"]["error"]
 projected = cond["aberrated, projected"]["error"]
