@@ -462,6 +462,26 @@ plt.show()
 # edges rather than on content. The paper's own figure
 # came from days of training on ImageNet.
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** Compare the two halves of each row above. In two or
+# three sentences: what do a query's neighbours in feature space share with it that its neighbours in pixel
+# space often do not, and why would the pretext task make the network group patches that way? What in the
+# figure would make you doubt it?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_neighbours", "locked": false, "points": 2, "solution": true}
+# Pixel-space neighbours match colour and brightness value by value: a pale patch finds pale patches,
+# whatever they show. Feature-space neighbours can share structure instead (an edge at the same angle, a
+# corner, a stripe, a part of the same kind of object) across different colours, because placing a patch
+# next to another needs some recognition of what part of a scene it shows, once the gap, the jitter and the
+# green-magenta projection have taken the border and colour cues away. Rows where both halves look alike
+# would suggest the network still leans on colour and brightness; and six queries of one small model are an
+# illustration, not a measurement: the linear probe below is the measurement.
+#
+# *Rubric (2 points).* 1 point: pixel neighbours match colour and brightness, feature neighbours share
+# structure or content across colours. 1 point: links this to the task (placing a patch needs its content; the
+# cures remove the low-level cues) and says the figure illustrates rather than measures (or names what would
+# contradict it).
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. The scoreboard
 #
@@ -474,6 +494,24 @@ plt.show()
 print(scoreboard.table(scoreboard.rows(upto="context")))
 for metric in ("knn_top1", "linear_top1"):
     print(scoreboard.floor_sentence("context_resnet18", metric))
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** The scoreboard compares the context network with an
+# untrained ResNet-18 of the same width and input, not with the supervised one directly. Why is the untrained
+# network the right first comparison? What would a reader wrongly conclude from the raw linear-probe
+# accuracies of this narrow CPU-trained network and SimCLR's half-width GPU-trained one?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_floor", "locked": false, "points": 2, "solution": true}
+# An untrained convolutional network already gives features a linear probe can use (random filters
+# still respond to local structure), so a raw accuracy mixes what the architecture gives for free with what
+# training added; the gain over an untrained network of the same architecture, width and input isolates what
+# the pretext task taught. The raw accuracies of a width-0.125 CPU run and a width-0.5 GPU run differ in
+# width, training time and device as well as in method: the gap could come entirely from size and budget,
+# so it ranks nothing about context prediction against SimCLR.
+#
+# *Rubric (2 points).* 1 point: the floor measures what the architecture gives for free, and the gain over it
+# isolates what was learned. 1 point: names width and training budget (or device) as confounds of a raw
+# comparison.
 
 # %% [markdown]
 # ### Run the real experiments (GPU)

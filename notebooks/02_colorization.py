@@ -530,6 +530,25 @@ verdict = reveal_best(predict_most_colourful, mean_chroma, what="the most colour
 # rebalances. With a longer (GPU) run the classifier grows confident about *which* colour goes where, and
 # the ordering may change: the verdicts above are recomputed from whatever results are shipped.
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** In the shipped run, the rebalanced model's colours came
+# out slightly *more* colourful than the truth. Using the class weights $w_q \propto ((1 - \lambda) p_q + \lambda / Q)^{-1}$,
+# explain how rebalancing can overshoot and which way you would move $\lambda$ to tone it down. Why does the
+# rebalanced model lose plain AuC?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_overshoot", "locked": false, "points": 2, "solution": true}
+# Each pixel's loss is weighted by the weight of its target's bin. Rare, saturated bins have a small
+# prior $p_q$, so their weight approaches $Q / \lambda$, while the common greyish bins weigh far less: the
+# network gains more by betting on a saturated colour than on the safe grey, even where grey was as likely,
+# and its decoded colours end up more saturated than the truth on average. $\lambda = 1$ gives uniform
+# weights (no rebalancing) and $\lambda \to 0$ the strongest, so raising $\lambda$ tones it down. The plain
+# AuC counts pixels within a distance of the true colour; most true colours are near grey, and a bold wrong
+# colour is further from them than a timid grey one, so boldness costs plain accuracy.
+#
+# *Rubric (2 points).* 1 point: rare bins get large weights, so the network bets on saturated colours. 1
+# point: raise $\lambda$ (towards uniform weights) to tone it down, and the plain AuC falls because bold wrong
+# colours are far from mostly greyish truths.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. From the mean to the mode: the temperature
 #
@@ -559,6 +578,24 @@ for n in models:
         print(f"{plots.LABELS[n]}: mean chroma {t1} at T = 1, {t038} at T = 0.38: annealing made it {change} "
               f"(ground truth {rows['ground truth']['mean_chroma']:.1f})")
 print("Look at the strip too: the rows are single images, and each can differ from the average.")
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** The annealed mean sharpens each pixel's distribution
+# before averaging it. Explain why that makes a confident model's colours more vivid, yet made our briefly
+# trained plain classifier's colours greyer. What measurement would test your explanation?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_annealing", "locked": false, "points": 2, "solution": true}
+# Sharpening ($p^{1/T}$, renormalised) moves the mass toward the most likely bins before the mean is
+# taken. Where a pixel's distribution peaks on a saturated colour (a confident model), the result moves from
+# a washed-out average of the modes toward that colour: more vivid. A briefly trained classifier is still
+# unsure, and its distributions follow the prior, whose peak is the grey bin, so sharpening concentrates them
+# on grey and removes the little chroma the plain mean had. A test: the fraction of pixels whose most likely
+# bin is grey (high for the plain classifier, lower for the rebalanced one, whose chroma annealing did not
+# lower), or the same chroma measurement after a longer (GPU) training.
+#
+# *Rubric (2 points).* 1 point: sharpening moves toward the peak, so it adds colour only where the peak is a
+# colour. 1 point: our classifier's peak is the grey prior, and a measurement that would test it (argmax bins,
+# longer training, the rebalanced model as a contrast).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Real or fake? Be the subject of the paper's test

@@ -490,6 +490,23 @@ plt.show()
 print("linear probe:", ", ".join(f"tau={r['temperature']:g}: {r['linear_top1']:.1f}%" for r in temps["runs"]))
 print(findings.sentence(findings.judged("simclr_temperature")))
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** NT-Xent divides every similarity by the temperature
+# $\tau$. Which negatives dominate the gradient when $\tau$ is small, and which when it is large? Why can a
+# very small $\tau$ hurt on CIFAR-10, where about a tenth of a batch shares the anchor's class?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_temperature", "locked": false, "points": 2, "solution": true}
+# The gradient's weight on a negative is its softmax probability, proportional to
+# $\exp(s_{ik} / \tau)$. At a small $\tau$ it is concentrated on the few most similar negatives (the hard
+# ones); at a large $\tau$ it is spread almost evenly over all of them, and the loss barely tells hard from
+# easy. The most similar negatives are often images of the anchor's own class (false negatives, about a tenth
+# of a CIFAR-10 batch): a very small $\tau$ pushes hardest against exactly those, tearing apart images a
+# classifier wants together. A moderate $\tau$ balances the two; our sweep's error bars say how well the
+# short runs can tell the settings apart.
+#
+# *Rubric (2 points).* 1 point: small $\tau$ puts the weight on the hardest negatives, large $\tau$ spreads it
+# evenly. 1 point: same-class images are the hardest negatives, so a very small $\tau$ pushes them apart.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Features before or after the projection head?
 #
@@ -537,6 +554,24 @@ for r in heads["runs"]:
     z = f"{r['z']['linear_top1']:5.1f}%" if "z" in r else "  (z = h)"
     print(f"head {r['head']:6s}  linear probe on h {r['h']['linear_top1']:5.1f}%   on z {z}")
 print(findings.sentence(findings.judged("simclr_head")))
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** Why can the representation $h$ before the projection
+# head be better for classification than $z = g(h)$, on which the loss is computed? Name one property of an
+# image that the loss pushes $z$ to forget but that a CIFAR-10 classifier may need, and say what the verdict
+# above lets you conclude at our scale.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_head", "locked": false, "points": 2, "solution": true}
+# The loss asks $z$ to be the same for two views, so $z$ becomes invariant to whatever the augmentations
+# change: colour (jitter, greyscale), the position and scale of the crop, left and right. The head $g$ exists
+# only for the loss, so it is free to discard that information; $h$, one layer earlier, still holds it.
+# Colour is an example a classifier can use (blue surroundings for ships and aeroplanes, green for frogs),
+# and $z$ is trained to ignore it. The verdict above, with its error bars, says whether our run shows the
+# gap: beyond two standard errors the paper's claim is seen at this scale, within them the run cannot tell.
+#
+# *Rubric (2 points).* 1 point: $z$ is invariant to the augmentations and the head can discard what $h$ keeps.
+# 1 point: a concrete property (colour, position, orientation) and a reading of the verdict with its error
+# bars.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Whole-image retrieval with SimCLR features
