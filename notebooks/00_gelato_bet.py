@@ -329,6 +329,45 @@ verdict = reveal_best(predict_random_probe, {"kNN": scoreboard.value(random_row,
 # colour or pose lands somewhere else.
 
 # %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** The bars of the label-efficiency curve in section 4
+# count only the noise of the 1,000 test images. Each point also rests on one draw of the labelled training
+# images: at 1 label per class, ten images. How would you measure the noise the bars leave out, and why is it
+# largest at 1 label per class? Would you trust a 2-point difference between two representations at 1 label
+# per class from one draw?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_single_draw", "locked": false, "points": 2, "solution": true}
+# Repeat the point with several draws of the labelled images (`few_label_indices` with at least 3, better 10,
+# seeds), and report the mean with the standard error of the draws' spread, next to the test-set error. With
+# one image per class, the probe's boundary depends on whether that image is typical of its class: an odd one
+# moves a whole class's region, while at 100 per class such luck averages out. A 2-point difference from one
+# draw cannot be trusted: the test noise alone gives a difference of two accuracies a standard error of 1.4
+# points (near 89%) to 1.8 points (near 17%), so two standard errors are three to four points, and the draw's
+# own spread comes on top.
+#
+# *Rubric (2 points).* 1 point: several draws (seeds) of the labelled subset, the spread reported as a
+# standard error; largest at 1 per class because one atypical image decides a class. 1 point: no, with a
+# reason from the numbers (a difference's test noise alone is 1.4 to 1.8 points per standard error, plus
+# the draw's spread).
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** Our kNN takes a plain majority vote among the k = 20
+# most similar training images; Wu et al. weight each vote by $\exp(s / \tau)$, s the cosine similarity. When
+# do the two disagree, and which would you expect to cope better with a k that is large compared with how many
+# neighbours of the right class a query has?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_knn_vote", "locked": false, "points": 2, "solution": true}
+# They disagree when the few nearest neighbours belong to one class and most of the twenty to another: a query
+# at the border of a cluster, or in a small, tight cluster surrounded by a larger class. The weighted vote
+# lets the closest neighbours count most, so far neighbours, which a large k brings in, add little; the plain
+# vote gives the twentieth neighbour as much say as the first, so it degrades as k grows past the size of the
+# query's own cluster. The weighted vote is the more robust of the two; the plain one is simpler to write and
+# to check, and at k = 20 on CIFAR-10 the two usually land within a point or so.
+#
+# *Rubric (2 points).* 1 point: a concrete case of disagreement (nearest few of one class, majority of
+# another). 1 point: the weighted vote is more robust to a large k because distant neighbours weigh less, with
+# the reason.
+
+# %% [markdown]
 # ### Train the baseline yourself (optional, GPU)
 #
 # On a machine with a GPU (Colab: *Runtime > Change runtime type > GPU*), this trains the supervised

@@ -366,6 +366,42 @@ for name in pretrained.available():
 # detection; our runs last minutes on tiny images instead of days on ImageNet; and most of our
 # self-supervised rows are short CPU runs of narrow networks.
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** MoCo tied ImageNet-supervised pre-training on VOC's AP50
+# (81.5 against 81.3) and led on the COCO-style AP averaged over IoU thresholds from 0.5 to 0.95 (55.9 against
+# 53.5; AP75 62.6 against 58.8). What does the stricter metric reward that AP50 does not, and what does that
+# suggest about the features? Which metric should decide the bet, and why?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_metric", "locked": false, "points": 2, "solution": true}
+# AP50 counts a detection as right when its box overlaps the true one by half; the COCO-style AP averages over
+# thresholds up to 0.95, so it rewards boxes that fit tightly. Both pre-trainings find about the same objects
+# (the AP50 tie), but boxes from MoCo's features are better placed (the clear gain at AP75), which suggests
+# its features keep more precise spatial information than features trained to name a class, which need not
+# know exactly where an object ends. The bet was made on AP50, the metric of 2015: on its own terms the bet
+# ended in a tie, and the lead on the stricter metric is a later, different claim. Saying which metric a claim
+# uses is the point.
+#
+# *Rubric (2 points).* 1 point: the stricter AP rewards localisation (boxes that fit tightly), so MoCo's
+# features localise better while detecting the same objects. 1 point: the bet's own metric, AP50, decides it
+# (a tie), and the answer keeps the two claims apart.
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** Pick one claim that our findings table calls *not seen
+# at this scale* or *too close to call*, and design the run that could settle it: the setting, how many seeds,
+# the test-set size, and the smallest difference it could then resolve (use the binomial standard error).
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_next_run", "locked": false, "points": 2, "solution": true}
+# For example SimCLR's "features before the head beat those after it" (the paper: by more than 10 points).
+# Setting: the full recipe on a GPU (half-width ResNet-18, all 50,000 training images, some hundred epochs),
+# probes on h and on z, 3 seeds each. Test set: all 10,000 images. At about 80% accuracy one accuracy's
+# standard error is $100\sqrt{0.8 \cdot 0.2 / 10000} = 0.4$ points, a difference of two about 0.57, so two
+# standard errors resolve about 1.1 points; the seeds' spread, measured, adds to it. A 10-point claim is far
+# above that, and even a gap a tenth of the paper's would be seen.
+#
+# *Rubric (2 points).* 1 point: a concrete claim and a setting at a scale that could show it, with at least 3
+# seeds. 1 point: the resolvable difference computed from the binomial standard error of the test-set size
+# (about 1 point at 10,000 images), with the seeds' spread mentioned.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. What this course did not cover, and where to go next
 #
