@@ -327,6 +327,10 @@ verdict = reveal_best(predict_random_probe, {"kNN": scoreboard.value(random_row,
 # and ships, green behind frogs and deer), and a linear layer trained on 50,000 labels can pick up the
 # directions that separate them. What random features lack is invariance: the same object in another
 # colour or pose lands somewhere else.
+#
+# *Rubric (2 points).* 1 point: random filters and pooling keep the image's colour statistics and coarse
+# layout. 1 point: classes differ in those, and a linear layer trained on many labels finds the directions
+# that separate them (or: what is missing is invariance).
 
 # %% [markdown]
 # **Question 2 (written, graded by hand; 2 points).** The bars of the label-efficiency curve in section 4

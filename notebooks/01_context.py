@@ -422,6 +422,11 @@ print(findings.sentence(findings.judged("context_aberration")))
 # patches. The fringes live along one colour axis (green against red plus blue); removing that one
 # component of every pixel erases them, while the brightness and the other colour axis, which carry most
 # of the image's content, stay.
+#
+# *Rubric (2 points).* 1 point: the fringes grow with the distance from the centre, so they give each patch's
+# absolute place, and two absolute places give the relative one without any recognition. 1 point: the fringes
+# lie along the green-magenta axis; projecting it out erases them while brightness and the other colour axis
+# keep the content.
 
 # %%
 cond = ab["results"]["conditions"]

@@ -195,6 +195,10 @@ print(f"chroma: red {red[1:].norm():.0f}, blue {blue[1:].norm():.0f}, their aver
 # lies closer to the origin, where ab = 0 is grey: the average of saturated colours is less saturated
 # than each of them. A distribution keeps every plausible colour with its probability; the decoder can
 # then pick one of them (near the mode, as the annealed mean does) instead of their blend.
+#
+# *Rubric (2 points).* 1 point: squared error is minimised by the mean, and the mean of colours in different
+# directions from grey lies near grey. 1 point: a distribution keeps each plausible colour, and the decoding
+# picks one (near the mode) instead of blending them.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The exercises

@@ -454,6 +454,10 @@ verdict = reveal_best(predict_crop_partner, crop_row, what="the best partner of 
 # negatives of a batch without looking at shapes at all. Colour distortion changes the histogram of each
 # view at random, so colour no longer identifies the image; what stays shared is the layout, edges and
 # textures of the content, and matching views then requires features that encode them.
+#
+# *Rubric (2 points).* 1 point: crops of one image can be matched by their shared colour histogram, a shortcut
+# that needs no shapes. 1 point: random colour distortion breaks that match, so only layout, edges and
+# textures are left to match on.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### How strong a colour distortion?

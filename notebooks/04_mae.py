@@ -527,6 +527,10 @@ print(findings.sentence(findings.judged("mae_finetune_vs_scratch")))
 # differ from others, which throws detail away and pulls images into clusters, close to what a linear
 # classifier needs. Fine-tuning can reshape the rich, general features for the task, and then the
 # detail that MAE kept pays off.
+#
+# *Rubric (2 points).* 1 point: reconstruction keeps much detail, and the class is spread non-linearly among
+# it, so one linear layer reads it poorly (while contrastive training clusters images). 1 point: fine-tuning
+# reshapes the features for the task, and the kept detail then helps.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. The scoreboard
