@@ -203,6 +203,12 @@ for gap, jitter in ((0, 0), (0, 2), (4, 0), (4, 2)):
 # Ten steps of training with your sampler, to see it plug in (300 images, a narrow network). Far too short
 # to learn anything: the loss stays near ln 8, the loss of a uniform guess. The real runs follow.
 
+# %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("context")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
 # %% tags=["nbval-ignore-output"]
 from sslcourse.train import TrainConfig, train
 
@@ -267,8 +273,7 @@ plt.show()
 # Read the two panels against each other. The paper's claim: without the gap the puzzle is much easier
 # (the network finds the border shortcut), and the features it learns that way are worse for recognising
 # objects. The verdict below is computed from the shipped numbers, each with its standard error (on a
-# 2,000-image test set, about one point): a difference counts only beyond two standard errors, and a
-# CPU run is indicative at most, however clear.
+# 2,000-image test set, about one point): a difference counts only beyond two standard errors.
 
 # %%
 print(findings.sentence(findings.judged("context_gap_jitter")))
@@ -408,8 +413,7 @@ plt.show()
 # What the shipped run says, next to the paper, computed from its numbers. Keep in mind what kind of
 # evidence this is: the aberration is **simulated**, a green-magenta shift we put in ourselves, so the
 # shortcut exists by construction and the projection is tailored to remove exactly it. That makes this a
-# demonstration of the mechanism, indicative at most, never a reproduction of the paper's measurement on
-# real lenses.
+# demonstration of the mechanism, not a measurement of real lenses.
 
 # %%
 print(findings.sentence(findings.judged("context_aberration")))
@@ -446,6 +450,11 @@ print(f"colour dropping: {dropped}, "
 # patches. The fringes live along one colour axis (green against red plus blue); removing that one
 # component of every pixel erases them, while the brightness and the other colour axis, which carry most
 # of the image's content, stay.
+#
+# *Rubric (2 points).* 1 point: the fringes grow with the distance from the centre, so they give each patch's
+# absolute place, and two absolute places give the relative one without any recognition. 1 point: the fringes
+# lie along the green-magenta axis; projecting it out erases them while brightness and the other colour axis
+# keep the content.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. What did the network learn?
@@ -476,6 +485,26 @@ plt.show()
 # edges rather than on content. The paper's own figure
 # came from days of training on ImageNet.
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** Compare the two halves of each row above. In two or
+# three sentences: what do a query's neighbours in feature space share with it that its neighbours in pixel
+# space often do not, and why would the pretext task make the network group patches that way? What in the
+# figure would make you doubt it?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_neighbours", "locked": false, "points": 2, "solution": true}
+# Pixel-space neighbours match colour and brightness value by value: a pale patch finds pale patches,
+# whatever they show. Feature-space neighbours can share structure instead (an edge at the same angle, a
+# corner, a stripe, a part of the same kind of object) across different colours, because placing a patch
+# next to another needs some recognition of what part of a scene it shows, once the gap, the jitter and the
+# green-magenta projection have taken the border and colour cues away. Rows where both halves look alike
+# would suggest the network still leans on colour and brightness; and six queries of one small model are an
+# illustration, not a measurement: the linear probe below is the measurement.
+#
+# *Rubric (2 points).* 1 point: pixel neighbours match colour and brightness, feature neighbours share
+# structure or content across colours. 1 point: links this to the task (placing a patch needs its content; the
+# cures remove the low-level cues) and says the figure illustrates rather than measures (or names what would
+# contradict it).
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. The scoreboard
 #
@@ -490,6 +519,23 @@ for metric in ("knn_top1", "linear_top1"):
     print(scoreboard.floor_sentence("context_resnet18", metric))
 
 # %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** The scoreboard compares the context network with an
+# untrained ResNet-18 of the same width and input, not with the supervised one directly. Why is the untrained
+# network the right first comparison? What would a reader wrongly conclude from the raw linear-probe
+# accuracies of this narrow CPU-trained network and SimCLR's half-width GPU-trained one?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_floor", "locked": false, "points": 2, "solution": true}
+# An untrained convolutional network already gives features a linear probe can use (random filters
+# still respond to local structure), so a raw accuracy mixes what the architecture gives for free with what
+# training added; the gain over an untrained network of the same architecture, width and input isolates what
+# the pretext task taught. The raw accuracies of a width-0.125 CPU run and a width-0.5 GPU run differ in
+# width, training time and device as well as in method: the gap could come entirely from size and budget,
+# so it ranks nothing about context prediction against SimCLR.
+#
+# *Rubric (2 points).* 1 point: the floor measures what the architecture gives for free, and the gain over it
+# isolates what was learned. 1 point: names width and training budget (or device) as confounds of a raw
+# comparison.
+
 # ### Run the real experiments (optional, GPU)
 #
 # With a GPU, set `RUN_ON_GPU = True`: it trains the pair network at the course's width 0.5 for 100 epochs
@@ -518,11 +564,12 @@ if RUN_ON_GPU:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After the first answer, computed from the scoreboard as it stands (each difference with its standard
-# error; two standard errors decide):
+# After the first answer, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("context"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="context"))
+plt.show()
+print(scoreboard.bet_so_far("context"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember

@@ -204,6 +204,10 @@ print(f"chroma: red {red[1:].norm():.0f}, blue {blue[1:].norm():.0f}, their aver
 # lies closer to the origin, where ab = 0 is grey: the average of saturated colours is less saturated
 # than each of them. A distribution keeps every plausible colour with its probability; the decoder can
 # then pick one of them (near the mode, as the annealed mean does) instead of their blend.
+#
+# *Rubric (2 points).* 1 point: squared error is minimised by the mean, and the mean of colours in different
+# directions from grey lies near grey. 1 point: a distribution keeps each plausible colour, and the decoding
+# picks one (near the mode) instead of blending them.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The exercises
@@ -383,6 +387,12 @@ rebalanced_cross_entropy = result_rebalanced_cross_entropy.choose(rebalanced_cro
 # loss go in as arguments; the training loop is the course's engine.
 
 # %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("colorization")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
+# %%
 from sslcourse.models import count_parameters
 from sslcourse.train import TrainConfig, train
 
@@ -543,6 +553,25 @@ verdict = reveal_best(predict_most_colourful, mean_chroma, what="the most colour
 # the classifier may grow confident about *which* colour goes where: the lines above are recomputed from
 # whatever results are shipped.
 
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** In the shipped run, the rebalanced model's colours came
+# out slightly *more* colourful than the truth. Using the class weights $w_q \propto ((1 - \lambda) p_q + \lambda / Q)^{-1}$,
+# explain how rebalancing can overshoot and which way you would move $\lambda$ to tone it down. Why does the
+# rebalanced model lose plain AuC?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_overshoot", "locked": false, "points": 2, "solution": true}
+# Each pixel's loss is weighted by the weight of its target's bin. Rare, saturated bins have a small
+# prior $p_q$, so their weight approaches $Q / \lambda$, while the common greyish bins weigh far less: the
+# network gains more by betting on a saturated colour than on the safe grey, even where grey was as likely,
+# and its decoded colours end up more saturated than the truth on average. $\lambda = 1$ gives uniform
+# weights (no rebalancing) and $\lambda \to 0$ the strongest, so raising $\lambda$ tones it down. The plain
+# AuC counts pixels within a distance of the true colour; most true colours are near grey, and a bold wrong
+# colour is further from them than a timid grey one, so boldness costs plain accuracy.
+#
+# *Rubric (2 points).* 1 point: rare bins get large weights, so the network bets on saturated colours. 1
+# point: raise $\lambda$ (towards uniform weights) to tone it down, and the plain AuC falls because bold wrong
+# colours are far from mostly greyish truths.
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. From the mean to the mode: the temperature
 #
@@ -572,6 +601,24 @@ for n in models:
         print(f"{plots.LABELS[n]}: mean chroma {t1} at T = 1, {t038} at T = 0.38: annealing made it {change} "
               f"(ground truth {rows['ground truth']['mean_chroma']:.1f})")
 print("Look at the strip too: the rows are single images, and each can differ from the average.")
+
+# %% [markdown]
+# **Question 3 (written, graded by hand; 2 points).** The annealed mean sharpens each pixel's distribution
+# before averaging it. Explain why that makes a confident model's colours more vivid, yet made our briefly
+# trained plain classifier's colours greyer. What measurement would test your explanation?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_annealing", "locked": false, "points": 2, "solution": true}
+# Sharpening ($p^{1/T}$, renormalised) moves the mass toward the most likely bins before the mean is
+# taken. Where a pixel's distribution peaks on a saturated colour (a confident model), the result moves from
+# a washed-out average of the modes toward that colour: more vivid. A briefly trained classifier is still
+# unsure, and its distributions follow the prior, whose peak is the grey bin, so sharpening concentrates them
+# on grey and removes the little chroma the plain mean had. A test: the fraction of pixels whose most likely
+# bin is grey (high for the plain classifier, lower for the rebalanced one, whose chroma annealing did not
+# lower), or the same chroma measurement after a longer (GPU) training.
+#
+# *Rubric (2 points).* 1 point: sharpening moves toward the peak, so it adds colour only where the peak is a
+# colour. 1 point: our classifier's peak is the grey prior, and a measurement that would test it (argmax bins,
+# longer training, the rebalanced model as a contrast).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Real or fake? Be the subject of the paper's test
@@ -780,11 +827,12 @@ if RUN_ON_GPU:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After two answers, computed from the scoreboard as it stands (each difference with its standard error;
-# two standard errors decide):
+# After two answers, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("colorization"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="colorization"))
+plt.show()
+print(scoreboard.bet_so_far("colorization"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember
@@ -792,9 +840,11 @@ print(scoreboard.bet_so_far("colorization"))
 # - Colorization is a pretext task with free labels: the lightness is the input, the colour is the target.
 # - Colour is ambiguous. Squared error rewards the average of the plausible colours, which is greyish; a
 #   distribution over colour bins keeps all of them, and the decoding chooses afterwards.
-# - Two knobs make the colours vivid: class rebalancing (rare colours weigh more in the loss) and the
-#   annealed mean (a temperature between the mean and the mode).
-# - Whether that is true at a given scale is a measurement, not a given: read the verdicts above.
+# - The paper names two knobs for vivid colours: class rebalancing (rare colours weigh more in the loss)
+#   and the annealed mean (a temperature between the mean and the mode). Our short run measured them
+#   apart: rebalancing gave the most colourful predictions, but the annealed mean made plain
+#   classification greyer, not more vivid (its chroma fell from T = 1 to T = 0.38, section 6), because
+#   an unsure classifier's sharpest bin is grey.
 # - A good colorizer has to recognise things; the scoreboard measures how much of that recognition a
 #   linear classifier can use. Next: **SimCLR** (notebook 03), which learns by comparing two views of the
 #   same image instead of predicting part of it.

@@ -37,9 +37,9 @@
 # 1. cut images into patch tokens and back (exercises `patchify`, `unpatchify`);
 # 2. mask a random subset of patches per image and score only the hidden ones (exercises
 #    `random_masking`, `masked_mse_loss`);
-# 3. explain why MAE's encoder sees only the visible patches, and what that saves;
+# 3. explain why MAE's encoder sees only the visible patches, and what that saves (question 1);
 # 4. predict and then read the masking-ratio sweep (the prediction in section 7), and say why MAE is
-#    judged by fine-tuning more than by a linear probe (question 1).
+#    judged by fine-tuning more than by a linear probe (question 3).
 #
 # **You need** notebooks 00 and 03, and the idea of a Transformer (tokens, attention, positional embeddings).
 #
@@ -276,6 +276,12 @@ masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
 # half its depth (6 blocks, not 12); the decoder is much smaller.
 
 # %%
+from sslcourse import diagrams
+
+fig = diagrams.draw("mae")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
+plt.show()
+
+# %%
 from sslcourse.models import count_parameters, vit_tiny
 
 torch.manual_seed(0)
@@ -404,6 +410,24 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_best_ratio", predict_best_ratio, ("25%", "50%", "75%", "90%"))
 
+# %% [markdown]
+# **Question 1 (written, graded by hand; 2 points).** With 64 patches and 75% of them hidden, MAE's encoder
+# processes 16 tokens where BEiT or SimMIM would process all 64. Roughly how much cheaper is each of its two
+# parts, the self-attention and the MLP, and why? Why must the decoder see the mask tokens when the encoder
+# need not?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_encoder_cost", "locked": false, "points": 2, "solution": true}
+# The MLP and the linear maps of attention cost in proportion to the number of tokens: 16 instead of 64
+# is about 4 times less. The attention matrix grows with its square: $16^2 = 256$ entries instead of
+# $64^2 = 4096$, about 16 times less (the class token adds one to each count). A mask token carries no
+# information about the image, so the encoder gains nothing from it, and it would see none at probing time
+# anyway. The decoder has to predict the pixels of every hidden patch, so it needs a slot at each hidden
+# position, with that position's embedding, to write its prediction into.
+#
+# *Rubric (2 points).* 1 point: about 4 times for the MLP (linear in tokens), about 16 times for attention
+# (quadratic). 1 point: the decoder needs a placeholder with a position for each hidden patch; the encoder
+# gains nothing from one (no information; none at test time).
+
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. How much to hide? The masking-ratio sweep
 #
@@ -456,6 +480,24 @@ n_sweep = sweep["results"]["n_test"]
 verdict = reveal_best(predict_best_ratio, {f"{float(k):.0%}": findings.accuracy(v, "finetune_top1", n_sweep)
                                            for k, v in sorted(rows.items(), key=lambda kv: float(kv[0]))},
                       what="the best ratio for fine-tuning")
+
+# %% [markdown]
+# **Question 2 (written, graded by hand; 2 points).** The paper's reason for a high masking ratio: with few
+# patches hidden, each can be filled in by interpolating its visible neighbours, so the task teaches little.
+# Describe a parameter-free baseline that measures this explanation on CIFAR-10, and the result across masking
+# ratios that would support it.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_ratio", "locked": false, "points": 2, "solution": true}
+# Fill each hidden patch without any learning, e.g. with the mean of its visible neighbouring patches
+# (or by interpolating the pixels along their borders), and compute the error on the hidden patches of every
+# test image at each masking ratio, with its standard error. The explanation is supported if this baseline
+# comes close to MAE's reconstruction error at low ratios (little left to learn beyond interpolation) and
+# falls far behind at high ratios, where most hidden patches have no visible neighbour and only a model of
+# the content can fill them, so that MAE's advantage over it grows with the ratio.
+#
+# *Rubric (2 points).* 1 point: a concrete baseline with no learning, measured on all test images at each
+# ratio. 1 point: the predicted pattern (the baseline is good at low ratios and fails at high ones; MAE's gain
+# over it grows).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The shortcut a low ratio leaves, measured
@@ -615,7 +657,7 @@ plt.show()
 print(findings.sentence(findings.judged("mae_finetune_vs_scratch")))
 
 # %% [markdown]
-# **Question 1 (written, graded by hand; 2 points).** The MAE paper reports a weak linear probe (73.5% on
+# **Question 3 (written, graded by hand; 2 points).** The MAE paper reports a weak linear probe (73.5% on
 # ImageNet for ViT-Large with raw pixels) but strong fine-tuning (84.9%), while contrastive methods such
 # as SimCLR are strong linearly. In two or three sentences: why might features learned by reconstructing
 # pixels be less *linearly* separable by class, yet a better starting point for fine-tuning?
@@ -628,6 +670,10 @@ print(findings.sentence(findings.judged("mae_finetune_vs_scratch")))
 # differ from others, which throws detail away and pulls images into clusters, close to what a linear
 # classifier needs. Fine-tuning can reshape the rich, general features for the task, and then the
 # detail that MAE kept pays off.
+#
+# *Rubric (2 points).* 1 point: reconstruction keeps much detail, and the class is spread non-linearly among
+# it, so one linear layer reads it poorly (while contrastive training clusters images). 1 point: fine-tuning
+# reshapes the features for the task, and the kept detail then helps.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. The scoreboard
@@ -674,11 +720,12 @@ if RUN_ON_GPU:
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bet so far
 #
-# After four answers, computed from the scoreboard as it stands (each difference with its standard error;
-# two standard errors decide):
+# After four answers, every bar with two standard errors.
 
 # %% tags=["nbval-ignore-output"]
-print(scoreboard.bet_so_far("mae"))
+scoreboard.plot("linear_top1", scoreboard.rows(upto="mae"))
+plt.show()
+print(scoreboard.bet_so_far("mae"))  # computed from the scoreboard as it stands: two standard errors decide
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## What to remember

@@ -257,8 +257,10 @@ def few_label_finetune(
     weight_decay: float = 0.05,
     device: torch.device | str | None = None,
     seed: int = 0,
+    progress: bool = False,
 ) -> dict:
     """Fine-tune a copy of the backbone plus a fresh linear head on `per_class` labels per class.
+    `progress`: a progress bar over the steps and the test batches (minutes on a CPU: show that it moves).
 
     The caller's model is never modified. The subset is `few_label_indices(train_labels, per_class, seed)`.
     Training: random horizontal flips, AdamW with the backbone at `backbone_lr_scale` x the head's
@@ -287,7 +289,10 @@ def few_label_finetune(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     precision = precision_for(device)  # the training loop's rule; fp16 needs its gradient scaler
     scaler = precision.grad_scaler(device)
-    for _ in range(steps):
+    from tqdm.auto import tqdm
+
+    label = f"fine-tune, {per_class} labels/class"
+    for _ in tqdm(range(steps), desc=label, unit="step", disable=not progress, leave=False):
         idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=g).to(device)
         x, y = _to_float_images(images[idx], device), labels[idx]
         x = augment.random_flip(x, g)
@@ -300,7 +305,8 @@ def few_label_finetune(
         sched.step()
 
     backbone.eval()
-    pred = _batched(lambda x: head(backbone.forward_features(x)), test_images, 1024, device).argmax(1)
+    test = f"{label}: test" if progress else None
+    pred = _batched(lambda x: head(backbone.forward_features(x)), test_images, 1024, device, test).argmax(1)
     return {"few_label_top1": _percent(pred, test_labels), "per_class": per_class}
 
 
@@ -389,7 +395,15 @@ def evaluate_backbone(
         results["linear_top1"] = probe["linear_top1"]
     for n in few_label:
         r = few_label_finetune(
-            model, train_images, train_labels, test_images, test_labels, n, device=device, **(few_label_kw or {})
+            model,
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+            n,
+            device=device,
+            progress=progress,
+            **(few_label_kw or {}),
         )
         results[f"few_label_top1@{n}"] = r["few_label_top1"]
     results.update(n_train=len(train_labels), n_test=len(test_labels))

@@ -33,6 +33,16 @@ METRICS = {
 }
 # Where each method sits in the story: the two ends of the scale first and last.
 ORDER = ("random", "context", "colorization", "simclr", "mae", "supervised")
+# One colour and marker per method (Okabe-Ito: told apart by colour-blind readers too); a floor (an untrained
+# network) takes the colour of the method it is the floor of, drawn hollow and dashed, or grey when it serves several.
+COLOURS = {
+    "context": "#E69F00",
+    "colorization": "#009E73",
+    "simclr": "#D55E00",
+    "mae": "#CC79A7",
+    "supervised": "#0072B2",
+}
+MARKERS = {"context": "s", "colorization": "D", "simclr": "^", "mae": "v", "supervised": "o"}
 
 
 def yours_path() -> Path:
@@ -246,6 +256,15 @@ def table(rows_: list[dict] | None = None, metrics=None) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(b) for b in body] + [note])
 
 
+def style(row: dict) -> dict:
+    """How a row is drawn: its colour, marker, and whether it is a floor (see COLOURS)."""
+    method = row["method"]
+    if method == "random":
+        method = _method_of(row["floor_of"]) if row.get("floor_of") else None
+        return {"color": COLOURS.get(method, "0.35"), "marker": MARKERS.get(method, "o"), "floor": True}
+    return {"color": COLOURS.get(method, "0.6"), "marker": MARKERS.get(method, "o"), "floor": False}
+
+
 def _where(row: dict) -> str:
     if row["method"] == "random":
         return f"{row['computed_on']} eval, floor"
@@ -266,26 +285,34 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
         values,
         yerr=errors,
         capsize=3,
-        color=[f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}" for r in rows_],
+        color=[style(r)["color"] for r in rows_],
     )
-    for bar, r, v in zip(bars, rows_, values):
+    for bar, r, v, e in zip(bars, rows_, values, errors):
         stand_in = r.get("computed_on") == "CPU" and r["method"] != "random"
+        if style(r)["floor"]:  # an untrained floor: its method's colour, hollow
+            bar.set_facecolor("white")
+            bar.set_edgecolor(style(r)["color"])
+            bar.set_linewidth(1.5)
         if r["source"] == "yours":
             bar.set_hatch("//")
         elif stand_in:  # a short CPU run: hatched, so it never reads like a real run
             bar.set_hatch("xx")
             bar.set_alpha(0.55)
-        ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        x = bar.get_x() + bar.get_width() / 2  # the value above the error bar's cap, never across it
+        ax.annotate(
+            f"{v:.1f}", (x, v + e), xytext=(0, 1), textcoords="offset points", ha="center", va="bottom", fontsize=7
+        )
     # A short CPU stand-in is not the method at its best: say so under its bar.
     ticks = [
-        r["name"] + ("\n(short CPU run)" if r.get("computed_on") == "CPU" and r["method"] != "random" else "")
-        for r in rows_
+        r["name"] + (" (CPU run)" if r.get("computed_on") == "CPU" and r["method"] != "random" else "") for r in rows_
     ]
-    ax.set_xticks(range(len(rows_)), ticks, rotation=20, ha="right", fontsize=8)
+    ax.set_xticks(range(len(rows_)), ticks, rotation=35, ha="right", rotation_mode="anchor", fontsize=7.5)
     ax.set_ylabel(f"{METRICS.get(metric, metric)} (%)")
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")
     legend = [plt.Line2D([], [], color="grey", lw=0.8, ls=":", label="chance (10 classes)")]
+    if any(style(r)["floor"] for r in rows_):
+        legend.append(plt.Rectangle((0, 0), 1, 1, fc="white", ec="0.35", lw=1.5, label="untrained floor (hollow)"))
     if any(r.get("computed_on") == "CPU" and r["method"] != "random" for r in rows_):
         legend.append(plt.Rectangle((0, 0), 1, 1, fc="0.7", hatch="xx", alpha=0.55, label="short CPU run (stand-in)"))
     if any(r["source"] == "yours" for r in rows_):
@@ -319,7 +346,7 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
         if r["name"] not in curves:
             continue
         n, acc = zip(*curves[r["name"]].items())
-        color = f"C{ORDER.index(r['method']) if r['method'] in ORDER else 9}"
+        look = style(r)
         cpu = r.get("computed_on") == "CPU" and r["method"] != "random"
         err = [2 * (value(r, f"few_label_top1@{k}").se or 0) for k in n]
         ax.errorbar(
@@ -327,10 +354,11 @@ def plot_label_curves(rows_: list[dict] | None = None, ax=None):
             acc,
             yerr=err,
             capsize=2,
-            marker="o",
-            color=color,
-            ls="--" if r["source"] == "yours" else "-",
-            label=r["name"] + (" (short CPU run)" if cpu else ""),
+            marker=look["marker"],
+            mfc="white" if look["floor"] else look["color"],
+            color=look["color"],
+            ls=":" if r["source"] == "yours" else ("--" if look["floor"] else "-"),
+            label=r["name"] + (" (short CPU run)" if cpu else "") + (" (untrained floor)" if look["floor"] else ""),
         )
     ax.set_xscale("log")
     ns = sorted({n for curve in curves.values() for n in curve})

@@ -5,24 +5,34 @@ from __future__ import annotations
 import torch
 
 
-def image_grid(images: torch.Tensor, nrow: int = 8, titles=None, ax=None, title: str | None = None):
-    """Show a batch of images on one axes. Shape: (N, C, H, W), uint8 or float in [0, 1]; C = 1 or 3."""
+def image_grid(
+    images: torch.Tensor, nrow: int = 8, titles=None, ax=None, title: str | None = None, fontsize: float = 8
+):
+    """Show a batch of images on one axes. Shape: (N, C, H, W), uint8 or float in [0, 1]; C = 1 or 3.
+    `titles`: one caption per image, written in a white band under its tile (`fontsize` points)."""
     import matplotlib.pyplot as plt
+    import torch.nn.functional as F
     from torchvision.utils import make_grid
 
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected images (N, 1 or 3, H, W), got {tuple(images.shape)}")
     x = images.float() / 255 if images.dtype == torch.uint8 else images.float().clamp(0, 1)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    band = round(0.35 * x.shape[2]) if titles is not None else 0  # room for a caption, so it never covers a picture
+    x = F.pad(x, (0, 0, 0, band), value=1.0)  # (N, 3, H + band, W)
     grid = make_grid(x.cpu(), nrow=nrow, padding=2, pad_value=1.0)  # (3, H', W')
     if ax is None:
         rows = (len(x) + nrow - 1) // nrow
-        _, ax = plt.subplots(figsize=(1.1 * min(nrow, len(x)), 1.1 * rows + (0.4 if title else 0)))
+        tile = 1.1 * x.shape[2] / x.shape[3]
+        _, ax = plt.subplots(figsize=(1.1 * min(nrow, len(x)), tile * rows + (0.4 if title else 0)))
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.axis("off")
-    if titles is not None:  # one caption per image, under its tile
+    if titles is not None:  # one caption per image, in the band under its tile
         h, w = x.shape[2] + 2, x.shape[3] + 2
         for i, t in enumerate(titles):
-            ax.text((i % nrow) * w + w / 2, (i // nrow + 1) * h - 1, str(t), ha="center", va="top", fontsize=6)
+            y = (i // nrow + 1) * h - band / 2
+            ax.text((i % nrow) * w + w / 2, y, str(t), ha="center", va="center", fontsize=fontsize)
     if title:
         ax.set_title(title, fontsize=9)
     return ax
@@ -35,15 +45,21 @@ def plot_curves(
     title: str | None = None,
     ax=None,
     log_x: bool = True,
+    errors: dict | None = None,
+    note: str | None = None,
 ):
-    """One line per name: curves = {name: {x: y}}. Returns the axes."""
+    """One line per name: curves = {name: {x: y}}; `errors` = {name: {x: half-height of the bar}} draws
+    error bars (e.g. two binomial standard errors); `note` is a caption under the axes. Returns the axes."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 3.5))
+        _, ax = plt.subplots(figsize=(5.5, 3.5) if note is None else (5.5, 3.9))
     for i, (name, curve) in enumerate(curves.items()):
         xs = sorted(curve)
-        ax.plot(xs, [curve[x] for x in xs], "o-", color=f"C{i}", label=name)
+        yerr = [errors[name][x] for x in xs] if errors and name in errors else None
+        ax.errorbar(
+            xs, [curve[x] for x in xs], yerr=yerr, fmt="o-", capsize=3 if yerr else 0, color=f"C{i}", label=name
+        )
     if log_x:  # log axis, but ticks at the measured values, written plainly (1, 10, 100, not 10^0)
         from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
@@ -58,6 +74,17 @@ def plot_curves(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    if note:
+        ax.annotate(
+            note,
+            (0, 0),
+            xycoords="axes fraction",
+            xytext=(0, -42),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=7.5,
+        )
     return ax
 
 

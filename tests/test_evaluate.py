@@ -287,3 +287,11 @@ def test_confusion_matrix_and_tsne_draw(tmp_path):
     g = torch.Generator().manual_seed(0)
     fig = viz.tsne({"a": torch.randn(200, 8, generator=g), "b": torch.randn(200, 8, generator=g)}, labels)
     assert len(fig.axes) == 2 and all(len(a.collections) == 10 for a in fig.axes)
+
+
+def test_few_label_finetune_shows_its_progress_when_asked(tiny_model, capsys):
+    train, test = colour_images(40, seed=0), colour_images(20, seed=1)
+    few_label_finetune(tiny_model, *train, *test, per_class=2, steps=3, batch_size=8)
+    assert "fine-tune" not in capsys.readouterr().err  # quiet by default: notebooks keep their outputs stable
+    few_label_finetune(tiny_model, *train, *test, per_class=2, steps=3, batch_size=8, progress=True)
+    assert "fine-tune, 2 labels/class" in capsys.readouterr().err

@@ -148,7 +148,7 @@ def test_slides_command_builds_every_executed_notebook(tmp_path, capsys):
     assert (tmp_path / "slides" / "reveal.js" / "plugin" / "notes" / "notes.js").is_file()
 
 
-def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch):
+def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch, capsys):
     executed = tmp_path / "executed"
     nb = new_notebook(
         cells=[
@@ -163,6 +163,8 @@ def test_the_course_command_builds_slides_after_executing(tmp_path, monkeypatch)
     monkeypatch.setattr(course, "course_notebooks", lambda root=tmp_path: [tmp_path / "notebooks" / "07_run.ipynb"])
     assert run.run_course(out_dir=executed, timeout=60) == 0
     assert '<pre class="output">42\n</pre>' in (tmp_path / "slides" / "07_run.html").read_text()
+    printed = capsys.readouterr().out
+    assert printed.index("[1/1] running 07_run.ipynb") < printed.index("07_run.ipynb  ")  # said before it ran
 
 
 def test_slides_folder_holds_only_its_readme_in_git():
@@ -273,6 +275,42 @@ def _tagged(nb) -> list:
         if c.cell_type == "markdown"
         and c.get("metadata", {}).get("slideshow", {}).get("slide_type") not in (None, "skip")
     ]
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_no_slide_of_the_course_ends_in_a_colon(course_decks, name):
+    """A colon announces what follows: a formula, list, table, code or figure may; the end of a slide may not."""
+    _, page = course_decks[name]
+    dangling = []
+    for n, section in enumerate(_sections(page)):
+        shown = re.sub(r'<aside class="notes">.*?</aside>', " ", section, flags=re.S)
+        shown = re.sub(
+            r"<(math|table|ul|ol|pre)\b.*?</\1>|<img\b[^>]*>|<div class=\"highlight\">", " [shown] ", shown, flags=re.S
+        )
+        text = " ".join(re.sub(r"<[^>]+>", " ", shown).split())
+        if text.endswith(":"):
+            dangling.append(f"slide {n + 1}: ...{text[-80:]}")
+    assert not dangling, f"{name}: a slide ends in a colon, announcing what it does not show:\n" + "\n".join(dangling)
+
+
+@pytest.mark.parametrize("stem", [p.removesuffix(".ipynb") for p in COURSE if p[:2] in ("01", "02", "03", "04")])
+def test_the_bet_so_far_shows_the_scoreboard(stem):
+    """The notebooks' sources (not their stored outputs): the bet-so-far slide draws the scoreboard."""
+    import jupytext
+
+    cells = jupytext.read(course.ROOT / "notebooks" / f"{stem}.py").cells
+    at = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "### The bet so far" in c.source)
+    assert cells[at].metadata.get("slideshow", {}).get("slide_type") == "slide"
+    after = cells[at + 1]
+    assert after.cell_type == "code" and "scoreboard.plot(" in after.source and "plt.show()" in after.source
+
+
+def test_a_formula_costs_words_of_the_lead():
+    items = "".join(f"- item {i} says several words about the method, then more of them\n" for i in range(6))
+    formula = "\n$$a = b$$\n"
+    plain, with_formula = lead("## A slide\n\n" + items)[0], lead("## A slide\n\n" + items + formula)[0]
+    assert "$$a = b$$" in with_formula
+    assert words(with_formula) < words(plain) <= WORD_BUDGET
 
 
 @pytest.mark.parametrize("name", COURSE)

@@ -11,6 +11,7 @@ from sslcourse.methods.colorization_bins import lab_to_rgb, rgb_to_lab
 from sslcourse.provenance import label
 
 LABELS = {"l2": "L2 regression", "classification": "classification", "rebalanced": "rebalanced classification"}
+SHORT = {"l2": "L2", "classification": "classif.", "rebalanced": "rebalanced"}  # for narrow axes
 
 
 def _show(ax, rgb: torch.Tensor, title: str | None = None):
@@ -84,47 +85,62 @@ def show_losses(images: torch.Tensor, samples: dict, title: str = ""):
     return fig
 
 
+# One colour and marker per prediction, the same in every panel (Okabe-Ito: told apart by colour-blind readers too).
+STYLES = {
+    "grey (ab = 0)": dict(color="0.45", ls="--", marker=""),
+    "ground truth": dict(color="black", ls=":", marker=""),
+    "l2": dict(color="#E69F00", ls="-", marker="s"),
+    "classification": dict(color="#56B4E9", ls="-", marker="o"),
+    "rebalanced": dict(color="#009E73", ls="-", marker="^"),
+}
+
+
 def plot_measurements(record: dict):
-    """Three panels: the per-pixel accuracy curves (fraction of pixels within d, zoomed on small d where they
-    differ), the two AuCs side by side (plain and rarity-weighted), and the colourfulness of each prediction.
+    """Four panels: the per-pixel accuracy curves (fraction of pixels within d, zoomed on small d where they
+    differ), the plain and the rarity-weighted AuC (each on an axis zoomed to its values, the grey guess as a
+    line: the differences are a few points), and the colourfulness of each prediction.
     Error bars: two standard errors, bounded from each quantity's range (per-image spreads were not recorded)."""
     import matplotlib.pyplot as plt
-    import numpy as np
 
     r = record["results"]
     rows, d, n = r["rows"], r["curve_thresholds"], r["n_test"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]})
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), gridspec_kw={"width_ratios": [1.2, 0.75, 0.75, 1]})
     zoom = 40  # beyond about 40 units of ab every curve is close to 1: the differences live below
     for name, row in rows.items():
-        style = "--" if name in ("grey (ab = 0)", "ground truth") else "-"
-        axes[0].plot(d, row["curve"], style, label=LABELS.get(name, name))
+        style = STYLES.get(name, dict(color="C7", ls="-", marker="o"))
+        axes[0].plot(d, row["curve"], label=LABELS.get(name, name), markevery=1, ms=4, **style)
     axes[0].set_xlim(0, zoom)
-    axes[0].set_xlabel(f"distance d in ab (zoomed on 0 to {zoom}; every curve reaches 1 by 150)")
+    axes[0].set_xlabel(f"distance d in ab (zoomed on 0 to {zoom};\nevery curve reaches 1 by 150)")
     axes[0].set_ylabel("fraction of pixels within d")
     axes[0].legend(fontsize=7)
-    models = [m for m in rows if m not in ("ground truth",)]
-    x = np.arange(len(models))
+    models = [m for m in rows if m not in ("grey (ab = 0)", "ground truth")]
     bound = 2 * (100 / 2) / n**0.5  # two standard errors of a mean in [0, 100], at most
-    for k, (key, name) in enumerate((("auc", "plain AuC"), ("auc_rebalanced", "rarity-weighted AuC"))):
-        values = [rows[m][key] for m in models]
-        bars = axes[1].bar(x + (k - 0.5) * 0.38, values, 0.38, yerr=bound, capsize=2, label=name)
-        for bar, v in zip(bars, values):
-            axes[1].annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
-    axes[1].set_xticks(x, [LABELS.get(m, m) for m in models], rotation=15, ha="right", fontsize=8)
-    axes[1].set_ylim(0, 100)
-    axes[1].set_ylabel("area under the curve (%)")
-    axes[1].legend(fontsize=7, loc="lower left")
+    for ax, (key, name) in zip(axes[1:3], (("auc", "plain AuC"), ("auc_rebalanced", "rarity-weighted AuC"))):
+        for i, m in enumerate(models):
+            v, style = rows[m][key], STYLES.get(m, dict(color="C7", marker="o"))
+            ax.errorbar(i, v, yerr=bound, fmt=style["marker"] or "o", color=style["color"], capsize=3, ms=7)
+            ax.annotate(f"{v:.1f}", (i, v), xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
+        if "grey (ab = 0)" in rows:
+            grey = rows["grey (ab = 0)"][key]
+            ax.axhline(grey, color="0.45", ls="--", lw=1, label=f"grey guess ({grey:.1f})")
+            ax.legend(fontsize=7, loc="lower left")
+        ax.set_xticks(range(len(models)), [SHORT.get(m, m) for m in models], fontsize=8)
+        ax.set_xlim(-0.5, len(models) - 0.2)
+        ax.margins(y=0.35)
+        ax.set_ylabel(f"{name} (%; axis zoomed)")
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
     names = list(rows)
     chroma_bound = 2 * (130 / 2) / n**0.5  # mean chroma lies in [0, ~130]
-    axes[2].barh(
+    axes[3].barh(
         [LABELS.get(m, m) for m in names],
         [rows[m]["mean_chroma"] for m in names],
         xerr=[0 if m.startswith(("grey", "ground")) else chroma_bound for m in names],
         capsize=3,
-        color=["0.6" if m.startswith(("grey", "ground")) else "C0" for m in names],
+        color=[STYLES.get(m, dict(color="C7"))["color"] for m in names],
     )
-    axes[2].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful")
-    axes[2].invert_yaxis()
+    axes[3].set_xlabel("mean chroma sqrt(a^2 + b^2): how colourful")
+    axes[3].invert_yaxis()
     fig.suptitle(f"{n} CIFAR-10 test images, {label(record)}; error bars: 2 standard errors (upper bounds)", fontsize=9)
     fig.tight_layout()
     return fig

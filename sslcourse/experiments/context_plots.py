@@ -107,9 +107,11 @@ def grid_patches(images: torch.Tensor, patch: int = 16, scale: float = 2.0, stri
 
 
 def textured_queries(patches: torch.Tensor, n: int = 6, seed: int = 0) -> list[int]:
-    """n random patches among the most textured quarter (by pixel standard deviation): flat sky or wall patches
-    have every other flat patch as a neighbour and show nothing."""
-    std = patches.flatten(1).std(dim=1)
+    """n random patches among the most textured quarter, measured by the spatial standard deviation of each
+    colour channel, averaged over the channels: flat sky or wall patches have every other flat patch as a
+    neighbour and show nothing. (The deviation over all values at once would count a flat but saturated
+    patch, orange say, as textured: its red and blue values differ, though nothing varies in space.)"""
+    std = patches.flatten(2).std(dim=2).mean(dim=1)  # (N, C, P*P) -> (N,)
     textured = (std >= std.quantile(0.75)).nonzero().flatten()
     pick = torch.randperm(len(textured), generator=torch.Generator().manual_seed(seed))[:n]
     return textured[pick].tolist()
@@ -172,12 +174,15 @@ def plot_gap_jitter(record: dict):
         values = [rows[n][key] for n in names]
         errors = [2 * binomial_se(v, record["results"]["n_test"]) for v in values]  # two standard errors
         bars = ax.bar(range(len(names)), values, yerr=errors, capsize=3, color=["grey", "C2", "C3"][: len(names)])
-        for bar, v in zip(bars, values):
-            ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        for bar, v, e in zip(bars, values, errors):  # above the error bar's cap, never across it
+            x = bar.get_x() + bar.get_width() / 2
+            ax.annotate(
+                f"{v:.1f}", (x, v + e), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8
+            )
         ax.axhline(chance, color="grey", lw=0.8, ls=":")
         ax.set_xticks(range(len(names)), names, fontsize=8)
         ax.set_ylabel("accuracy (%)")
-        ax.set_ylim(0, max(values) * 1.25)
+        ax.set_ylim(0, max(v + e for v, e in zip(values, errors)) * 1.2)
         ax.set_title(label, fontsize=9)
     fig.suptitle(f"gap and jitter on or off{origin(record)}; bars: ± 2 standard errors", fontsize=10)
     fig.tight_layout()

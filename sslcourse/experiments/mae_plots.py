@@ -147,9 +147,13 @@ def plot_finetune(record: dict):
     import matplotlib.pyplot as plt
 
     r = record["results"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig, ax = plt.subplots(figsize=(6, 3.4))
     groups = [("linear_top1", "linear probe"), ("test_top1", "fine-tuned")]
-    for i, (who, label) in enumerate([("scratch", "ViT from scratch"), ("mae", "MAE 75% pre-trained")]):
+    starts = [
+        ("scratch", "random init (the probe reads it untrained;\nfine-tuning trains it from scratch)", "#999999"),
+        ("mae", "MAE 75% pre-trained", "#0072B2"),
+    ]  # Okabe-Ito grey and blue: told apart by colour-blind readers too
+    for i, (who, label, colour) in enumerate(starts):
         values = [r[who][k] for k, _ in groups]
         errors = [2 * binomial_se(v, r["n_test"]) for v in values]  # two standard errors
         bars = ax.bar(
@@ -157,17 +161,20 @@ def plot_finetune(record: dict):
             values,
             width=0.36,
             label=label,
-            color=f"C{i + 2}",
+            color=colour,
             yerr=errors,
             capsize=3,
         )
-        for bar, v in zip(bars, values):
-            ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        for bar, v, e in zip(bars, values, errors):  # above the error bar's cap, never across it
+            x = bar.get_x() + bar.get_width() / 2
+            ax.annotate(
+                f"{v:.1f}", (x, v + e), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8
+            )
     ax.set_xticks([g + 0.19 for g in range(len(groups))], [name for _, name in groups])
     ax.set_ylabel("CIFAR-10 test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.axhline(10, color="grey", lw=0.8, ls=":")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=7.5, loc="upper left")
     ax.set_title(f"pre-trained vs from scratch{origin(record)}\n(bars: ± 2 standard errors)", fontsize=10)
     fig.tight_layout()
     return fig

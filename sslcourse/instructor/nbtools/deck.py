@@ -28,7 +28,7 @@ from sslcourse.instructor.nbtools.prose import words
 
 SHORT_OUTPUT = 6  # lines of printed output a slide shows; longer ones go to the notes
 LONG_CODE = 15  # lines of code a slide shows; longer code goes to the notes
-LEADING_FIGURE = 15  # a slide with at most this many words takes a figure in; else the figure gets its own
+LEADING_FIGURE = 25  # a slide with at most this many words (a heading and a sentence) takes a figure in; else its own
 
 
 _CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)  # never math inside code

@@ -14,6 +14,8 @@ may be cut), in this order of resort:
    then their last rows, and the introducing sentence goes (and paragraphs get no room);
 5. pieces are cut after their first words, longest first.
 
+A display formula costs FORMULA_WORDS words of the budget, though it has no words of its own.
+
 A paragraph's sentence is shown whole or cut at a clause end, or not at all. Tables count like prose (set in
 smaller type). A table of more than LONG_TABLE rows is not squeezed onto one slide: its cells are cut to
 their shortest clause, its wordiest columns go until no row has more than ROW_CAP words, and its rows go
@@ -30,6 +32,9 @@ ITEM_CAP = 14  # the longest list item or table cell a slide shows, whatever the
 QUOTE_CAP = 30  # a quote is the cell's message: it may be longer
 LONG_TABLE = 8  # a table with more rows than this goes on over several slides
 ROW_CAP = 8  # words in a row of a long table: its cells are cut short, then its wordiest columns go, to fit
+# A display formula has no words, yet takes as long to read as a short sentence: it costs this many words of
+# a lead's budget, so that a slide with a formula says less beside it.
+FORMULA_WORDS = 8
 _NATURAL = (("clause", "paren"), ("clause", "paren", "comma"))
 
 
@@ -222,6 +227,7 @@ def lead(md: str, budget: int = WORD_BUDGET, later: int | None = None) -> list[s
     alone have more), and, when it holds a long table, the table's other rows on further slides of at
     most `later` words (default: `budget`). The module's docstring says what is kept and how it is cut."""
     parts = [(kind, body) for kind, body in blocks(md) if kind != "code"]
+    budget -= FORMULA_WORDS * sum(kind == "math" for kind, _ in parts)
     fitted = _Lead(parts)
     fitted.fit(budget)
     table = fitted.long_table()

@@ -154,7 +154,8 @@ def run_course(out_dir: Path = course.ROOT / "build" / "executed", timeout: int 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = []
-    for nb_path in notebooks:
+    for i, nb_path in enumerate(notebooks, 1):
+        print(f"[{i}/{len(notebooks)}] running {nb_path.name} ...", flush=True)  # a notebook can take minutes
         nb, seconds, problem = execute_file(nb_path, timeout, cpu=False)  # a student's GPU, if any, is used
         if problem:
             failed.append(nb_path.name)
