@@ -194,17 +194,21 @@ for r in all_rows:
 # $$\text{gap closed} = \frac{\text{method} - \text{its untrained network}}{\text{supervised} - \text{its untrained network}}$$
 #
 # 0% is no better than its untrained network, 100% is as good as training with every label. A row whose
-# matched floor is not shipped yet is left out rather than measured against another network.
+# matched floor is not shipped yet is left out rather than measured against another network; where no
+# supervised network of the row's own architecture is shipped, the line under it says which ceiling stands
+# in, and that the share is then not like for like.
 
 # %%
 by_name = {r["name"]: r for r in scoreboard.rows()}
 for metric in ("knn_top1", "linear_top1"):
     print(f"{scoreboard.METRICS[metric]}:")
     closed, versus = scoreboard.gap_closed(metric), scoreboard.versus_floor(metric)
+    ceiling = scoreboard.ceilings(metric)
     for name, share in closed.items():
         base, diff, word = versus[name]
         where = "CPU stand-in" if by_name[name]["computed_on"] == "CPU" else by_name[name]["computed_on"]
         print(f"  {name:22s} {share:6.0%}   ({diff.value:+.1f} ± {diff.se:.1f} points vs {base}: {word} it; {where})")
+        print(f"  {'':22s}          {ceiling[name]}")
     left_out = [r["name"] for r in by_name.values()
                 if r["method"] not in ("random", "supervised") and metric in r["metrics"] and r["name"] not in closed]
     if left_out:
@@ -242,11 +246,13 @@ plt.show()
 #
 # Each line is a claim from one of the papers, judged against the results this repository ships (every
 # one written by a command you can rerun; `sslcourse/findings.py` holds the rules). Every number carries
-# its standard error (binomial from the test-set size; the spread of seeds where several were run). A
-# claim is *reproduced* only with the paper's sign, beyond two standard errors, and at least half the size
-# the paper states; *weaker than the paper* when the sign holds but not the size; *too close to call*
-# within two standard errors. A short CPU run or a simulation can say *seen* or *not seen at this scale*,
-# never *reproduced*; the `where` column says which results those are.
+# its standard error (binomial from the test-set size; the spread of seeds where several were run). The
+# words depend on the scale of the run. Below the paper's scale (a CPU run, a simulation, a GPU run far
+# shorter than the paper's, or a trained comparison with fewer than 3 seeds) a claim is *seen at this scale*
+# (the paper's sign, beyond two standard errors), *not seen at this scale* (the opposite sign, beyond two
+# standard errors) or *cannot tell at this scale* (within two standard errors). Only a run at the paper's
+# scale may say *reproduced*, *weaker than the paper* or *not reproduced*. Each finding prints its run's
+# scale (device, minutes, network, epochs, seeds) beside its verdict.
 
 # %% tags=["hide-input"] slideshow={"slide_type": "subslide"}
 display(Markdown(findings.markdown()))
@@ -257,18 +263,20 @@ from collections import Counter
 judged = findings.evaluate_all()
 tally = Counter(f.verdict for f in judged)
 print("verdicts:", ", ".join(f"{n} {v}" for v, n in tally.most_common()))
-print("indicative only (short CPU runs or simulations):", ", ".join(f.name for f in judged if f.stand_in) or "none")
+print("below the paper's scale (so: seen / not seen / cannot tell at this scale):",
+      ", ".join(f.name for f in judged if f.stand_in) or "none")
 print("judged on GPU results:", ", ".join(f"{f.name} ({f.verdict})" for f in judged if f.scale == "GPU") or "none")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **Reading the table.** Where a claim did not reproduce, the first suspect is scale, not the paper. The
+# **Reading the table.** Where a claim is not seen, the first suspect is scale, not the paper. The
 # papers pre-train for days on 1.2 million images of 224 pixels; our CPU rows train for minutes on
 # thousands of images of 32 pixels, and even our GPU rows train for a few minutes. We suspect that effects
 # which need a network to first learn the easy part of a task (colour distortion in SimCLR may only pay
 # once cropping has been learned; a high masking ratio once the encoder can model objects) are the first
 # to vanish when training is short, and a one-seed run on 1,000 test images cannot resolve differences of a
-# few points: "too close to call" says that, not that the paper is wrong. Each row's `why` column offers
-# the reason we suspect for that claim.
+# few points: "cannot tell at this scale" says that, not that the paper is wrong. Each row's `why` column
+# says what was measured (the SimCLR colour cue and MAE's neighbour fill are) and labels the rest a
+# hypothesis.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. The bet: its history
@@ -402,7 +410,7 @@ for name in pretrained.available():
 
 # %% [markdown]
 # **Question 3 (written, graded by hand; 2 points).** Pick one claim that our findings table calls *not seen
-# at this scale* or *too close to call*, and design the run that could settle it: the setting, how many seeds,
+# at this scale* or *cannot tell at this scale*, and design the run that could settle it: the setting, how many seeds,
 # the test-set size, and the smallest difference it could then resolve (use the binomial standard error).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "q_next_run", "locked": false, "points": 2, "solution": true}
