@@ -408,7 +408,10 @@ print(f"each cell's standard error: about {cell_se:.1f} points ({settings['n_tes
 print("views:", {"one_branch": "one branch distorted, the other the identity (the paper's protocol)",
                  "symmetric": "both views distorted by the composition (not the paper's one-branch protocol)"}[
     grid.get("protocol", "symmetric")])  # files without the key predate the one-branch protocol
-study.plot_grid(grid)
+# The colour scale runs from the untrained network to the best supervised result, so colour shows how far
+# each cell got on the scale that matters, not the noise between cells.
+best_supervised = max(r["metrics"]["linear_top1"] for r in scoreboard.rows() if r["method"] == "supervised")
+study.plot_grid(grid, ceiling=best_supervised)
 plt.show()
 
 # %%

@@ -144,6 +144,8 @@ def reveal_best(prediction, values: dict[str, Value], what: str = "the best", sh
         verdict = "No prediction made."
     elif said not in {_normal(k) for k in values}:
         verdict = f"You predicted {said!r}, which this result did not measure: compare with the ones it did."
+    elif said in {_normal(k) for k in tied} and len(tied) > 1:  # right or wrong, the data cannot say which
+        verdict = f"You predicted {said!r}: cannot tell at this scale."
     elif said in {_normal(k) for k in tied}:
         verdict = f"You predicted {said!r}: consistent with the numbers."
     else:

@@ -33,6 +33,7 @@ from sslcourse import augment, data, evaluate
 from sslcourse.experiments.runner import CommandError, Experiment, Option, Run, Topic
 from sslcourse.methods.simclr import HEADS, HeadOutput, SimCLR, nt_xent_loss, pair_augmentation
 from sslcourse.models import build_model
+from sslcourse.stats import independent_difference_se
 from sslcourse.train import TrainConfig, train
 from sslcourse.verdicts import binomial_se
 
@@ -409,13 +410,15 @@ def grid_matrix(result: dict, metric: str = "linear_top1") -> torch.Tensor:
     return m
 
 
-def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
+def plot_grid(result: dict, metric: str = "linear_top1", ax=None, ceiling: float | None = None):
     """The heatmap of the paper's Figure 5, from whatever grid `result` holds.
 
     Each cell shows its accuracy and, under it, two binomial standard errors from the grid's test-set size
-    (one seed per cell, so that is all the noise we know). The colour scale starts at the untrained
-    network's accuracy, so colour shows what training added, not the spread between cells stretched to fill
-    the palette."""
+    (one seed per cell, so that is all the noise we know). The colour scale runs from the untrained
+    network's accuracy to `ceiling` (the best supervised result, 100 if not given): colour shows what training
+    added on the scale that matters, not the spread between cells stretched to fill the palette. When every
+    pair of cells is within two standard errors of their difference, the title says the grid shows no
+    pattern at this scale."""
     import matplotlib.pyplot as plt
 
     m, names = grid_matrix(result, metric), result["augmentations"]
@@ -424,8 +427,12 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(max(6.0, 1.5 + 0.85 * len(names)), 1.8 + 0.8 * len(names)))
     measured = m[~m.isnan()]
-    im = ax.imshow(m.numpy(), cmap="viridis", vmin=min(floor, float(measured.min())), vmax=float(measured.max()))
-    mid = (min(floor, float(measured.min())) + float(measured.max())) / 2
+    low, high = min(floor, float(measured.min())), max(100.0 if ceiling is None else ceiling, float(measured.max()))
+    im = ax.imshow(m.numpy(), cmap="viridis", vmin=low, vmax=high)
+    mid = (low + high) / 2
+    top, bottom = float(measured.max()), float(measured.min())
+    spread = independent_difference_se(binomial_se(top, n_test), binomial_se(bottom, n_test)) if n_test else None
+    within = spread is not None and top - bottom <= 2 * spread
     for i in range(len(names)):
         for j in range(len(names)):
             if not torch.isnan(m[i, j]):
@@ -446,13 +453,17 @@ def plot_grid(result: dict, metric: str = "linear_top1", ax=None):
     if result.get("protocol", "symmetric") == "symmetric":
         order += "\n(old protocol: both views transformed; the paper transforms one branch only)"
     noise = f"\n± under each cell: 2 standard errors ({n_test:,} test images, 1 seed)" if n_test else ""
+    if within:
+        noise += "\nevery cell within two standard errors of every other: no pattern at this scale"
     ax.set_title(
         f"{'linear probe' if metric == 'linear_top1' else 'kNN'} accuracy (%); untrained net: {floor:.1f}{noise}\n"
         f"{label(result)}{order}",
         fontsize=9,
     )
     bar = plt.colorbar(im, ax=ax, fraction=0.046)
-    bar.set_label(f"accuracy (%), from the untrained net's {floor:.1f}" if floor <= measured.min() else "accuracy (%)")
+    bar.set_label(
+        f"accuracy (%): untrained {floor:.1f} to " + ("supervised" if ceiling is not None else "") + f" {high:.1f}"
+    )
     return ax
 
 
