@@ -51,9 +51,15 @@ def _box(opts: batch.Options, scratch_root: Path, subs: list, hide: list[Path]) 
         return None
     names = {e.name for s in subs for e in s.exercises}
     package_view = view.build(scratch_root / "view" / view.PACKAGE.name, names)
+    from sslcourse import data
+    from sslcourse.instructor import course
+
+    folders = [course.ROOT, view.PACKAGE, data.data_dir(), data.pack_path()]
+    folders += [Path(os.environ[k]) for k in ("SSLCOURSE_DATA", "SSLCOURSE_CACHE") if os.environ.get(k)]
     return {
         "memory": opts.memory,
         "package": str(view.PACKAGE),
+        "shown": sandbox.kernel_paths(folders),
         "view": str(package_view),
         "scratch_root": str(scratch_root),
         "hide": [str(p) for p in hide],
