@@ -218,6 +218,7 @@ def sandbox_env(private: Path, threads: int, isolated: bool) -> dict:
         MPLCONFIGDIR=str(tmp / "matplotlib"),
         TMPDIR=str(tmp),
         PYTHONDONTWRITEBYTECODE="1",
+        SSLCOURSE_GRADING="1",  # sslcourse.device.grading_mode(): long demonstrations use their shipped results
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
     )

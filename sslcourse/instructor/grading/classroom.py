@@ -144,7 +144,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         resumed = (s.student, s.sha256) in done
         began = time.monotonic()
         if resumed:
-            row, took = done[(s.student, s.sha256)], 0.0
+            row, took, row_repairs = done[(s.student, s.sha256)], 0.0, 0
         else:
             result, leftover, exceeded = _run_boxed(s, i, scratch_root, opts, box, threads)
             _remove_tree(scratch_root / f"{i:04d}")
@@ -156,12 +156,13 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 repaired = [f"{r} (while {opts.jobs} submissions ran at once)" for r in repaired]
             row = batch.make_row(s, result, repaired + leftover, unisolated=box is None, exceeded=exceeded)
             took = time.monotonic() - began
+            row_repairs = len(repaired)  # files the guard put back; not the NOT ISOLATED note, not leftovers
         with lock:
             rows[i] = row
             counts["resumed" if resumed else "graded"] += 1
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             if not resumed:
-                counts["repaired"] += row["notes"].count("grader: ")
+                counts["repaired"] += row_repairs
                 progress.add(s.student, s.sha256, row)
                 guard.keep(progress.path, progress.text.encode(), owned=True)
             bar.update(1)
@@ -195,7 +196,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         sheet.write_atomically(answers, written.render([(s.student, s.responses) for s in subs], out.name))
     sheet.write_atomically(out, sheet.render(rows, columns, questions))
     progress.remove()
-    _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
+    _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs, isolated=box is not None)
     if questions:
         given = sum(r.answered for s in subs for r in s.responses)
         print(f"wrote {answers}: {given} written answer{'s' * (given != 1)} to grade by hand")
@@ -234,7 +235,7 @@ def _bar(total: int, enabled: bool):
     return tqdm(total=total, unit="notebook", desc="grading", disable=not enabled, file=sys.stderr)
 
 
-def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> None:
+def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int, isolated: bool = True) -> None:
     graded = counts["graded"]
     each = f", {seconds / graded:.1f} s each" if graded else ""
     resumed = f", {counts['resumed']} kept from the interrupted run" if counts["resumed"] else ""
@@ -243,6 +244,8 @@ def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> 
         f"{counts['ok']} ok, {counts['error']} error, {counts['timeout']} timeout"
         + (f"; {counts['repaired']} files repaired after submissions touched them" if counts["repaired"] else "")
     )
+    if not isolated:
+        print(f"note: {sandbox.UNISOLATED}; grade again without --isolation none to isolate them")
     print(f"wrote {out}")
 
 
