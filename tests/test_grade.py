@@ -610,6 +610,22 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
         worker.close()
 
 
+def test_a_submission_that_defines_no_function_is_not_waited_for_again(tmp_path):
+    """Issue #30's idle wait: a worker that defined nothing (a one-cell submission) answered once, and each
+    further exercise waited out the whole 120 s for a second answer that never comes."""
+    from sslcourse.instructor.grading import batch, remote
+
+    worker = remote.Worker([], {}, memory=None, box=None, cwd=str(tmp_path), env=batch.sandbox_env(tmp_path, 1, False))
+    try:
+        assert worker.wait(timeout=60).heard and (worker.ready, worker.problems, worker.death) == ({}, {}, None)
+        start = time.monotonic()
+        for _ in range(3):  # once per exercise, as job.grade asks
+            assert worker.wait(timeout=5).death is None
+        assert time.monotonic() - start < 1
+    finally:
+        worker.close()
+
+
 def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
     from sslcourse.instructor.grading import batch, kernel
 
