@@ -479,6 +479,23 @@ def test_every_input_survives_byte_identical_and_the_sheet_is_not_the_fake(class
 
 
 @pytest.mark.slow
+def test_the_lms_gradebooks_and_one_feedback_file_per_student_are_written(classroom):
+    from sslcourse.instructor.grading import lms
+
+    graded = [name for name in classroom["order"] if classroom["rows"][name]["status"] != "skipped"]
+    paths = lms.exports_paths(classroom["out"])
+    canvas = sheet.read_sheet(paths["canvas"])
+    assert [r["Student"] for r in canvas[1:]] == graded and canvas[0]["Student"] == "Points Possible"
+    moodle = sheet.read_sheet(paths["moodle"])
+    assert [r["Full name"] for r in moodle] == graded
+    assert moodle[graded.index("correct")]["Grade"] == classroom["rows"]["correct"]["total"]
+    assert sorted(p.stem for p in paths["feedback"].iterdir()) == sorted(graded)
+    said = (paths["feedback"] / "correct.md").read_text()
+    assert "`knn_classify`: 2 of 2 points. passed every check" in said
+    assert "it ran out of time" in (paths["feedback"] / "loop.md").read_text()
+    assert "summary" not in classroom["log"] or "files repaired" in classroom["log"]
+
+
 def test_an_existing_sheet_is_never_overwritten_without_force(classroom):
     out = classroom["out"]
     before = out.read_bytes()
@@ -743,7 +760,9 @@ def test_submissions_as_instructors_receive_them(tmp_path):
     nb(tmp_path / "gina" / "work" / "gina.ipynb")
     (tmp_path / "gina" / "notes.md").write_text("notes")
     found, skipped = batch.collect([tmp_path])
-    assert [name for _, name in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
+    assert [who.name for _, who in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
+    assert [who.lms_id for _, who in found] == ["", "12345", "", "dave", "1234", "gina"]
+    assert [who.late for _, who in found] == [False, False, False, False, True, False]
     why = {p.name: reason for p, reason in skipped}
     assert why == {
         "carol.txt": "not a notebook (.ipynb)",

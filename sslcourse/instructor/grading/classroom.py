@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view, written
+from sslcourse.instructor.grading import batch, cgroup, lms, sandbox, sheet, view, written
 from sslcourse.instructor.grading.guard import Guard
 
 
@@ -32,6 +32,12 @@ def _refuse(out: Path, opts: batch.Options) -> str | None:
         return (
             f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade everything again"
         )
+    for kind, path in lms.exports_paths(out).items():
+        if path.exists() and not opts.force:
+            what = "folder of feedback files" if kind == "feedback" else f"{kind.capitalize()} gradebook"
+            return f"{path} (the {what} of an earlier run) exists; pass --force to replace it (or choose another --out)"
+        if kind != "feedback" and path.is_dir():
+            return f"{path} is a folder; the {kind.capitalize()} gradebook goes to that file: move it, or choose another --out"
     return None
 
 
@@ -116,6 +122,8 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
     if questions:
         guard.keep(answers, owned=True)
+    for kind in ("canvas", "moodle"):
+        guard.keep(lms.exports_paths(out)[kind], owned=True)
 
     where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
     print(
@@ -135,7 +143,13 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = max(1, cores // opts.jobs)  # compute threads per submission
     scratch_root = Path(tempfile.mkdtemp(prefix="sslcourse-grade-"))
-    box = _box(opts, scratch_root, subs, [s.path for s in subs] + [out, progress.path, answers])
+    exports = lms.exports_paths(out)
+    box = _box(
+        opts,
+        scratch_root,
+        subs,
+        [s.path for s in subs] + [out, progress.path, answers, exports["canvas"], exports["moodle"]],
+    )
     bar = _bar(len(subs), opts.progress_bar)
     start = time.monotonic()
 
@@ -195,12 +209,40 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     if questions:
         sheet.write_atomically(answers, written.render([(s.student, s.responses) for s in subs], out.name))
     sheet.write_atomically(out, sheet.render(rows, columns, questions))
+    exports = _write_exports(out, rows, subs)
     progress.remove()
     _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs, isolated=box is not None)
     if questions:
         given = sum(r.answered for s in subs for r in s.responses)
         print(f"wrote {answers}: {given} written answer{'s' * (given != 1)} to grade by hand")
+    for line in exports:
+        print(line)
     return 0
+
+
+def _write_exports(out: Path, rows: list[dict], subs: list) -> list[str]:
+    """The gradebooks to import into Canvas and Moodle, and one feedback file per student (see `lms`)."""
+    paths = lms.exports_paths(out)
+    graded = [r for r in rows if r.get("status") != "skipped"]
+    title = next((s.assignment.stem for s in subs if s.assignment), out.stem)
+    sheet.write_atomically(paths["canvas"], lms.canvas_csv(rows, title))
+    sheet.write_atomically(paths["moodle"], lms.moodle_csv(rows))
+    paths["feedback"].mkdir(exist_ok=True)
+    for row in graded:
+        sheet.write_atomically(paths["feedback"] / lms.feedback_name(row), lms.feedback(row, title))
+    without = sum(not r.get("lms_id") for r in graded)
+    lines = [
+        f"wrote {paths['canvas']} and {paths['moodle']}: gradebooks to import (the auto-graded points"
+        + (", before the written answers' points" if any(r.get(sheet.BY_HAND) for r in graded) else "")
+        + ")",
+        f"wrote {paths['feedback']}: {len(graded)} feedback file{'s' * (len(graded) != 1)}, one per student",
+    ]
+    if without:
+        lines.append(
+            f"  {without} submission{'s' * (without != 1)} without an LMS id in its name: match "
+            f"{'them' if without != 1 else 'it'} by hand in the gradebook (see the README's 'Grading a classroom')"
+        )
+    return lines
 
 
 def _run_boxed(sub, i: int, scratch_root: Path, opts: batch.Options, box: dict | None, threads: int):
