@@ -277,7 +277,12 @@ def run_job(sub: Submission, scratch: Path, opts: Options, box: dict | None, thr
     lifeline.close()
     try:
         if not receive.poll(backstop):
-            return {"status": "timeout", "note": f"grading stopped after {backstop:g} s", "exercises": {}}
+            return {
+                "status": "timeout",
+                "note": f"grading stopped after {backstop:g} s (the notebook's --timeout and {CHECK_BUDGET_S} s "
+                "per exercise for its checks); if it is honest and only slow, grade it again with a larger --timeout",
+                "exercises": {},
+            }
         return receive.recv()
     except (EOFError, OSError) as err:
         proc.join(5)
