@@ -78,10 +78,12 @@ def grade_classroom(original: Path, assignment: Path | None, args, tmp: Path) ->
     notes = sorted({r["notes"] for r in rows if r["status"] != "ok"})
     cores = len(os.sched_getaffinity(0))
     per = seconds / args.n
+    load = os.getloadavg()[0]  # on a shared machine, others' work slows this one: say how busy it was
     projection = project(per, cores, args.jobs, args.project, args.project_cores)
     print(
         f"{original.name}: {args.n} in {seconds:.1f} s with {args.jobs} at a time on {cores} cores: "
-        f"{per:.1f} s per submission; {statuses}" + (f"; not ok: {notes[:2]}" if notes else "")
+        f"{per:.1f} s per submission (load average {load:.1f} at the end); {statuses}"
+        + (f"; not ok: {notes[:2]}" if notes else "")
     )
     print(
         f"  projection: {projection['submissions']} submissions on {projection['cores']} cores with --jobs "
@@ -94,6 +96,7 @@ def grade_classroom(original: Path, assignment: Path | None, args, tmp: Path) ->
         "seconds": round(seconds, 1),
         "per_submission_s": round(per, 1),
         "cores": cores,
+        "load_average": round(load, 1),
         "projection": projection,
         **statuses,
     }

@@ -355,7 +355,7 @@ def test_one_row_per_submission_in_input_order_with_the_exercise_columns(classro
     assert classroom["order"] == [p.stem for p in classroom["paths"]] + ["carol.txt"]
     with open(classroom["out"], newline="") as f:
         header = next(csv.reader(f))
-    assert header == ["student", "knn_classify", "total", "max_total", "status", "notes"]
+    assert header == ["student", "lms_id", "knn_classify", "total", "max_total", "status", "notes"]
     assert all(r["max_total"] == "2" for n, r in classroom["rows"].items() if n != "carol.txt")
     assert "graded 19 of 19 submissions" in classroom["log"] and "1 timeout" in classroom["log"]
 
