@@ -5,8 +5,8 @@
 
 By default the submission is the demo notebook (tests/fixtures/99_demo.py) with its exercise solved,
 made in a scratch course as the tests make it; name a real one with --submission (and its course
-notebook with --assignment), or a course notebook with --notebook NN (its student copy, as handed out,
-graded against notebooks/NN_*.py; repeat it for several). The copies go to a temporary folder; nothing
+notebook with --assignment), or a course notebook with --notebook NN (its student version, made from
+notebooks/NN_*.py as `notebooks assign` makes it, graded against that source; repeat it for several). The copies go to a temporary folder; nothing
 in the checkout is written. Each classroom prints its seconds per submission and a projection for
 `--project` submissions on `--project-cores` cores (a projection from this machine's measurement, not a
 measurement: `--jobs` = cores / the cores each submission had here, each submission as fast as here).
@@ -49,6 +49,19 @@ def demo_submission(folder: Path) -> tuple[Path, Path]:
     path = folder / "solved.ipynb"
     nbformat.write(nb, path)
     return path, pair.source
+
+
+def student_copy(number: str, folder: Path) -> tuple[Path, Path]:
+    """Course notebook NN's student version, made from its `.py` as `notebooks assign` makes it (not the shipped
+    `.ipynb`, which may predate the source), and that source: what a student hands in, unsolved."""
+    from sslcourse.instructor.nbtools import assign, pairs
+
+    (source,) = sorted((ROOT / "notebooks").glob(f"{number}_*.py"))
+    (folder / "notebooks").mkdir(parents=True)
+    shutil.copy(source, folder / "notebooks" / source.name)
+    assign.assign(root=folder, execute=False)
+    pair = pairs.find_pairs(root=folder)[0]
+    return pair.student, pair.source
 
 
 def project(per_submission_s: float, cores_here: int, jobs_here: int, n: int, cores: int) -> dict:
@@ -125,9 +138,7 @@ def main() -> None:
         tmp = Path(tmp)
         if args.notebook:
             for number in args.notebook:
-                (source,) = sorted((ROOT / "notebooks").glob(f"{number}_*.py"))
-                student = ROOT / "notebooks" / "student" / source.with_suffix(".ipynb").name
-                results.append(grade_classroom(student, source, args, tmp))
+                results.append(grade_classroom(*student_copy(number, tmp / f"course-{number}"), args, tmp))
         elif args.submission:
             original = Path(args.submission)
             results.append(grade_classroom(original, Path(args.assignment) if args.assignment else None, args, tmp))
