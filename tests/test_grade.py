@@ -479,6 +479,7 @@ def test_every_input_survives_byte_identical_and_the_sheet_is_not_the_fake(class
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_the_lms_gradebooks_and_one_feedback_file_per_student_are_written(classroom):
     from sslcourse.instructor.grading import lms
 
@@ -732,6 +733,7 @@ def test_without_the_sandbox_tool_grading_refuses_to_start(tmp_path):
     assert not (tmp_path / "g.csv").exists()
 
 
+@pytest.mark.slow
 def test_unisolated_the_summary_counts_no_repair_and_says_what_to_do(tmp_path):
     """Issue #30: with --isolation none the summary said "1 files repaired": its own NOT ISOLATED note."""
     notebook = tmp_path / "smithjane_1234_567890_demo.ipynb"

@@ -76,6 +76,7 @@ def _course(folder: Path) -> tuple[Path, Path]:
     return solved, pair.source
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     NO_SANDBOX is not None and not os.environ.get("SSLCOURSE_REQUIRE_SANDBOX"), reason=f"no sandbox here: {NO_SANDBOX}"
 )
