@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 from dataclasses import dataclass
 
@@ -91,3 +92,10 @@ def precision_for(device: torch.device | str, capability: tuple[int, int] | None
         return FP32
     major, _ = capability if capability is not None else torch.cuda.get_device_capability(device)
     return BF16 if major >= 8 else FP16
+
+
+def grading_mode() -> bool:
+    """True while the course's grader runs this notebook for its status (it sets SSLCOURSE_GRADING=1): the
+    cells that train live or run long studies then use their shipped results or a token run, so that a
+    submission is graded in seconds. Nothing a student sees in their own session changes."""
+    return os.environ.get("SSLCOURSE_GRADING") == "1"

@@ -355,7 +355,7 @@ def test_one_row_per_submission_in_input_order_with_the_exercise_columns(classro
     assert classroom["order"] == [p.stem for p in classroom["paths"]] + ["carol.txt"]
     with open(classroom["out"], newline="") as f:
         header = next(csv.reader(f))
-    assert header == ["student", "knn_classify", "total", "max_total", "status", "notes"]
+    assert header == ["student", "lms_id", "knn_classify", "total", "max_total", "status", "notes"]
     assert all(r["max_total"] == "2" for n, r in classroom["rows"].items() if n != "carol.txt")
     assert "graded 19 of 19 submissions" in classroom["log"] and "1 timeout" in classroom["log"]
 
@@ -479,6 +479,23 @@ def test_every_input_survives_byte_identical_and_the_sheet_is_not_the_fake(class
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_the_lms_gradebooks_and_one_feedback_file_per_student_are_written(classroom):
+    from sslcourse.instructor.grading import lms
+
+    graded = [name for name in classroom["order"] if classroom["rows"][name]["status"] != "skipped"]
+    paths = lms.exports_paths(classroom["out"])
+    canvas = sheet.read_sheet(paths["canvas"])
+    assert [r["Student"] for r in canvas[1:]] == graded and canvas[0]["Student"] == "Points Possible"
+    moodle = sheet.read_sheet(paths["moodle"])
+    assert [r["Full name"] for r in moodle] == graded
+    assert moodle[graded.index("correct")]["Grade"] == classroom["rows"]["correct"]["total"]
+    assert sorted(p.stem for p in paths["feedback"].iterdir()) == sorted(graded)
+    said = (paths["feedback"] / "correct.md").read_text()
+    assert "`knn_classify`: 2 of 2 points. passed every check" in said
+    assert "it ran out of time" in (paths["feedback"] / "loop.md").read_text()
+
+
 def test_an_existing_sheet_is_never_overwritten_without_force(classroom):
     out = classroom["out"]
     before = out.read_bytes()
@@ -610,6 +627,22 @@ def test_a_remote_function_behaves_like_the_local_one(tmp_path):
         worker.close()
 
 
+def test_a_submission_that_defines_no_function_is_not_waited_for_again(tmp_path):
+    """Issue #30's idle wait: a worker that defined nothing (a one-cell submission) answered once, and each
+    further exercise waited out the whole 120 s for a second answer that never comes."""
+    from sslcourse.instructor.grading import batch, remote
+
+    worker = remote.Worker([], {}, memory=None, box=None, cwd=str(tmp_path), env=batch.sandbox_env(tmp_path, 1, False))
+    try:
+        assert worker.wait(timeout=60).heard and (worker.ready, worker.problems, worker.death) == ({}, {}, None)
+        start = time.monotonic()
+        for _ in range(3):  # once per exercise, as job.grade asks
+            assert worker.wait(timeout=5).death is None
+        assert time.monotonic() - start < 1
+    finally:
+        worker.close()
+
+
 def test_a_kernel_that_dies_is_an_error_and_one_that_hangs_a_timeout(tmp_path):
     from sslcourse.instructor.grading import batch, kernel
 
@@ -700,6 +733,19 @@ def test_without_the_sandbox_tool_grading_refuses_to_start(tmp_path):
     assert not (tmp_path / "g.csv").exists()
 
 
+@pytest.mark.slow
+def test_unisolated_the_summary_counts_no_repair_and_says_what_to_do(tmp_path):
+    """Issue #30: with --isolation none the summary said "1 files repaired": its own NOT ISOLATED note."""
+    notebook = tmp_path / "smithjane_1234_567890_demo.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), notebook)
+    out = tmp_path / "g.csv"
+    done = _grade(notebook, "--out", out, "--isolation", "none", "--timeout", "120")
+    (row,) = sheet.read_sheet(out)
+    assert (row["student"], row["lms_id"], row["status"]) == ("smithjane", "1234", "ok")
+    assert "grader: NOT ISOLATED" in row["notes"]
+    assert "repaired" not in done.stdout and "grade again without --isolation none" in done.stdout, done.stdout
+
+
 def test_off_linux_the_refusal_says_so(monkeypatch):
     monkeypatch.setattr(sandbox, "LINUX", False)
     sandbox.problem.cache_clear()
@@ -727,7 +773,9 @@ def test_submissions_as_instructors_receive_them(tmp_path):
     nb(tmp_path / "gina" / "work" / "gina.ipynb")
     (tmp_path / "gina" / "notes.md").write_text("notes")
     found, skipped = batch.collect([tmp_path])
-    assert [name for _, name in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
+    assert [who.name for _, who in found] == ["BOB", "Eve Adams", "alice", "dave", "frankfrank", "gina"]
+    assert [who.lms_id for _, who in found] == ["", "12345", "", "dave", "1234", "gina"]
+    assert [who.late for _, who in found] == [False, False, False, False, True, False]
     why = {p.name: reason for p, reason in skipped}
     assert why == {
         "carol.txt": "not a notebook (.ipynb)",

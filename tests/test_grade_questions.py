@@ -191,10 +191,10 @@ def test_without_written_questions_the_sheet_keeps_its_columns_and_with_them_nam
         "by_hand_max_total": 2.0,
     }
     plain = sheet.render([row], ["f"]).splitlines()
-    assert plain[0] == "student,f,total,max_total,status,notes"
+    assert plain[0] == "student,lms_id,f,total,max_total,status,notes"
     header, line = sheet.render([row], ["f"], ["q_why"]).splitlines()
-    assert header == "student,f,q_why,auto_total,auto_max_total,by_hand_max_total,status,notes"
-    assert line == "alice,2,,2,3,2,ok,"  # the question's points: left for the instructor
+    assert header == "student,lms_id,f,q_why,auto_total,auto_max_total,by_hand_max_total,status,notes"
+    assert line == "alice,,2,,2,3,2,ok,"  # the question's points: left for the instructor
     assert sheet.answers_path(Path("/x/grades.csv")) == Path("/x/grades-answers.md")
 
 
@@ -273,6 +273,7 @@ def classroom(tmp_path_factory):
 def test_the_sheet_has_a_column_per_question_to_fill_and_says_its_total_is_auto_graded_only(classroom):
     assert classroom["header"] == [
         "student",
+        "lms_id",
         "knn_classify",
         "predict_more_neighbours",
         "q_neighbours",

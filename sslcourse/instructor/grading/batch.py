@@ -18,15 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import signal
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sslcourse.instructor import course
 from sslcourse.instructor.grading import exercises as ex
-from sslcourse.instructor.grading import sandbox, sheet, written
+from sslcourse.instructor.grading import lms, sandbox, sheet, written
 
 CHECK_BUDGET_S = 120  # per exercise, on top of the notebook's time limit, before a job is stopped
 _ENV_KEEP = {
@@ -76,22 +75,16 @@ class Submission:
     exercises: list[ex.Exercise] = field(default_factory=list)
     questions: list[written.Question] = field(default_factory=list)
     responses: list[written.Response] = field(default_factory=list)  # its answers to `questions`, never run
+    identity: lms.Identity | None = None  # the student's name and LMS id, from the export's file or folder name
 
 
 def is_notebook(path: Path) -> bool:
     return path.suffix.lower() == ".ipynb"
 
 
-# LMS exports: Moodle puts each student in "First Last_123456_assignsubmission_file_/", Canvas names each file
-# "lastfirst[_LATE]_12345_678901_original-name.ipynb".
-_MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_[a-z]+_?$")
-_CANVAS = re.compile(r"^(?P<name>[a-z]+)(?:_late)?_\d+_\d+_.+$", re.IGNORECASE)
-
-
 def student_name(name: str) -> str:
     """The student's name in an LMS export's folder or file name (the name itself when it is none of those)."""
-    m = _MOODLE.match(name) or _CANVAS.match(name)
-    return m.group("name") if m else name
+    return (lms.from_folder(name) if lms.MOODLE.match(name) else lms.from_file(name)).name
 
 
 def _skip_reason(path: Path) -> str:
@@ -102,43 +95,44 @@ def _skip_reason(path: Path) -> str:
     return "not a notebook (.ipynb)"
 
 
-def collect(paths) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
-    """(notebook, student) to grade, and (file, why not) for every file that is not graded, in the order
+def collect(paths) -> tuple[list[tuple[Path, lms.Identity]], list[tuple[Path, str]]]:
+    """(notebook, who) to grade, and (file, why not) for every file that is not graded, in the order
     given. A folder stands for its notebooks (any letter case, sorted): one at its top is a student named
-    after the file; a subfolder is one student, named after the folder (as LMS exports do), with every
-    notebook in it (several: each graded, named folder/file)."""
+    after the file (Canvas's names give the id too); a subfolder is one student, named after the folder
+    (Moodle's give the id; another folder's name is the id, as in nbgrader's exchange), with every notebook
+    in it (several: each graded, named folder/file). See `lms`."""
     found, skipped = [], []
     for p in map(Path, paths):
         if p.is_file() and is_notebook(p):
-            found.append((p, student_name(p.stem)))
+            found.append((p, lms.from_file(p.stem)))
         elif p.is_file():
             skipped.append((p, _skip_reason(p)))
         elif p.is_dir():
             for entry in sorted(p.iterdir()):
                 if entry.is_file():
                     if is_notebook(entry):
-                        found.append((entry, student_name(entry.stem)))
+                        found.append((entry, lms.from_file(entry.stem)))
                     else:
                         skipped.append((entry, _skip_reason(entry)))
                 elif entry.is_dir():
                     files = sorted(f for f in entry.rglob("*") if f.is_file())
                     graded = [f for f in files if is_notebook(f) and ".ipynb_checkpoints" not in f.parts]
-                    student = student_name(entry.name)
+                    who = lms.from_folder(entry.name)
                     for f in graded:
-                        found.append((f, student if len(graded) == 1 else f"{student}/{f.stem}"))
+                        found.append((f, who if len(graded) == 1 else replace(who, name=f"{who.name}/{f.stem}")))
                     skipped += [(f, _skip_reason(f)) for f in files if f not in graded]
         else:
             raise FileNotFoundError(f"{p}: no such submission file or folder")
-    unique = list({f.resolve(): (f.resolve(), name) for f, name in found}.values())
+    unique = list({f.resolve(): (f.resolve(), who) for f, who in found}.values())
     if not unique:
         listed = "".join(f"\n  {f}: {why}" for f, why in skipped[:10])
         raise ValueError(f"no .ipynb submissions in {', '.join(map(str, paths))}{listed}")
     return unique, skipped
 
 
-def _students(found: list[tuple[Path, str]]) -> list[str]:
-    names = Counter(name for _, name in found)
-    return [name if names[name] == 1 else f"{p.parent.name}/{p.stem}" for p, name in found]
+def _students(found: list[tuple[Path, lms.Identity]]) -> list[str]:
+    names = Counter(who.name for _, who in found)
+    return [who.name if names[who.name] == 1 else f"{p.parent.name}/{p.stem}" for p, who in found]
 
 
 def _source_of(data: bytes) -> str | None:
@@ -158,13 +152,15 @@ def _course_notebook(source: str | None) -> Path | None:
     return None
 
 
-def plan(found: list[tuple[Path, str]], assignment: Path | None) -> tuple[list[Submission], list[str], list[str]]:
+def plan(
+    found: list[tuple[Path, lms.Identity]], assignment: Path | None
+) -> tuple[list[Submission], list[str], list[str]]:
     """The submissions with their assignment, exercises, written questions and answers; the exercise columns;
     remarks on the way."""
     subs = []
-    for (path, _), student in zip(found, _students(found)):
+    for (path, who), student in zip(found, _students(found)):
         data = path.read_bytes()
-        subs.append(Submission(path, student, data, hashlib.sha256(data).hexdigest()))
+        subs.append(Submission(path, student, data, hashlib.sha256(data).hexdigest(), identity=who))
     remarks = []
     if assignment is None:
         for s in subs:
@@ -218,6 +214,7 @@ def sandbox_env(private: Path, threads: int, isolated: bool) -> dict:
         MPLCONFIGDIR=str(tmp / "matplotlib"),
         TMPDIR=str(tmp),
         PYTHONDONTWRITEBYTECODE="1",
+        SSLCOURSE_GRADING="1",  # sslcourse.device.grading_mode(): long demonstrations use their shipped results
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
     )
@@ -280,7 +277,12 @@ def run_job(sub: Submission, scratch: Path, opts: Options, box: dict | None, thr
     lifeline.close()
     try:
         if not receive.poll(backstop):
-            return {"status": "timeout", "note": f"grading stopped after {backstop:g} s", "exercises": {}}
+            return {
+                "status": "timeout",
+                "note": f"grading stopped after {backstop:g} s (the notebook's --timeout and {CHECK_BUDGET_S} s "
+                "per exercise for its checks); if it is honest and only slow, grade it again with a larger --timeout",
+                "exercises": {},
+            }
         return receive.recv()
     except (EOFError, OSError) as err:
         proc.join(5)
@@ -317,8 +319,11 @@ def make_row(
     """The sheet's row for one submission. `exceeded`: the limits (`cgroup.Exceeded`) its processes ran into,
     which score the whole row 0, whatever its exercises earned before, with a note that says why. Its written
     answers are only noted: their points are the instructor's to give."""
-    row = {"student": sub.student}
-    notes, total = [], 0.0
+    who = sub.identity or lms.Identity(sub.student)
+    row = {"student": sub.student, "lms_id": who.lms_id, "name": who.name}
+    notes, total, told = [], 0.0, []
+    if who.late:
+        notes.append("submitted late (the LMS marked it so)")
     for e in sub.exercises:
         r = result.get("exercises", {}).get(e.name, {"score": 0, "max_score": 1, "notes": ["not graded"]})
         earned = round(e.points * r["score"] / r["max_score"], 2) if r.get("max_score") and not exceeded else 0.0
@@ -326,6 +331,8 @@ def make_row(
         said = [_without_prefix(n, e.name) for n in r.get("notes", []) if n]
         if said:
             notes.append(f"{e.name}: {'; '.join(said)}")
+        kind = "prediction" if ex.prediction_choices(e.check_source, e.name) is not None else "exercise"
+        told.append({"name": e.name, "kind": kind, "earned": earned, "points": e.points, "notes": said})
     notes += [r.note() for r in sub.responses]
     if result.get("note"):
         notes.append(f"notebook: {result['note']}")
@@ -334,6 +341,11 @@ def make_row(
     notes += [f"grader: {r}" for r in repaired]
     if unisolated:
         notes.append(f"grader: {sandbox.UNISOLATED}")
+    row["feedback"] = {  # for the student's feedback file (`lms.feedback`); not a column of the sheet
+        "exercises": told,
+        "written": [r.note() for r in sub.responses],
+        "run": result.get("note", ""),
+    }
     row.update(
         total=round(total, 2),
         max_total=round(sum(e.points for e in sub.exercises), 2),

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sslcourse.instructor.grading import batch, cgroup, sandbox, sheet, view, written
+from sslcourse.instructor.grading import batch, cgroup, lms, sandbox, sheet, view, written
 from sslcourse.instructor.grading.guard import Guard
 
 
@@ -32,6 +32,12 @@ def _refuse(out: Path, opts: batch.Options) -> str | None:
         return (
             f"an interrupted run left {progress}; pass --resume to go on with it, or --force to grade everything again"
         )
+    for kind, path in lms.exports_paths(out).items():
+        if path.exists() and not opts.force:
+            what = "folder of feedback files" if kind == "feedback" else f"{kind.capitalize()} gradebook"
+            return f"{path} (the {what} of an earlier run) exists; pass --force to replace it (or choose another --out)"
+        if kind != "feedback" and path.is_dir():
+            return f"{path} is a folder; the {kind.capitalize()} gradebook goes to that file: move it, or choose another --out"
     return None
 
 
@@ -51,9 +57,15 @@ def _box(opts: batch.Options, scratch_root: Path, subs: list, hide: list[Path]) 
         return None
     names = {e.name for s in subs for e in s.exercises}
     package_view = view.build(scratch_root / "view" / view.PACKAGE.name, names)
+    from sslcourse import data
+    from sslcourse.instructor import course
+
+    folders = [course.ROOT, view.PACKAGE, data.data_dir(), data.pack_path()]
+    folders += [Path(os.environ[k]) for k in ("SSLCOURSE_DATA", "SSLCOURSE_CACHE") if os.environ.get(k)]
     return {
         "memory": opts.memory,
         "package": str(view.PACKAGE),
+        "shown": sandbox.kernel_paths(folders),
         "view": str(package_view),
         "scratch_root": str(scratch_root),
         "hide": [str(p) for p in hide],
@@ -110,6 +122,8 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     guard.keep(progress.path, progress.text.encode() if progress.text else None, owned=True)
     if questions:
         guard.keep(answers, owned=True)
+    for kind in ("canvas", "moodle"):
+        guard.keep(lms.exports_paths(out)[kind], owned=True)
 
     where = "bubblewrap sandboxes" if opts.isolation != "none" else "NOT ISOLATED"
     print(
@@ -129,7 +143,13 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     threads = max(1, cores // opts.jobs)  # compute threads per submission
     scratch_root = Path(tempfile.mkdtemp(prefix="sslcourse-grade-"))
-    box = _box(opts, scratch_root, subs, [s.path for s in subs] + [out, progress.path, answers])
+    exports = lms.exports_paths(out)
+    box = _box(
+        opts,
+        scratch_root,
+        subs,
+        [s.path for s in subs] + [out, progress.path, answers, exports["canvas"], exports["moodle"]],
+    )
     bar = _bar(len(subs), opts.progress_bar)
     start = time.monotonic()
 
@@ -138,7 +158,7 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
         resumed = (s.student, s.sha256) in done
         began = time.monotonic()
         if resumed:
-            row, took = done[(s.student, s.sha256)], 0.0
+            row, took, row_repairs = done[(s.student, s.sha256)], 0.0, 0
         else:
             result, leftover, exceeded = _run_boxed(s, i, scratch_root, opts, box, threads)
             _remove_tree(scratch_root / f"{i:04d}")
@@ -150,12 +170,13 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
                 repaired = [f"{r} (while {opts.jobs} submissions ran at once)" for r in repaired]
             row = batch.make_row(s, result, repaired + leftover, unisolated=box is None, exceeded=exceeded)
             took = time.monotonic() - began
+            row_repairs = len(repaired)  # files the guard put back; not the NOT ISOLATED note, not leftovers
         with lock:
             rows[i] = row
             counts["resumed" if resumed else "graded"] += 1
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             if not resumed:
-                counts["repaired"] += row["notes"].count("grader: ")
+                counts["repaired"] += row_repairs
                 progress.add(s.student, s.sha256, row)
                 guard.keep(progress.path, progress.text.encode(), owned=True)
             bar.update(1)
@@ -188,12 +209,40 @@ def grade(paths, out: Path, opts: batch.Options) -> int:
     if questions:
         sheet.write_atomically(answers, written.render([(s.student, s.responses) for s in subs], out.name))
     sheet.write_atomically(out, sheet.render(rows, columns, questions))
+    exports = _write_exports(out, rows, subs)
     progress.remove()
-    _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs)
+    _summary(counts, len(subs), time.monotonic() - start, out, opts.jobs, isolated=box is not None)
     if questions:
         given = sum(r.answered for s in subs for r in s.responses)
         print(f"wrote {answers}: {given} written answer{'s' * (given != 1)} to grade by hand")
+    for line in exports:
+        print(line)
     return 0
+
+
+def _write_exports(out: Path, rows: list[dict], subs: list) -> list[str]:
+    """The gradebooks to import into Canvas and Moodle, and one feedback file per student (see `lms`)."""
+    paths = lms.exports_paths(out)
+    graded = [r for r in rows if r.get("status") != "skipped"]
+    title = next((s.assignment.stem for s in subs if s.assignment), out.stem)
+    sheet.write_atomically(paths["canvas"], lms.canvas_csv(rows, title))
+    sheet.write_atomically(paths["moodle"], lms.moodle_csv(rows))
+    paths["feedback"].mkdir(exist_ok=True)
+    for row in graded:
+        sheet.write_atomically(paths["feedback"] / lms.feedback_name(row), lms.feedback(row, title))
+    without = sum(not r.get("lms_id") for r in graded)
+    lines = [
+        f"wrote {paths['canvas']} and {paths['moodle']}: gradebooks to import (the auto-graded points"
+        + (", before the written answers' points" if any(r.get(sheet.BY_HAND) for r in graded) else "")
+        + ")",
+        f"wrote {paths['feedback']}: {len(graded)} feedback file{'s' * (len(graded) != 1)}, one per student",
+    ]
+    if without:
+        lines.append(
+            f"  {without} submission{'s' * (without != 1)} without an LMS id in its name: match "
+            f"{'them' if without != 1 else 'it'} by hand in the gradebook (see the README's 'Grading a classroom')"
+        )
+    return lines
 
 
 def _run_boxed(sub, i: int, scratch_root: Path, opts: batch.Options, box: dict | None, threads: int):
@@ -228,7 +277,7 @@ def _bar(total: int, enabled: bool):
     return tqdm(total=total, unit="notebook", desc="grading", disable=not enabled, file=sys.stderr)
 
 
-def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> None:
+def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int, isolated: bool = True) -> None:
     graded = counts["graded"]
     each = f", {seconds / graded:.1f} s each" if graded else ""
     resumed = f", {counts['resumed']} kept from the interrupted run" if counts["resumed"] else ""
@@ -237,6 +286,8 @@ def _summary(counts: dict, total: int, seconds: float, out: Path, jobs: int) -> 
         f"{counts['ok']} ok, {counts['error']} error, {counts['timeout']} timeout"
         + (f"; {counts['repaired']} files repaired after submissions touched them" if counts["repaired"] else "")
     )
+    if not isolated:
+        print(f"note: {sandbox.UNISOLATED}; grade again without --isolation none to isolate them")
     print(f"wrote {out}")
 
 

@@ -139,7 +139,11 @@ def _run(
             number = i + 1
             state, error = _run_cell(km, kc, cell.source, deadline)
             if state == "timeout":
-                return Run("timeout", f"stopped after {timeout:g} s, in cell {number}")
+                return Run(
+                    "timeout",
+                    f"stopped after {timeout:g} s, in cell {number}; if the notebook is honest and only slow, "
+                    "grade it again with a larger --timeout",
+                )
             if state == "died":
                 return Run("error", f"the kernel died in cell {number}{_why_it_died(box, memory)}")
             if error and "raises-exception" not in tags:

@@ -55,6 +55,7 @@ class Worker:
         )
         self.to_worker, self.from_worker = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         self.ready, self.problems, self.death = {}, {}, None
+        self.heard = False  # its one "ready" message came (it may list no function: a submission without any)
         try:
             wire.send_bytes(
                 self.to_worker,
@@ -65,12 +66,13 @@ class Worker:
 
     def wait(self, timeout: float = 120.0) -> Worker:
         """Wait until the worker says which functions its cells defined (`ready`) and which not (`problems`)."""
-        if self.death or self.ready or self.problems:
-            return self
+        if self.death or self.heard:  # not `ready or problems`: both are empty when it defined nothing, and a
+            return self  # second read would wait out the whole timeout for a message that never comes
         try:
             hello = wire.load_untrusted(wire.receive_bytes(self.from_worker, time.monotonic() + timeout))
             self.ready = {str(k): v for k, v in hello["ready"].items()}
             self.problems = {str(k): str(v) for k, v in hello["problems"].items()}
+            self.heard = True
         except TimeoutError:
             self.close(f"defining the functions took more than {timeout:g} s")
         except (

@@ -155,6 +155,40 @@ def _python_paths(package: Path) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+_PRIVATE = [Path("/tmp"), Path("/dev/shm")]  # the folders every sandbox gets fresh (see _common)
+
+
+def _editable_targets() -> list[Path]:
+    """Where the packages installed in editable mode live (PEP 610's direct_url.json)."""
+    import importlib.metadata
+    import json
+    from urllib.parse import unquote, urlparse
+
+    found = []
+    for dist in importlib.metadata.distributions():
+        try:
+            url = json.loads(dist.read_text("direct_url.json") or "{}")
+        except (ValueError, OSError):
+            continue
+        if url.get("dir_info", {}).get("editable") and url.get("url", "").startswith("file:"):
+            found.append(Path(unquote(urlparse(url["url"]).path)))
+    return found
+
+
+def kernel_paths(course: list[Path]) -> list[str]:
+    """What the kernel must see that its fresh /tmp and /dev/shm would hide: the interpreter (its prefixes, its
+    import path, the real folders behind them, editable installs) and `course` (the checkout, its data), when
+    any of them lives under one of those folders. The kernel's sandbox binds them read-only over its fresh
+    folders (the worker's binds its Python the same way; the submission still writes only to its own /tmp)."""
+    wanted = [*_python_paths(Path("/nonexistent")), *_editable_targets(), *course]
+    found = []
+    for p in wanted:
+        for q in (p.absolute(), Path(os.path.realpath(p))):
+            if q.exists() and any(q == d or q.is_relative_to(d) for d in _PRIVATE) and q not in _PRIVATE:
+                found.append(str(q))
+    return list(dict.fromkeys(found))
+
+
 def bwrap(cmd: list[str], box: dict, *, role: str, chdir: str, writable: tuple = ()) -> list[str]:
     """`cmd` inside bubblewrap. role 'kernel': the system and the course read-only, the scratch folders, the
     submissions and the sheet hidden, `chdir` a private memory-backed folder; 'worker': only the system, Python
@@ -162,7 +196,10 @@ def bwrap(cmd: list[str], box: dict, *, role: str, chdir: str, writable: tuple =
     size = box["memory"] or DISK_WITHOUT_MEMORY_LIMIT
     package = Path(box["package"])
     if role == "kernel":
-        args = ["--ro-bind", "/", "/", *_common(size), "--tmpfs", box["scratch_root"]]
+        args = ["--ro-bind", "/", "/", *_common(size)]
+        for p in box.get("shown", ()):  # a venv or checkout under /tmp: shown again, read-only (`kernel_paths`)
+            args += ["--ro-bind", p, p]
+        args += ["--tmpfs", box["scratch_root"]]
         for hidden in box["hide"]:
             if os.path.isfile(hidden):
                 args += ["--ro-bind", "/dev/null", hidden]

@@ -1,6 +1,7 @@
 """The grade sheet: one row per submission, kept as it is graded in a progress file, written at the end.
 
-Columns: `student` (the file's stem), one per exercise (its grade id: points earned), `total`,
+Columns: `student` (the student's name, from the file's or folder's name), `lms_id` (the id the LMS
+export gave it: Canvas user id, Moodle participant id, nbgrader student id; see `lms`), one per exercise (its grade id: points earned), `total`,
 `max_total`, `status` (ok, error, timeout) and `notes`. When the assignment has written questions (see
 `written`), each gets a column after the exercises, left empty for the points the instructor gives by
 hand, and the totals are named for what they hold: `auto_total` and `auto_max_total` (the auto-graded
@@ -20,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-FIXED = ["student"]
+FIXED = ["student", "lms_id"]  # the name, and the LMS's id for it when the export gave one (see `lms`)
 TAIL = ["total", "max_total", "status", "notes"]
 # With written questions, `total` and `max_total` hold only the auto-graded points: their columns say so.
 AUTO = {"total": "auto_total", "max_total": "auto_max_total"}
