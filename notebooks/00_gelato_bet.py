@@ -324,11 +324,13 @@ plt.show()
 # **Your prediction, judged.** The random network's row above, full data (10,000 test images):
 
 # %%
-from sslcourse.checks.predictions import reveal_best
+from sslcourse.checks.predictions import reveal_direction
 
 random_row = next(r for r in so_far if r["name"] == "random_resnet18")
-verdict = reveal_best(predict_random_probe, {"kNN": scoreboard.value(random_row, "knn_top1"),
-                                             "linear probe": scoreboard.value(random_row, "linear_top1")})
+# Which probe reads the random features better: linear probe minus kNN, judged by the two-standard-error rule.
+verdict = reveal_direction(predict_random_probe,
+                           scoreboard.value(random_row, "linear_top1") - scoreboard.value(random_row, "knn_top1"),
+                           ("kNN", "about the same", "linear probe"), what="linear probe minus kNN (points)")
 
 # %% [markdown]
 # **Question 1 (written, graded by hand; 2 points).** The random network has learned nothing, yet a

@@ -536,6 +536,7 @@ for metric in ("knn_top1", "linear_top1"):
 # isolates what was learned. 1 point: names width and training budget (or device) as confounds of a raw
 # comparison.
 
+# %% [markdown]
 # ### Run the real experiments (optional, GPU)
 #
 # With a GPU, set `RUN_ON_GPU = True`: it trains the pair network at the course's width 0.5 for 100 epochs

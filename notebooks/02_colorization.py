@@ -554,8 +554,9 @@ verdict = reveal_best(predict_most_colourful, mean_chroma, what="the most colour
 # whatever results are shipped.
 
 # %% [markdown]
-# **Question 2 (written, graded by hand; 2 points).** In the shipped run, the rebalanced model's colours came
-# out slightly *more* colourful than the truth. Using the class weights $w_q \propto ((1 - \lambda) p_q + \lambda / Q)^{-1}$,
+# **Question 2 (written, graded by hand; 2 points).** Rebalancing can overshoot: a rebalanced model's colours
+# can come out *more* colourful than the truth (is ours, beyond two standard errors? read the numbers above).
+# Using the class weights $w_q \propto ((1 - \lambda) p_q + \lambda / Q)^{-1}$,
 # explain how rebalancing can overshoot and which way you would move $\lambda$ to tone it down. Why does the
 # rebalanced model lose plain AuC?
 
@@ -842,9 +843,8 @@ print(scoreboard.bet_so_far("colorization"))  # computed from the scoreboard as 
 #   distribution over colour bins keeps all of them, and the decoding chooses afterwards.
 # - The paper names two knobs for vivid colours: class rebalancing (rare colours weigh more in the loss)
 #   and the annealed mean (a temperature between the mean and the mode). Our short run measured them
-#   apart: rebalancing gave the most colourful predictions, but the annealed mean made plain
-#   classification greyer, not more vivid (its chroma fell from T = 1 to T = 0.38, section 6), because
-#   an unsure classifier's sharpest bin is grey.
+#   apart, with their noise (sections 5 and 6 print the verdicts): the annealed mean need not make colours
+#   more vivid, because an unsure classifier's sharpest bin can be grey.
 # - A good colorizer has to recognise things; the scoreboard measures how much of that recognition a
 #   linear classifier can use. Next: **SimCLR** (notebook 03), which learns by comparing two views of the
 #   same image instead of predicting part of it.

@@ -22,7 +22,7 @@
 # 1. The framework: two views, a backbone, a projection head, a loss.
 # 2. The augmentations: the distortions the paper studies, on real photographs and on CIFAR-10.
 # 3. The loss, **NT-Xent**, which you write yourself (the exercise).
-# 4. A live training run on the CPU with your loss, measured by your kNN from notebook 00.
+# 4. A live training run on the CPU with your loss, measured by the kNN of notebook 00.
 # 5. What the studies say: the training curve of the shipped GPU model, then the **augmentation study**
 #    (which pair of augmentations matters), the temperature, and features before and after the projection
 #    head, each read against the paper's findings. The studies are short CPU runs, and say so.
@@ -35,8 +35,9 @@
 # 1. write the NT-Xent loss (exercise `nt_xent_loss`) and say what the temperature does;
 # 2. explain why the choice of augmentations decides what SimCLR learns, and predict which pair matters
 #    most (the prediction in section 5; question 1);
-# 3. train SimCLR on a CPU for a minute and watch it learn, evaluated with your own kNN from notebook 00;
+# 3. train SimCLR on a CPU for a minute and watch it learn, evaluated with the kNN rule of notebook 00;
 # 4. read a study against its paper: which differences clear the noise and which do not.
+# 5. measure the shortcut colour distortion hides, with a matcher you design (exercise `histogram_match`).
 #
 # **You need** notebooks 00 to 02, cosine similarity, and a softmax cross-entropy.
 #
@@ -251,27 +252,11 @@ print(f"random projections: {loss_fn(z_random[0], z_random[1], 0.2).item():.2f}"
 # distortion. Every 100 steps, the backbone is frozen for a moment and kNN (k = 20) classifies 1,000
 # test images from their features. Labels are used **only** by this probe, never for training.
 #
-# The probe is **your** `knn_classify` from notebook 00: paste it into the cell below (the check is the
-# same as there). Your loss trains, your kNN measures.
+# The probe is the kNN you wrote in notebook 00, as the library holds it (`evaluate.knn_classify`): your
+# loss trains, the same kNN rule measures.
 
-# %% nbgrader={"grade": false, "grade_id": "knn_classify", "locked": false, "solution": true}
-def knn_classify(train_features, train_labels, query_features, k=20):
-    """Majority label among the k training points most cosine-similar to each query (from notebook 00).
-
-    Shape: (N, D), (N,), (M, D) -> (M,)
-    """
-    # BEGIN SOLUTION
-    train = F.normalize(train_features.float(), dim=1)
-    query = F.normalize(query_features.float(), dim=1)
-    nearest = (query @ train.T).topk(k, dim=1).indices  # (M, k)
-    return torch.mode(train_labels[nearest], dim=1).values
-    # END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "check_knn_classify", "locked": true, "points": 1}
-from sslcourse.checks.evaluation import check_knn_classify
-
-knn = check_knn_classify(knn_classify).choose(knn_classify, evaluate.knn_classify)
+# %%
+knn = evaluate.knn_classify
 
 # %% tags=["nbval-approx-6"]
 from sslcourse.device import grading_mode
@@ -325,7 +310,7 @@ print(f"{card['name']}: kNN {card['metrics']['knn_top1']:.1f}%, linear probe {ca
 # and DINO, in notebook 05, prevent it other ways). Then the number of negatives: each anchor is compared
 # with $2B - 2$ others, so the batch size $B$ sets how hard the task is; the paper (its Figure 9) finds
 # larger batches better, most of all for short training. Four runs of the live recipe, 100 steps each,
-# probed by your kNN on 1,000 test images (about 20 seconds in all):
+# probed by the kNN of notebook 00 on 1,000 test images (about 20 seconds in all):
 
 # %% tags=["nbval-approx-6"]
 from sslcourse.checks.predictions import direction
@@ -661,7 +646,7 @@ print("linear probe:", ", ".join(f"tau={r['temperature']:g}: {r['linear_top1']:.
 print(findings.sentence(findings.judged("simclr_temperature")))
 
 # %% [markdown]
-# **Question 2 (written, graded by hand; 2 points).** NT-Xent divides every similarity by the temperature
+# **Question 3 (written, graded by hand; 2 points).** NT-Xent divides every similarity by the temperature
 # $\tau$. Which negatives dominate the gradient when $\tau$ is small, and which when it is large? Why can a
 # very small $\tau$ hurt on CIFAR-10, where about a tenth of a batch shares the anchor's class?
 
@@ -728,7 +713,7 @@ for r in heads["runs"]:
 print(findings.sentence(findings.judged("simclr_head")))
 
 # %% [markdown]
-# **Question 3 (written, graded by hand; 2 points).** Why can the representation $h$ before the projection
+# **Question 4 (written, graded by hand; 2 points).** Why can the representation $h$ before the projection
 # head be better for classification than $z = g(h)$, on which the loss is computed? Name one property of an
 # image that the loss pushes $z$ to forget but that a CIFAR-10 classifier may need, and say what the verdict
 # above lets you conclude at our scale.

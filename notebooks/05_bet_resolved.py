@@ -16,7 +16,7 @@
 # 1. The scoreboard: every method under the one protocol (kNN, linear probe, few-label fine-tuning).
 # 2. How many labels each starting point needs: the few-label curves.
 # 3. How much of the gap between its own untrained network and supervised features each method closes.
-# 4. The papers' findings beside ours: what reproduced at our scale, what did not, and why that might be.
+# 4. The papers' findings beside ours: what is seen at our scale, what is not or cannot be told, and why that might be.
 # 5. The bet's history, and what came after SimCLR (MoCo, BYOL, SimSiam, DINO).
 # 6. The bet, at our scale.
 # 7. What this course left out, and where to go next.

@@ -201,7 +201,7 @@ def _simclr_pair(grid):
     key = next((k for k in cells if set(k) == {"crop", "color"}), None)
     if key is None:
         raise LookupError("the grid has no crop + color cell")
-    rival = max((k for k in cells if k != key), key=lambda k: cells[k].value)
+    rival = max((k for k in cells if set(k) != {"crop", "color"}), key=lambda k: cells[k].value)  # either order
     name = lambda k: f"{k[0]} alone" if k[0] == k[1] else f"{k[0]} + {k[1]}"
     effects = [Effect(f"crop + color beats the best other cell ({name(rival)})", cells[key] - cells[rival])]
     ours = (
@@ -215,7 +215,7 @@ def _simclr_pair(grid):
 def _shortcut_cell(grid, first: str, second: str, cue: str) -> Value:
     """A cell's top-1 matching accuracy (%) with a cue, its SE the spread over the grid's batches."""
     cell = next(c for c in grid["results"]["cells"] if (c["first"], c["second"]) == (first, second))
-    batches = math.ceil(grid["results"]["n_test"] / grid["results"]["batch"])
+    batches = grid["results"]["n_test"] // grid["results"]["scored_per_batch"]
     return Value(cell[cue]["top1"], cell[cue]["se"], f"the spread over {batches} batches of all test images")
 
 

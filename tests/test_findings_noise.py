@@ -54,7 +54,7 @@ def _pair():
     n = g["settings"]["n_test"]
     cells = {(c["first"], c["second"]): c for c in g["cells"]}
     key = next(k for k in cells if set(k) == {"crop", "color"})
-    rival = max((k for k in cells if k != key), key=lambda k: cells[k]["linear_top1"])
+    rival = max((k for k in cells if set(k) != {"crop", "color"}), key=lambda k: cells[k]["linear_top1"])
     return [q(_se(cells[key], "linear_top1", n), _se(cells[rival], "linear_top1", n))]
 
 

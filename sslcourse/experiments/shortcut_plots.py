@@ -63,7 +63,11 @@ def plot_shortcut_ratios(result: dict, metrics=("normalised", "pixels")):
         for method in methods:
             x, y, se = mae_shortcut.series(result, method, metric)
             colour, marker = METHOD_STYLE[method]
-            label = method + (" (shipped mae_vit: a short CPU-trained stand-in)" if method == "MAE" else "")
+            card = result.get("settings", {}).get("model_card") or {}
+            trained = (
+                f"shipped {card.get('name', 'model')}, trained on {card.get('trained_on', 'a device not recorded')}"
+            )
+            label = method + (f" ({trained})" if method == "MAE" else "")
             ax.errorbar(
                 [100 * v for v in x],
                 y,
