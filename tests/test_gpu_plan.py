@@ -96,7 +96,7 @@ def test_every_small_effect_runs_three_seeds_and_the_sizing_counts_them():
         )  # three seeds cost three times one, besides the step's fixed part
     for name in ("mae_finetune", "mae_sweep", "simclr_grid", "simclr_colour", "simclr_temperature", "simclr_head"):
         assert plan.BY_NAME[name].seeds >= 3
-    assert plan.seeds_for(12, 40) == 1 and plan.seeds_for(5, 50) == 3 and plan.seeds_for(1, 65) > 3
+    assert plan.seeds_for(12, 40) == 1 and plan.seeds_for(5, 50) == 3 and plan.seeds_for(1.75, 65) > 3
 
 
 def test_seeded_commands_expand_once_per_seed():

@@ -3,9 +3,12 @@
 An accuracy measured on n test images has the binomial standard error (`sslcourse.stats`); a run trained
 with another seed lands elsewhere too (seed spread, about 0.3 points for the short CIFAR-10 runs of this
 course: an assumption until a study records its own). A study resolves a difference `effect` between two
-settings when the effect is at least `ratio` (3) times the standard error of the difference of their means:
+settings when the effect is at least `ratio` times the standard error of the difference of their means: 2.5,
+a margin over the two standard errors that the findings' verdicts ask for.
+The same rule judges the result (`sslcourse.stats.mean_over_seeds`): more seeds average the seed spread away,
+not the test set's, whose images every seed shares:
 
-    se_diff = sqrt(2 * (se_test**2 + seed_sd**2) / seeds)
+    se_diff = sqrt(2 * (se_test**2 + seed_sd**2 / seeds))
 
     >>> plan = size_study(effect=2.0, accuracy=80.0)
     >>> plan.seeds, plan.n_test
@@ -53,7 +56,7 @@ class StudySize:
 def size_study(
     effect: float,
     accuracy: float,
-    ratio: float = 3.0,
+    ratio: float = 2.5,
     n_test: int = TEST_SET,
     seed_sd: float = SEED_SD,
     max_seeds: int = 10,
@@ -65,10 +68,10 @@ def size_study(
         raise ValueError(f"effect must be a positive number of points, got {effect}")
     se_test = binomial_se(accuracy, n_test)
     for seeds in range(3 if effect < 3 else 1, max_seeds + 1):
-        se_diff = math.sqrt(2 * (se_test**2 + seed_sd**2) / seeds)
+        se_diff = math.sqrt(2 * (se_test**2 + seed_sd**2 / seeds))
         if effect >= ratio * se_diff:
             return StudySize(effect, accuracy, n_test, seeds, se_test, se_diff, effect / se_diff)
-    floor = ratio * math.sqrt(2 * (se_test**2 + seed_sd**2) / max_seeds)
+    floor = ratio * math.sqrt(2 * (se_test**2 + seed_sd**2 / max_seeds))
     raise ValueError(
         f"an effect of {effect} points is below {ratio}x the noise even with {max_seeds} seeds on "
         f"{n_test} test images (smallest resolvable: {floor:.2f} points); study a larger effect, "
