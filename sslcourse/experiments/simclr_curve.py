@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 
 import torch
 
-from sslcourse import augment
+from sslcourse import augment, stats
 from sslcourse.experiments.runner import Experiment, Option, Run, Topic
 from sslcourse.experiments.simclr import SCALES, load_data, probe
 from sslcourse.methods.simclr import SimCLR, pair_augmentation
@@ -94,7 +94,7 @@ def _summary(runs: dict[int, list[dict]], steps) -> list[dict]:
 
 def curve(scale, steps=STEPS, seeds=SEEDS, pipelines=PIPELINES, device="cpu", log=print) -> dict:
     """Both pipelines, every seed, probed at every budget; and per budget the difference of the means (first
-    pipeline minus second) with its standard error from the seeds' spread."""
+    pipeline minus second) with its standard error: the test set's and the seeds' noise, from `sslcourse.stats`."""
     train_data, test_data = load_data(scale)
     result = {"pipelines": {}, "steps": list(steps), "seeds": list(seeds)}
     for name, pipeline in pipelines.items():
@@ -105,9 +105,20 @@ def curve(scale, steps=STEPS, seeds=SEEDS, pipelines=PIPELINES, device="cpu", lo
         result["pipelines"][name] = {"cell": list(pipeline), "runs": runs, "by_steps": _summary(runs, steps)}
     first, second = list(pipelines)
     result["difference"] = []
+
+    def mean_se(name: str, budget: int) -> tuple[float, float]:
+        """The seeds' mean at a budget, with the test set's and the seeds' noise together (`stats`)."""
+        values = [
+            r["linear_top1"]
+            for runs in result["pipelines"][name]["runs"].values()
+            for r in runs
+            if r["steps"] == budget
+        ]
+        mean, se, _ = stats.mean_over_seeds(values, scale.n_test)
+        return mean, se
+
     for a, b in zip(result["pipelines"][first]["by_steps"], result["pipelines"][second]["by_steps"]):
-        sds = [a["linear_top1_sd"], b["linear_top1_sd"]]
-        se = None if None in sds else math.sqrt(sds[0] ** 2 / len(seeds) + sds[1] ** 2 / len(seeds))
+        se = stats.independent_difference_se(mean_se(first, a["steps"])[1], mean_se(second, b["steps"])[1])
         result["difference"].append(
             {
                 "steps": a["steps"],
