@@ -251,7 +251,7 @@ def classroom(tmp_path_factory):
     base = tmp_path_factory.mktemp("classroom")
     (base / "notebooks").mkdir()
     shutil.copy(DEMO, base / "notebooks" / DEMO.name)
-    assert assign.assign(root=base, execute=False) == 0
+    assert assign.assign(root=base) == 0
     pair = pairs.find_pairs(root=base)[0]
     stub = nbformat.read(pair.student, as_version=4)
     solution = _cells(pairs.build(pair), "knn_classify")[0].source

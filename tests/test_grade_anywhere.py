@@ -60,7 +60,7 @@ def _course(folder: Path) -> tuple[Path, Path]:
     shutil.copy(ROOT / "pyproject.toml", folder / "pyproject.toml")
     (folder / "notebooks").mkdir()
     shutil.copy(ROOT / "tests" / "fixtures" / "99_demo.py", folder / "notebooks" / "99_demo.py")
-    assert assign.assign(root=folder, execute=False) == 0
+    assert assign.assign(root=folder) == 0
     pair = pairs.find_pairs(root=folder)[0]
     solution = [c for c in pairs.build(pair).cells if c.metadata.get("nbgrader", {}).get("grade_id") == "knn_classify"]
     nb = nbformat.read(pair.student, as_version=4)

@@ -232,7 +232,7 @@ def classroom(tmp_path_factory):
     base = tmp_path_factory.mktemp("questions")
     (base / "notebooks").mkdir()
     shutil.copy(FIXTURE, base / "notebooks" / FIXTURE.name)
-    assert assign.assign(root=base, execute=False) == 0
+    assert assign.assign(root=base) == 0
     pair = pairs.find_pairs(root=base)[0]
     stub = nbformat.read(pair.student, as_version=4)
     assert _cell(stub, "q_neighbours").source == "YOUR ANSWER HERE"
