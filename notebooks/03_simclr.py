@@ -727,8 +727,7 @@ print(findings.sentence(findings.judged("simclr_head")))
 # gap: beyond two standard errors the paper's claim is seen at this scale, within them the run cannot tell.
 #
 # *Rubric (2 points).* 1 point: $z$ is invariant to the augmentations and the head can discard what $h$ keeps.
-# 1 point: a concrete property (colour, position, orientation) and a reading of the verdict with its error
-# bars.
+# 1 point: a concrete property (colour, position, orientation), and the verdict read with its error bars.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Whole-image retrieval with SimCLR features
