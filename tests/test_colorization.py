@@ -174,3 +174,32 @@ def test_nothing_runs_in_float64_on_the_device(loss):
         model.eval().colorize(rgb_to_lab(x.float() / 255)[:, :1])
         col.soft_encode(torch.randn(50, 2) * 200, in_gamut_bins())  # far outside the gamut, too
     assert watch.ops == []
+
+
+def test_chroma_value_has_its_spread_over_images():
+    ab = torch.zeros(4, 2, 8, 8)
+    ab[:, 0], ab[:, 1] = 3.0, 4.0  # chroma 5 everywhere
+    flat = exp.chroma_value(ab)
+    assert flat.value == pytest.approx(5.0) and flat.se == pytest.approx(0.0)
+    ab[2:] *= 2  # two images at chroma 5, two at 10
+    v = exp.chroma_value(ab)
+    assert v.value == pytest.approx(7.5)
+    assert v.se == pytest.approx(np.std([5, 5, 10, 10], ddof=1) / 2)
+    with pytest.raises(ValueError, match="at least 2"):
+        exp.chroma_value(ab[:1])
+
+
+@pytest.mark.parametrize("loss", ["l2", "rebalanced"])
+def test_short_run_trains_and_measures(loss):
+    g = torch.Generator().manual_seed(0)
+    train_images = torch.randint(0, 256, (32, 3, 32, 32), dtype=torch.uint8, generator=g)
+    test_images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=g)
+    out = exp.short_run(loss, train_images, test_images, seconds=None, device="cpu", epochs=1, batch_size=16)
+    assert out["run"].steps == 2 and out["model"].loss == loss
+    assert out["n_test"] == 6 and 0 <= out["auc"] <= 100 and out["auc_rebalanced_se"] >= 0
+    L, _ = exp.ab_of(test_images)
+    assert out["chroma"].value == pytest.approx(exp.chroma(exp.predict(out["model"], L)), rel=1e-5)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        exp.short_run("L1", train_images, test_images, seconds=None, device="cpu")
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        exp.short_run(loss, train_images, test_images, seconds=0, device="cpu")

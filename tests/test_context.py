@@ -154,3 +154,39 @@ def test_the_experiments_run_and_write_their_provenance(tmp_path, cifar):
     assert experiments.main(["aberration", "--out", str(out), *common]) == 0
     rows = json.loads(out.read_text())["results"]["conditions"]
     assert len(rows) == 4 and all(0 < r["error"] < 1.5 for r in rows.values())
+
+
+def smooth_images(n, seed=0):
+    """uint8 images that vary slowly (4x4 random colours, enlarged bilinearly to 32x32): borders continue."""
+    coarse = torch.rand(n, 3, 4, 4, generator=torch.Generator().manual_seed(seed))
+    x = torch.nn.functional.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=False)
+    return (255 * x).round().to(torch.uint8)
+
+
+def test_border_shortcut_solves_touching_pairs_and_fades_with_a_gap():
+    images = smooth_images(400)
+    touching = experiments.border_shortcut(images, gap=0, jitter=0, batch_size=150)
+    apart = experiments.border_shortcut(images, gap=6, jitter=2, batch_size=150)
+    assert touching.dtype == torch.bool and touching.shape == (400,)
+    assert touching.float().mean() > 0.9  # smooth images continue across a shared border
+    assert apart.float().mean() < touching.float().mean() - 0.2
+    assert torch.equal(apart, experiments.border_shortcut(images, gap=6, jitter=2, batch_size=150))  # seeded
+    assert not torch.equal(apart, experiments.border_shortcut(images, gap=6, jitter=2, batch_size=150, seed=1))
+    with pytest.raises(ValueError, match="needs"):  # 3*16 + 2*8 + 2*2 = 68 > 64 px
+        experiments.border_shortcut(images, gap=8, jitter=2)
+
+
+def test_compare_border_shortcut_pairs_the_images():
+    images = smooth_images(300, seed=1)
+    out = experiments.compare_border_shortcut(images, gap=0, jitter=0)
+    mine = experiments.border_shortcut(images, 0, 0).float()
+    base = experiments.border_shortcut(images, 4, 2).float()
+    assert out["n"] == 300 and out["chance"] == 12.5
+    assert out["mine"].value == pytest.approx(100 * mine.mean().item())
+    assert out["baseline"].value == pytest.approx(100 * base.mean().item())
+    assert out["difference"].value == pytest.approx(out["mine"].value - out["baseline"].value)
+    paired = 100 * (mine - base).std().item() / 300**0.5  # sd of the per-image differences / sqrt(n)
+    assert out["difference"].se == pytest.approx(paired, rel=1e-5)
+    assert out["mine"].se == pytest.approx(100 * (mine.mean() * (1 - mine.mean()) / 300).sqrt().item(), rel=1e-5)
+    same = experiments.compare_border_shortcut(images, gap=4, jitter=2)  # the baseline against itself
+    assert same["difference"].value == 0 and same["difference"].se == 0

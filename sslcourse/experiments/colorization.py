@@ -38,6 +38,7 @@ from sslcourse.methods.colorization_bins import (
     smooth_prior,
 )
 from sslcourse.train import train
+from sslcourse.verdicts import Value
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "colorization"
 THRESHOLDS = torch.arange(0, 151, dtype=torch.float32)  # ab distances 0..150, the paper's Figure 4 / Table 1
@@ -238,6 +239,64 @@ def measure_runs(runs: dict[str, str], test_set, device, T: float = col.T_PAPER)
         "sample_indices": test_set[2][:SAMPLE_IMAGES].tolist(),
         "T": T,
         "curve_thresholds": THRESHOLDS[::5].tolist(),
+    }
+
+
+# --------------------------------------------------------------------------- a student's short run
+def chroma_value(pred_ab: torch.Tensor) -> Value:
+    """Mean chroma with its standard error over images (each image's mean chroma is one sample; pixels of an
+    image are not independent). Shape: (N, 2, H, W) -> Value."""
+    per_image = pred_ab.float().norm(dim=1).mean(dim=(1, 2)).double().numpy()  # (N,)
+    if len(per_image) < 2:
+        raise ValueError(f"a standard error over images needs at least 2 test images, got {len(per_image)}")
+    se = float(per_image.std(ddof=1) / len(per_image) ** 0.5)
+    return Value(float(per_image.mean()), se, f"spread over {len(per_image)} test images, one seed")
+
+
+def short_run(
+    loss: str,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    seconds: float | None,
+    device,
+    epochs: float = 10.0,
+    batch_size: int = 64,
+    width: float = 0.25,
+    seed: int = 0,
+) -> dict:
+    """Train one colorizer with `loss` for `seconds` of wall clock (or `epochs` over `train_images`, whichever
+    ends first; None: epochs only), from the shipped runs' recipe (AdamW, lr 2e-3) but with smaller batches, as
+    a short run needs its steps; then measure it on `test_images` as `measure_runs` measures the shipped runs
+    (annealed mean, T = 0.38). Returns {"model", "run" (TrainResult), "chroma" (a Value, SE over images),
+    "auc", "auc_rebalanced" and its SE, "n_test"}."""
+    if loss not in col.LOSSES:
+        raise ValueError(f"loss must be one of {col.LOSSES}, got {loss!r}")
+    if seconds is not None and seconds <= 0:
+        raise ValueError(f"seconds must be positive (or None for an epoch budget), got {seconds}")
+    centers, prior = shipped_prior()
+    torch.manual_seed(seed)
+    model = build(loss, prior, width)
+    cfg = replace(
+        methods.get("colorization").recipe,
+        epochs=epochs,
+        minutes=None if seconds is None else seconds / 60,
+        batch_size=min(batch_size, len(train_images)),
+        seed=seed,
+        nan_check_every=10,
+    )
+    no_labels = torch.zeros(len(train_images), dtype=torch.long)  # colorization never reads them
+    run = train(model, train_images, no_labels, cfg, device=device, progress=False)
+    L, true_ab = ab_of(test_images)
+    pred = predict(model, L)
+    row = measure(pred, true_ab, centers, prior)
+    return {
+        "model": model,
+        "run": run,
+        "chroma": chroma_value(pred),
+        "auc": row["auc"],
+        "auc_rebalanced": row["auc_rebalanced"],
+        "auc_rebalanced_se": row["auc_rebalanced_se"],
+        "n_test": len(test_images),
     }
 
 

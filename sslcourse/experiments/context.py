@@ -26,11 +26,13 @@ from pathlib import Path
 
 import torch
 
-from sslcourse import data, evaluate, methods, pretrained
+from sslcourse import data, evaluate, methods, pretrained, stats
 from sslcourse.experiments.runner import Experiment, Option, Run, Topic
-from sslcourse.methods.context_shortcuts import PositionRegressor
+from sslcourse.methods.context import sample_patch_pairs, upsample
+from sslcourse.methods.context_shortcuts import PositionRegressor, border_match
 from sslcourse.models import build_model
 from sslcourse.train import TrainConfig, train
+from sslcourse.verdicts import Value
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results" / "context"
 
@@ -114,6 +116,52 @@ def gap_jitter(
         if name == keep:
             kept = (model, run)
     return {"variants": rows}, kept
+
+
+# --------------------------------------------------------------------------- the border shortcut, measured
+def border_shortcut(
+    images: torch.Tensor,
+    gap: int,
+    jitter: int,
+    patch: int = 16,
+    scale: float = 2.0,
+    seed: int = 0,
+    batch_size: int = 1000,
+) -> torch.Tensor:
+    """Does border matching (`context_shortcuts.border_match`: no learning, no parameters) place the neighbour?
+    One pair per image, cut with `gap` and `jitter` from the image upsampled by `scale` (as the pair network
+    sees it); a seed makes the draws (grid places, neighbours, jitter) repeatable.
+
+    Shape: uint8 (N, 3, H, W) -> bool (N,): True where it named the neighbour's position.
+    """
+    g = torch.Generator().manual_seed(seed)
+    hits = []
+    for batch in images.split(batch_size):
+        x = upsample(batch.float() / 255, scale)
+        center, neighbor, labels = sample_patch_pairs(x, patch, gap, jitter, g)
+        hits.append(border_match(center, neighbor) == labels)
+    return torch.cat(hits)
+
+
+def compare_border_shortcut(images: torch.Tensor, gap: int, jitter: int, baseline=VARIANTS["cured"], **kw) -> dict:
+    """Border matching's accuracy (%) at a gap and jitter and at `baseline`'s (the course's 4 and 2), on the
+    same images, each with its binomial standard error, and their difference with the paired standard error
+    (`stats.paired_difference_se`: one pair per image on both sides). Returns {"mine", "baseline",
+    "difference"}: `verdicts.Value`s, plus "n" and "chance" (12.5)."""
+    mine = border_shortcut(images, gap, jitter, **kw).float()
+    base = border_shortcut(images, baseline["gap"], baseline["jitter"], **kw).float()
+    n = len(mine)
+
+    def value(hits):
+        percent = 100 * hits.mean().item()
+        return Value(percent, stats.binomial_se(percent, n), f"binomial on {n} test images")
+
+    diff = Value(
+        100 * (mine.mean() - base.mean()).item(),
+        stats.paired_difference_se(mine.numpy(), base.numpy()),
+        f"paired over the same {n} test images",
+    )
+    return {"mine": value(mine), "baseline": value(base), "difference": diff, "n": n, "chance": 100 / 8}
 
 
 # --------------------------------------------------------------------------- experiment 2: chromatic aberration
