@@ -22,9 +22,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The plan for this notebook
 #
-# 1. Cut a pair of patches the way the paper does: `sample_patch_pair` (exercise).
+# 1. Cut a pair of patches the way the paper does: `sample_patch_pair` (an exercise you design).
 # 2. The **trivial shortcut**: without a gap between the patches, a few lines of code that never learn
-#    anything solve most of the puzzle. Gap and jitter close it.
+#    anything solve most of the puzzle. Gap and jitter shrink it: you measure how far, at a gap and jitter
+#    of your choice.
 # 3. The pair network, and a few seconds of training with your sampler.
 # 4. Gap and jitter on or off: pretext accuracy against the quality of the features (shipped results).
 # 5. The **subtle shortcut**, chromatic aberration, on a real photograph; its cure `remove_green_magenta`
@@ -37,9 +38,10 @@
 #
 # **By the end of this notebook you can**
 # 1. cut a context-prediction pair with gap and jitter (exercise `sample_patch_pair`);
-# 2. explain why a pretext task needs a gap and jitter, and predict what removing them does to the
-#    puzzle and to the features (the prediction in section 4);
-# 3. find a chromatic-aberration shortcut and cure it (exercise `remove_green_magenta`; question 1);
+# 2. explain why a pretext task needs a gap and jitter: measure what your own gap and jitter leave of the
+#    border shortcut (your experiment and question 1, section 2), and predict what removing them does to
+#    the features (the prediction in section 4);
+# 3. find a chromatic-aberration shortcut and cure it (exercise `remove_green_magenta`; question 2);
 # 4. tell a pretext task's accuracy from the quality of its features.
 #
 # **You need** notebook 00 (the protocol and the scoreboard), and what a convolution and a
@@ -111,18 +113,24 @@ print(f"test images: {tuple(test_images.shape)} {test_images.dtype}")
 # 16-pixel patches would need 3·16 + 2·8 + 2·2 = 68 pixels. Section 4 measures what our smaller gap
 # still buys.
 #
-# Write `sample_patch_pair(image, patch, gap, jitter, generator)`:
+# **Exercise: design the sampler.** Write `sample_patch_pair(image, patch, gap, jitter, generator)`;
+# `image` is (C, H, W). The requirements, which the checker tests; how to meet them is yours:
 #
-# - `image` is (C, H, W); the 3x3 grid has patches `patch` pixels wide, their corners `patch + gap` apart;
-# - place the grid at a **random position** inside the image, leaving a `jitter` margin on every side;
-# - pick the neighbour among the 8 around the centre; its **label** counts row by row, skipping the
-#   centre: 0 top-left, 1 top, 2 top-right, 3 left, 4 right, 5 bottom-left, 6 bottom, 7 bottom-right;
-# - move **each** of the two patches by **its own** random whole number of pixels in [-jitter, jitter]
-#   on each axis (both ends included);
-# - return `(center, neighbor, label)`, the two patches (C, patch, patch) and the label;
-# - raise a `ValueError` if the image is smaller than 3·patch + 2·gap + 2·jitter on either side;
-# - draw every random number from `generator` (`torch.randint(low, high, (1,), generator=generator)`:
-#   mind that `high` is excluded).
+# - it returns `(center, neighbor, label)`: two (C, patch, patch) crops of the image and an int;
+# - the crops come from a 3x3 grid of `patch`-pixel patches whose corners are `patch + gap` apart: the
+#   centre patch of the grid, and one of its 8 neighbours, each equally likely;
+# - the **label** counts the neighbours row by row, skipping the centre: 0 top-left, 1 top, 2 top-right,
+#   3 left, 4 right, 5 bottom-left, 6 bottom, 7 bottom-right;
+# - **each** of the two patches moves by **its own** random whole number of pixels, from -jitter to
+#   +jitter (both ends possible), on each axis;
+# - whatever the draws, both crops lie wholly inside the image, and the grid can land anywhere that
+#   guarantees it: no position that always works is left out;
+# - an image too small for that raises a `ValueError` that says what was needed;
+# - every random number comes from `generator` (so a seed repeats a pair).
+#
+# Before you write code, answer for yourself: the grid needs 3·patch + 2·gap + 2·jitter pixels a side (as
+# counted above); over which range of positions may its top-left corner be drawn, so that no jitter draw
+# leaves the image and no safe position is left out? (`torch.randint` excludes its upper bound.)
 
 # %% nbgrader={"grade": false, "grade_id": "sample_patch_pair", "locked": false, "solution": true}
 def sample_patch_pair(image, patch, gap, jitter, generator):
@@ -186,6 +194,93 @@ for gap, jitter in ((0, 0), (0, 2), (4, 0), (4, 2)):
 # weak evidence (sky and walls are smooth on large scales), which a network can only beat by understanding
 # more. This is the slide *"you don't always need to learn!"*: a puzzle is only as good as its cheapest
 # solution.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### Your experiment: how far does the gap have to go?
+#
+# The four lines above come from one draw of 2,000 images and carry no error bars. Now you choose a gap and
+# a jitter, and border matching is measured at your setting and at the course's (gap 4, jitter 2) on all
+# 10,000 test images, one pair per image, each accuracy with its standard error. The two settings are scored
+# on the same images, so their difference gets the *paired* standard error
+# (`sslcourse.stats.paired_difference_se`, from the image-by-image differences).
+#
+# Pick your setting first: a gap from 0 up, a jitter from 0 up, with the grid fitting the 64-pixel image
+# (3·16 + 2·gap + 2·jitter ≤ 64; the sampler says so if it does not). Gap 6 with jitter 2 is the widest
+# gap that fits with our jitter; it keeps the two patches at least 2 pixels apart, so they never touch.
+#
+# **Predict, then run.** At your setting, does border matching place the neighbour `"more often"` or
+# `"less often"` than at the course's gap 4 and jitter 2, or is the difference within two standard errors
+# of 10,000 test images (`"cannot tell at this scale"`)?
+
+# %% nbgrader={"grade": false, "grade_id": "predict_border_gap", "locked": false, "solution": true}
+def predict_border_gap():
+    """Return "more often", "less often" or "cannot tell at this scale"."""
+    # BEGIN SOLUTION
+    return "less often"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_border_gap", "locked": true, "points": 1}
+from sslcourse.checks.predictions import check_prediction
+
+committed = check_prediction("predict_border_gap", predict_border_gap,
+                             ("more often", "less often", "cannot tell at this scale"))
+
+# %% tags=["nbval-approx-1"]
+MY_GAP, MY_JITTER = 6, 2  # your setting: change these (3*16 + 2*gap + 2*jitter must be at most 64)
+
+border = experiments.compare_border_shortcut(test_images, MY_GAP, MY_JITTER)
+print(f"border matching, no learning, one pair per image on all {border['n']} test images "
+      f"(chance {border['chance']:.1f}%):")
+for setting, value in ((f"gap {MY_GAP}, jitter {MY_JITTER} (yours)", border["mine"]),
+                       ("gap 4, jitter 2 (the course's)", border["baseline"])):
+    print(f"  {setting:31s} {value}%")
+
+# %% [markdown]
+# **Your prediction, judged** (two standard errors of the paired difference decide), and what the shortcut
+# still solves at your setting, against chance:
+
+# %%
+from sslcourse.checks.predictions import direction, reveal_direction
+from sslcourse.verdicts import Value
+
+verdict = reveal_direction(predict_border_gap, border["difference"],
+                           ("less often", "cannot tell at this scale", "more often"),
+                           what=f"gap {MY_GAP} jitter {MY_JITTER} minus gap 4 jitter 2, points")
+above = border["mine"] - Value(border["chance"], 0.0)  # chance is exact: its noise is zero
+print(f"at gap {MY_GAP}, jitter {MY_JITTER} border matching is "
+      + direction(above, ("below chance", "within two standard errors of chance", "above chance"))
+      + f" ({above.value:+.1f} ± {above.se:.1f} points over 12.5%)")
+
+# %% [markdown]
+# Try two or three more settings (a gap of 0 with more jitter, a gap of 2, jitter 0): each takes a few
+# seconds. Where border matching stays above chance although the patches never touch, there is no shared
+# border left to read. A likely reason (a hypothesis: this notebook does not measure it): colour and
+# brightness change slowly across a picture (a sky above, a lawn below), so the nearest rows of two patches
+# still resemble each other more than far ones. A gap weakens that cue without removing it, and a pair
+# network can find it as easily as this matcher does.
+
+# %% [markdown]
+# **Question 1 (written, graded by hand; 2 points).** Our gap can only go up to 6 pixels on a 64-pixel
+# image, and the paper's was 48 on 96-pixel patches. From what you measured: what does a larger gap buy
+# against border matching, and what does it cost the puzzle (think of what is left between the patches,
+# and of how much of the image a patch still shows)? Why could the paper afford a gap of half a patch
+# and we cannot?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "q_gap_cost", "locked": false, "points": 2, "solution": true}
+# A larger gap puts more pixels between the borders that border matching compares, so continuous lines
+# and textures no longer meet, and the measured accuracy falls towards chance; what stays above chance is
+# slow variation across the image (sky above, ground below), which no gap removes. The cost: the wider the
+# gap, the less of the image the two patches show together and the further apart they are, so the
+# relation between them is weaker and harder to learn from, and on a fixed image size a wider gap forces
+# smaller patches that hold less of an object part. The paper cut 96-pixel patches from large ImageNet
+# photographs, with room for a 48-pixel gap; a 32-pixel CIFAR image (64 after upsampling) has no room: a
+# half-patch gap with 16-pixel patches needs 68 pixels.
+#
+# *Rubric (2 points).* 1 point: the gap separates the compared borders, so the matcher falls towards
+# chance, but slow colour and brightness variation survives any gap (uses the measured numbers). 1 point:
+# the cost (patches further apart or smaller, less shared context) and why the image size limits us
+# (3·patch + 2·gap + 2·jitter must fit).
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The pair network
@@ -438,7 +533,7 @@ print(f"colour dropping: {dropped}, "
       + f" the control's {control}")
 
 # %% [markdown]
-# **Question 1 (written, graded by hand; 2 points).** In two or three sentences: how does chromatic
+# **Question 2 (written, graded by hand; 2 points).** In two or three sentences: how does chromatic
 # aberration let a network tell where in the photograph a patch was, and why does that help it solve the
 # *relative* position puzzle without learning anything about objects? Why does projecting out the
 # green-magenta axis close this door while keeping most of what the image shows?
@@ -486,7 +581,7 @@ plt.show()
 # came from days of training on ImageNet.
 
 # %% [markdown]
-# **Question 2 (written, graded by hand; 2 points).** Compare the two halves of each row above. In two or
+# **Question 3 (written, graded by hand; 2 points).** Compare the two halves of each row above. In two or
 # three sentences: what do a query's neighbours in feature space share with it that its neighbours in pixel
 # space often do not, and why would the pretext task make the network group patches that way? What in the
 # figure would make you doubt it?
@@ -519,7 +614,7 @@ for metric in ("knn_top1", "linear_top1"):
     print(scoreboard.floor_sentence("context_resnet18", metric))
 
 # %% [markdown]
-# **Question 3 (written, graded by hand; 2 points).** The scoreboard compares the context network with an
+# **Question 4 (written, graded by hand; 2 points).** The scoreboard compares the context network with an
 # untrained ResNet-18 of the same width and input, not with the supervised one directly. Why is the untrained
 # network the right first comparison? What would a reader wrongly conclude from the raw linear-probe
 # accuracies of this narrow CPU-trained network and SimCLR's half-width GPU-trained one?
@@ -578,7 +673,8 @@ print(scoreboard.bet_so_far("context"))  # computed from the scoreboard as it st
 # - Context prediction turns an unlabelled photograph into a labelled puzzle: which of 8 positions does this
 #   patch take around that one? Solving it well requires knowing how object parts fit together.
 # - A puzzle is only as good as its cheapest solution. Touching patches are solved by border continuity
-#   (three quarters right with no learning at all); a gap and jitter close that door.
+#   (three quarters right with no learning at all); a gap and jitter narrow that door, and what is left of
+#   it can be measured with a matcher that learns nothing.
 # - A subtler door: chromatic aberration tells a patch's place in the photograph. Projecting out the
 #   green-magenta axis or dropping colour closes most of it.
 # - Measured the course's way, the pretext accuracy says little about the features: the probes do.

@@ -22,11 +22,12 @@
 # ## The plan for this notebook
 # 1. The colour space: CIE Lab, and the grid of colour bins a network can choose from.
 # 2. Why colour is ambiguous, and what squared error does about ambiguity.
-# 3. Four exercises: encode a colour as a distribution over bins (`soft_encode`), weights for rare colours
-#    (`rebalance_weights`), turn a distribution back into a colour (`annealed_mean`), and the loss
-#    (`rebalanced_cross_entropy`).
+# 3. Four exercises: encode a colour as a distribution over bins (`soft_encode`, which you design), weights
+#    for rare colours (`rebalance_weights`), turn a distribution back into a colour (`annealed_mean`), and
+#    the loss (`rebalanced_cross_entropy`).
 # 4. Your functions inside a colorizer, trained for a few seconds.
-# 5. Three losses side by side (L2, classification, rebalanced classification), measured.
+# 5. Three losses side by side (L2, classification, rebalanced classification), measured; then your own
+#    short run with a loss of your choice, measured against them.
 # 6. The annealing temperature; 7. a real-or-fake quiz; 8. a legacy black-and-white photograph.
 # 9. Where it fails; 10. what the colorizer's features are worth for recognition (the scoreboard).
 
@@ -36,15 +37,18 @@
 # **By the end of this notebook you can**
 # 1. encode a colour as a soft distribution over ab bins and decode one back (exercises `soft_encode`,
 #    `annealed_mean`);
-# 2. explain why squared error turns ambiguous colours grey-brown (question 1), and predict which loss
-#    gives the most colourful pictures (the prediction in section 5);
+# 2. explain why squared error turns ambiguous colours grey-brown (question 1), predict which loss gives
+#    the most colourful pictures, then train one yourself and measure it against the shipped ones (the
+#    two predictions of section 5);
 # 3. weight rare colours from their prior (exercises `rebalance_weights`, `rebalanced_cross_entropy`);
 # 4. judge a colorizer both by how it looks and by what its features are worth for recognition.
 #
 # **You need** notebooks 00 and 01, and a softmax with cross-entropy. The Lab colour space is introduced here.
 #
 # **Time**: about 75 minutes of reading and exercises (an estimate). Running every cell takes about 25 s
-# on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
+# on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README), plus the training
+# budget you give your own colorizer in section 5 (`MY_SECONDS`, 30 s by default) and a few seconds to
+# measure it; not timed on Colab.
 #
 # **References**
 # - R. Zhang, P. Isola, A. A. Efros. *Colorful Image Colorization*, ECCV 2016.
@@ -215,14 +219,21 @@ print(f"chroma: red {red[1:].norm():.0f}, blue {blue[1:].norm():.0f}, their aver
 # ### 3a. A colour as a distribution over bins: `soft_encode`
 #
 # The target of the classification is not the single nearest bin (a colour close to the border between
-# two bins would be yanked into one of them) but a **soft** code: the colour's **k = 5 nearest bins**,
-# each weighted by a Gaussian of its distance, $\exp(-d^2 / 2\sigma^2)$ with $\sigma = 5$, normalised so a
-# pixel's weights sum to 1. All other bins get 0.
+# two bins would be yanked into one of them) but a **soft** code, a distribution over the bins.
 #
-# Write `soft_encode(ab, centers, k=5, sigma=5.0)`: `ab` (N, 2), `centers` (Q, 2), returns (N, Q).
-# `torch.cdist` gives all distances at once; `topk(k, largest=False)` the nearest; `scatter` puts the
-# weights in place. One trap: a colour far from every bin has $d^2$ in the tens of thousands, and every
-# $\exp(-d^2/50)$ becomes exactly 0: 0 / 0. Only the distances *relative to the nearest bin* matter.
+# **Exercise: design the encoding.** Write `soft_encode(ab, centers, k=5, sigma=5.0)`: `ab` (N, 2),
+# `centers` (Q, 2), returns (N, Q). The requirements, which the checker tests; how to meet them is yours:
+#
+# - only a colour's **k nearest bins** get a weight; every other bin gets exactly 0;
+# - among those, the weight is a Gaussian of the distance $d$ to the bin's centre,
+#   $\propto \exp(-d^2 / 2\sigma^2)$ (the paper: $k = 5$, $\sigma = 5$);
+# - a pixel's weights sum to 1;
+# - every colour gets finite weights in float32, including colours far from every bin (a network's input
+#   can be anything), and all N pixels are encoded at once, without a Python loop over them.
+#
+# Questions to answer for yourself before you write it: with bins 10 apart and $\sigma = 5$, how much does
+# the 5th nearest bin weigh against the nearest, and what would a much smaller $\sigma$ turn the code into?
+# What does $\exp(-d^2 / 50)$ evaluate to in float32 for a colour 60 away from every bin?
 
 # %% nbgrader={"grade": false, "grade_id": "soft_encode", "locked": false, "solution": true}
 def soft_encode(ab, centers, k=5, sigma=5.0):
@@ -572,6 +583,87 @@ verdict = reveal_best(predict_most_colourful, mean_chroma, what="the most colour
 # *Rubric (2 points).* 1 point: rare bins get large weights, so the network bets on saturated colours. 1
 # point: raise $\lambda$ (towards uniform weights) to tone it down, and the plain AuC falls because bold wrong
 # colours are far from mostly greyish truths.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ### Your run: a loss of your choice
+#
+# Now you train one yourself. You pick the loss (`"l2"`, `"classification"` or `"rebalanced"`: the
+# library's colorizer with the loss you chose) and a budget in seconds; the colorizer is the shipped ones'
+# (width 0.25, AdamW at 2e-3), trained on 10,000 training images in batches of 64, and measured as they
+# were: mean chroma decoded with the annealed mean at T = 0.38, and plain AuC. It is measured on 500 test
+# images (50 a class), so its chroma carries a standard error over those images. The default, 30 seconds,
+# is a few dozen steps on a laptop's CPU; the shipped runs had 292 steps of 128 images. Train longer with
+# `MY_SECONDS` if you have the minutes.
+#
+# **Predict, then run.** Against the shipped model trained with the *same* loss, will your short run's
+# colours be `"more colourful"`, `"greyer"`, or within two standard errors of it (`"cannot tell at this
+# scale"`)?
+
+# %% nbgrader={"grade": false, "grade_id": "predict_my_colorizer", "locked": false, "solution": true}
+def predict_my_colorizer():
+    """Return "more colourful", "greyer" or "cannot tell at this scale"."""
+    # BEGIN SOLUTION
+    return "greyer"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_my_colorizer", "locked": true, "points": 1}
+from sslcourse.checks.predictions import check_prediction
+
+committed = check_prediction("predict_my_colorizer", predict_my_colorizer,
+                             ("more colourful", "greyer", "cannot tell at this scale"))
+
+# %% tags=["nbval-ignore-output"]
+# Ignored by the tests' output comparison: a run limited by the clock takes as many steps as the CPU allows.
+from sslcourse.device import grading_mode
+
+MY_LOSS = "rebalanced"  # your loss: "l2", "classification" or "rebalanced"
+MY_SECONDS = 30  # your training budget; 300 (five minutes) comes near the shipped runs' 292 steps of 128
+
+my_train = train_images[data.few_label_indices(train_labels, 1000)]  # 10,000 training images, labels unused
+my_test = test_images[data.few_label_indices(test_labels, 50)]  # 500 test images, 50 a class
+# The grader only needs the notebook to run to its end: two steps on 128 images, measured on 100 test images.
+budget = dict(seconds=None, epochs=1) if grading_mode() else dict(seconds=MY_SECONDS, epochs=10)
+if grading_mode():
+    my_train, my_test = my_train[::78][:128], my_test[::5]
+mine = experiments.short_run(MY_LOSS, my_train, my_test, device=device, **budget)
+my_run = mine["run"]
+print(f"your {MY_LOSS} colorizer: {my_run.steps} steps of {min(64, len(my_train))} images in {my_run.seconds:.0f} s "
+      f"({my_run.epochs:.2f} passes over {len(my_train)} images)")
+print(f"on {mine['n_test']} test images: mean chroma {mine['chroma']}, plain AuC {mine['auc']:.1f}% "
+      f"(minus painting every pixel grey: {mine['auc_over_grey']} points)")
+
+# %% [markdown]
+# **Measured against the shipped colorizers.** Each difference carries its standard error: yours over your
+# test images, the shipped ones' the conservative bound used above (they were measured on all 10,000).
+
+# %% tags=["nbval-ignore-output"]
+shipped_chroma = {n: bounded_mean(rows[n]["mean_chroma"], 130, res["n_test"], "chroma") for n in models}
+truth_chroma = bounded_mean(rows["ground truth"]["mean_chroma"], 130, res["n_test"], "chroma")
+for name, theirs in [*((f"shipped {plots.LABELS[n]}", v) for n, v in shipped_chroma.items()),
+                     ("ground truth", truth_chroma)]:
+    d = mine["chroma"] - theirs
+    word = direction(d, ("greyer", "cannot tell at this scale", "more colourful"))
+    print(f"  yours ({MY_LOSS}) against {name:34s} chroma {theirs}: {d.value:+5.1f} ± {d.se:.1f}  {word}")
+print("plain AuC against painting everything grey, on the same images: "
+      + direction(mine["auc_over_grey"], ("below grey", "cannot tell from grey at this scale", "above grey"))
+      + f" ({mine['auc_over_grey']} points)")
+print("one seed for each run: cannot tell run-to-run noise (a rerun can move a difference by about a standard "
+      "error); indicative only")
+
+# %%
+from sslcourse.checks.predictions import reveal_direction
+
+verdict = reveal_direction(predict_my_colorizer, mine["chroma"] - shipped_chroma[MY_LOSS],
+                           ("greyer", "cannot tell at this scale", "more colourful"),
+                           what=f"chroma, your {MY_LOSS} run minus the shipped {MY_LOSS} run")
+
+# %% [markdown]
+# Read chroma with AuC beside it: a colorizer that has learned little can still be colourful, by painting
+# every pixel the same tint (the annealed mean of a nearly flat distribution over the bins is the average
+# bin, which is not grey). The plain-AuC line says whether your colours land nearer the truth than no
+# colour at all. Then change one thing (the loss, or `MY_SECONDS`) and run the three cells again: one
+# change at a time, or you will not know which one moved the numbers.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. From the mean to the mode: the temperature

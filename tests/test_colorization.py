@@ -198,7 +198,11 @@ def test_short_run_trains_and_measures(loss):
     assert out["run"].steps == 2 and out["model"].loss == loss
     assert out["n_test"] == 6 and 0 <= out["auc"] <= 100 and out["auc_rebalanced_se"] >= 0
     L, _ = exp.ab_of(test_images)
-    assert out["chroma"].value == pytest.approx(exp.chroma(exp.predict(out["model"], L)), rel=1e-5)
+    pred = exp.predict(out["model"], L)
+    assert out["chroma"].value == pytest.approx(exp.chroma(pred), rel=1e-5)
+    grey = exp.auc(torch.zeros_like(pred), exp.ab_of(test_images)[1])
+    assert out["auc_over_grey"].value == pytest.approx(out["auc"] - grey, abs=0.02)  # auc is rounded to 0.01
+    assert out["auc_over_grey"].se > 0
     with pytest.raises(ValueError, match="loss must be one of"):
         exp.short_run("L1", train_images, test_images, seconds=None, device="cpu")
     with pytest.raises(ValueError, match="seconds must be positive"):

@@ -268,7 +268,8 @@ def short_run(
     ends first; None: epochs only), from the shipped runs' recipe (AdamW, lr 2e-3) but with smaller batches, as
     a short run needs its steps; then measure it on `test_images` as `measure_runs` measures the shipped runs
     (annealed mean, T = 0.38). Returns {"model", "run" (TrainResult), "chroma" (a Value, SE over images),
-    "auc", "auc_rebalanced" and its SE, "n_test"}."""
+    "auc", "auc_over_grey" (a Value: the plain AuC minus that of painting every pixel grey, on the same
+    images, with the paired SE), "auc_rebalanced" and its SE, "n_test"}."""
     if loss not in col.LOSSES:
         raise ValueError(f"loss must be one of {col.LOSSES}, got {loss!r}")
     if seconds is not None and seconds <= 0:
@@ -289,11 +290,20 @@ def short_run(
     L, true_ab = ab_of(test_images)
     pred = predict(model, L)
     row = measure(pred, true_ab, centers, prior)
+    uniform = torch.ones(true_ab.shape[0], *true_ab.shape[2:])  # every pixel counts alike: the plain AuC
+    mine, _ = per_image_auc(pred, true_ab, uniform)
+    grey, _ = per_image_auc(torch.zeros_like(true_ab), true_ab, uniform)
+    over_grey = Value(
+        (mine - grey).mean().item(),
+        stats.paired_difference_se(mine.numpy(), grey.numpy(), scale=1.0),
+        f"paired over the same {len(test_images)} test images",
+    )
     return {
         "model": model,
         "run": run,
         "chroma": chroma_value(pred),
         "auc": row["auc"],
+        "auc_over_grey": over_grey,
         "auc_rebalanced": row["auc_rebalanced"],
         "auc_rebalanced_se": row["auc_rebalanced_se"],
         "n_test": len(test_images),
