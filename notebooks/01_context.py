@@ -198,9 +198,9 @@ for gap, jitter in ((0, 0), (0, 2), (4, 0), (4, 2)):
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### Your experiment: how far does the gap have to go?
 #
-# The four lines above come from one draw of 2,000 images and carry no error bars. Now you choose a gap and
-# a jitter, and border matching is measured at your setting and at the course's (gap 4, jitter 2) on all
-# 10,000 test images, one pair per image, each accuracy with its standard error. The two settings are scored
+# You choose a gap and a jitter; border matching is measured at yours and at the course's (gap 4, jitter
+# 2) on all 10,000 test images, one pair per image, each accuracy with its standard error (the four lines
+# above came from 2,000 images and carry none). The two settings are scored
 # on the same images, so their difference gets the *paired* standard error
 # (`sslcourse.stats.paired_difference_se`, from the image-by-image differences).
 #
@@ -240,7 +240,7 @@ for setting, value in ((f"gap {MY_GAP}, jitter {MY_JITTER} (yours)", border["min
 # **Your prediction, judged** (two standard errors of the paired difference decide), and what the shortcut
 # still solves at your setting, against chance:
 
-# %%
+# %% tags=["nbval-approx-1"]
 from sslcourse.checks.predictions import direction, reveal_direction
 from sslcourse.verdicts import Value
 
