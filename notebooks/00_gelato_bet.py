@@ -36,8 +36,8 @@
 # 1. say what the gelato bet asked, and why labelled ImageNet pre-training was the thing to beat;
 # 2. explain the evaluation protocol (frozen features, then kNN, a linear probe, or a few-label fine-tune),
 #    and why a representation is judged by what a simple probe reads off it (question 1);
-# 3. implement a k-nearest-neighbour classifier on features (exercise `knn_classify`);
-# 4. read a scoreboard row with its error bar, and tell a difference from noise.
+# 3. design and implement a k-nearest-neighbour classifier on features (exercise `knn_classify`);
+# 4. read a scoreboard row with its error bar, and tell a difference from noise (the two predictions).
 #
 # **You need** Python and a little PyTorch (tensors, `nn.Module`), and what a convolutional network and a
 # train/test split are. No GPU.
@@ -123,8 +123,8 @@ cifar_browser(train_images, train_labels)
 # A self-supervised method trains a network without labels. To judge what it learned, we **freeze** the
 # network, feed it images, and keep the vector $h$ it computes before any task-specific head (its
 # *features* or *representation*: 256 numbers for our half-width ResNet-18, fewer for the narrower
-# networks of later notebooks). Then three probes ask how much of the
-# class information $h$ already holds:
+# networks of later notebooks). Three probes then ask how much class information the frozen features $h$
+# hold:
 #
 # | probe | what it trains | what it tells |
 # |---|---|---|
@@ -135,19 +135,24 @@ cifar_browser(train_images, train_labels)
 # The same probes run on every method, on the same images, so the numbers are comparable.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
-# ## 3. Exercise: k-nearest-neighbour classification
+# ## 3. Exercise: design a k-nearest-neighbour classifier
 #
-# Write `knn_classify(train_features, train_labels, query_features, k)`:
+# Write `knn_classify(train_features, train_labels, query_features, k)`: it labels each query by a vote of
+# the training points most similar to it. How to measure "similar" is yours to choose, within three
+# requirements that the checker tests:
 #
-# - similarity is the **cosine** of the angle between two feature vectors (so the length of a
-#   feature vector does not matter, only its direction);
-# - for each query, take the **k most similar** training points and return the label that occurs
-#   most often among them (break ties any way you like).
+# - **Only a vector's direction counts**: scaling any training or query vector by a positive number changes
+#   no answer (feature lengths vary from image to image, and we want neighbours that point the same way, not
+#   vectors that are merely long).
+# - **The k most similar vote**: the label held by most of exactly those k training points wins; break ties
+#   any way you like.
+# - **One label per query**, as an int64 tensor.
 #
-# Shapes: `train_features` (N, D), `train_labels` (N,) int64, `query_features` (M, D); return (M,) int64.
-# Design it before you write it: how do you get the cosine of every (query, training point) pair in one
-# matrix product, without a Python loop? And how do you take a majority vote of k labels for all M queries
-# at once? Ten lines of torch are enough.
+# The shapes: `train_features` (N, D), `train_labels` (N,) int64 and `query_features` (M, D) give (M,). Decide
+# before you write code: which measure of similarity meets the first requirement, and why do
+# Euclidean distance and the plain dot product not? The notebook calls your function with 4,000 training
+# points and 1,000 queries: how do you score every (query, training point) pair in one matrix product, and
+# count k votes for all M queries at once, without a Python loop? Ten lines of torch are enough.
 
 # %% nbgrader={"grade": false, "grade_id": "knn_classify", "locked": false, "solution": true}
 import torch
@@ -155,7 +160,7 @@ import torch.nn.functional as F
 
 
 def knn_classify(train_features, train_labels, query_features, k=20):
-    """Majority label among the k training points most cosine-similar to each query.
+    """Majority label among the k training points most similar to each query, by direction, not length.
 
     Shape: (N, D), (N,), (M, D) -> (M,)
     """
@@ -192,12 +197,13 @@ knn = result.choose(knn_classify, evaluate.knn_classify)
 # %% [markdown]
 # **Predict, then run.** Before you see any number: on the features of the *random* network, which
 # probe reads more of the class information, the **kNN** (no training, only the geometry of the
-# features) or the **linear probe** (a layer trained with all the labels)? Or can't the data tell them
-# apart? Commit to an answer; the check only records it, and the scoreboard below judges it.
+# features) or the **linear probe** (a layer trained with all the labels)? Or `"cannot tell at this
+# scale"`, if you expect the two to land within the noise of each other? Commit to an answer; the check
+# only records it, and the scoreboard below judges it.
 
 # %% nbgrader={"grade": false, "grade_id": "predict_random_probe", "locked": false, "solution": true}
 def predict_random_probe():
-    """Return "kNN", "linear probe" or "about the same"."""
+    """Return "kNN", "linear probe" or "cannot tell at this scale"."""
     # BEGIN SOLUTION
     return "linear probe"
     # END SOLUTION
@@ -206,7 +212,8 @@ def predict_random_probe():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_random_probe", "locked": true, "points": 1}
 from sslcourse.checks.predictions import check_prediction
 
-committed = check_prediction("predict_random_probe", predict_random_probe, ("kNN", "linear probe", "about the same"))
+committed = check_prediction("predict_random_probe", predict_random_probe,
+                             ("kNN", "linear probe", "cannot tell at this scale"))
 
 # %%
 card = pretrained.card("supervised_resnet18")
@@ -257,11 +264,27 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### How many labels does a representation save?
 #
-# Train the linear probe on only $n$ labelled images per class and watch accuracy grow with $n$.
-# With good features a handful of labels goes a long way; with random features even 400 per class
-# leave you far behind. This curve is the bet in one picture: every self-supervised method in this
-# course tries to lift the lower curve toward the upper one **without** using the labels to learn
-# the features.
+# Train the linear probe on only $n$ labelled images per class and watch accuracy grow with $n$. This
+# curve is the bet in one picture: every self-supervised method in this course tries to lift the curve of
+# random features toward that of supervised ones **without** using labels to learn the features.
+
+# %% [markdown]
+# **Predict, then run.** From 1 to 400 labelled images per class, whose linear-probe accuracy rises more:
+# that of the `"random"` features or that of the `"supervised"` ones? Or `"cannot tell at this scale"`, if you
+# expect the two rises to differ by less than the noise of 1,000 test images?
+
+# %% nbgrader={"grade": false, "grade_id": "predict_label_rise", "locked": false, "solution": true}
+def predict_label_rise():
+    """Return "random", "supervised" or "cannot tell at this scale"."""
+    # BEGIN SOLUTION
+    return "random"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_label_rise", "locked": true, "points": 1}
+from sslcourse.checks.predictions import check_prediction
+
+committed = check_prediction("predict_label_rise", predict_label_rise, ("random", "supervised", "cannot tell at this scale"))
 
 # %% tags=["nbval-approx-1"]
 per_class = (1, 2, 5, 10, 20, 50, 100, 400)
@@ -278,6 +301,21 @@ viz.plot_curves(curves, errors=bars, title="linear probe on frozen features, n l
                 note=f"bars: ± 2 binomial standard errors over the {len(y_test):,} test images. Each point is one\n"
                      "draw of the labelled images (at 1 per class: 10 images); the luck of that draw is not in the bars.")
 plt.show()
+
+# %% [markdown]
+# **Your prediction, judged**: each curve's rise from its fewest to its most labels, with the noise of the
+# test images (± one standard error; the luck of the draw of the labelled images is not in it, see question 2).
+
+# %% tags=["nbval-approx-2"]
+from sslcourse.checks.predictions import reveal_direction
+from sslcourse.verdicts import Value
+
+fewest, most = min(per_class), max(per_class)
+rise = {name: Value(c[most], binomial_se(c[most], len(y_test))) - Value(c[fewest], binomial_se(c[fewest], len(y_test)))
+        for name, c in curves.items()}  # (accuracy with the most labels) - (with the fewest), in points
+verdict = reveal_direction(predict_label_rise, rise["random"] - rise["supervised"],
+                           ("supervised", "cannot tell at this scale", "random"),
+                           what=f"random's rise minus supervised's, {fewest} to {most} labels per class (points)")
 
 # %% [markdown]
 # Read the two curves carefully. The supervised features are near their best with **one** label per
@@ -330,7 +368,7 @@ random_row = next(r for r in so_far if r["name"] == "random_resnet18")
 # Which probe reads the random features better: linear probe minus kNN, judged by the two-standard-error rule.
 verdict = reveal_direction(predict_random_probe,
                            scoreboard.value(random_row, "linear_top1") - scoreboard.value(random_row, "knn_top1"),
-                           ("kNN", "about the same", "linear probe"), what="linear probe minus kNN (points)")
+                           ("kNN", "cannot tell at this scale", "linear probe"), what="linear probe minus kNN (points)")
 
 # %% [markdown]
 # **Question 1 (written, graded by hand; 2 points).** The random network has learned nothing, yet a
@@ -372,7 +410,7 @@ verdict = reveal_direction(predict_random_probe,
 
 # %% [markdown]
 # **Question 3 (written, graded by hand; 2 points).** Our kNN takes a plain majority vote among the k = 20
-# most similar training images; Wu et al. weight each vote by $\exp(s / \tau)$, s the cosine similarity. When
+# most similar training images; Wu et al. weight each vote by $\exp(s / \tau)$, s the neighbour's similarity. When
 # do the two disagree, and which would you expect to cope better with a k that is large compared with how many
 # neighbours of the right class a query has?
 

@@ -4,18 +4,17 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # # 05 · The bet, resolved
 #
-# Malik's bet: one gelato for Efros if, by 23 September 2015, a method pre-trained **without
-# human labels** matched R-CNN's ImageNet-pre-trained detector on PASCAL VOC. Four notebooks later we
-# have built four answers the field gave, and measured each the same way on the same data. This notebook
-# puts them side by side and settles the bet, twice: once for the field, with the papers' numbers, and
-# once for this course, with ours.
+# Malik bet a gelato: by 23 September 2015, no method pre-trained **without human labels** would
+# match R-CNN on VOC. Four notebooks later we have built four answers the field gave, each measured
+# the same way on the same data. This notebook puts them side by side and settles the bet, twice: once
+# for the field, with the papers' numbers, and once for this course, with ours.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The plan for this notebook
 #
 # 1. The scoreboard: every method under the one protocol (kNN, linear probe, few-label fine-tuning).
 # 2. How many labels each starting point needs: the few-label curves.
-# 3. How much of the gap between its own untrained network and supervised features each method closes.
+# 3. How much of the gap to supervised features each method closes, starting from its own untrained network.
 # 4. The papers' findings beside ours: what is seen at our scale, what is not or cannot be told, and why that might be.
 # 5. The bet's history, and what came after SimCLR (MoCo, BYOL, SimSiam, DINO).
 # 6. The bet, at our scale.
@@ -26,8 +25,8 @@
 #
 # **By the end of this notebook you can**
 # 1. compare every method under one protocol, each against its own untrained network, with error bars;
-# 2. read how many labels each starting point needs (the few-label curves) and predict the order first
-#    (the prediction in section 2);
+# 2. rank methods by their gain over their own untrained network, not by raw accuracy (the prediction in
+#    section 1), and read how many labels each starting point needs (the prediction in section 2);
 # 3. say what the field concluded about the bet and what our scale can and cannot show (question 1);
 # 4. name the successors of SimCLR (MoCo, BYOL, SimSiam, DINO) and the idea each one adds.
 #
@@ -92,10 +91,30 @@ from sslcourse import findings, scoreboard
 # Rows you recorded yourself in earlier notebooks appear as *yours*; nothing you record can change a
 # shipped row.
 
+# %% [markdown]
+# **Predict, then run.** Notebooks 01 to 04 each ended with their method's gain over its own untrained
+# network. Before you read the table, leave SimCLR aside: of the three others, `"context"`,
+# `"colorization"` and `"mae"`, which gains most over its own untrained network on the linear probe?
+# Section 3 judges it from the gains and their error bars (gains within two standard errors of the top count
+# as tied with it: then the data cannot tell).
+
+# %% nbgrader={"grade": false, "grade_id": "predict_largest_gain", "locked": false, "solution": true}
+def predict_largest_gain():
+    """Return "context", "colorization" or "mae"."""
+    # BEGIN SOLUTION
+    return "colorization"
+    # END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_predict_largest_gain", "locked": true, "points": 1}
+from sslcourse.checks.predictions import check_prediction
+
+committed = check_prediction("predict_largest_gain", predict_largest_gain, ("context", "colorization", "mae"))
+
 # %%
 print(scoreboard.table())
 
-# %% tags=["hide-input"] slideshow={"slide_type": "subslide"}
+# %% tags=["hide-input"] slideshow={"slide_type": "-"}
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 scoreboard.plot("knn_top1", ax=axes[0])
 scoreboard.plot("linear_top1", ax=axes[1])
@@ -216,6 +235,23 @@ for metric in ("knn_top1", "linear_top1"):
         print("  no matched floor shipped yet, so not on this scale:", ", ".join(left_out))
 
 # %% [markdown]
+# **Your prediction from section 1, judged**: each method's best shipped row, by its gain over its own
+# untrained network on the linear probe (± one standard error; gains within two standard errors of the top
+# count as tied with it).
+
+# %%
+from sslcourse.checks.predictions import reveal_best
+
+ranked, _ = scoreboard.best_by_gain("linear_top1", shipped)
+gains = {r["method"]: gain for r, gain in ranked if r["method"] in ("context", "colorization", "mae")}
+verdict = reveal_best(predict_largest_gain, gains, what="the one that gains most over its own untrained network")
+
+# %% [markdown]
+# Set the gains beside the linear-probe column of the table in section 1: is the order the same? The three
+# networks start from different floors (a ResNet that sees only grey, a narrow colour ResNet, a small ViT), and
+# a method is credited only with what it adds to its own. Ranking by raw accuracy would credit a method with
+# its architecture.
+#
 # Read these shares with their `source`: the share of a short CPU stand-in says little about its method,
 # only what minutes of CPU training on a narrow network give.
 
@@ -245,10 +281,10 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The papers' findings beside ours
 #
-# Each line is a claim from one of the papers, judged against the results this repository ships (every
-# one written by a command you can rerun; `sslcourse/findings.py` holds the rules). Every number carries
-# its standard error (binomial from the test-set size; the spread of seeds where several were run). The
-# words depend on the scale of the run. Below the paper's scale (a CPU run, a simulation, a GPU run far
+# Each line is a paper's claim, judged on the results this repository ships. The words depend on the scale
+# of the run. Every result was written by a command you can rerun, and `sslcourse/findings.py` holds the
+# rules. Every number carries its standard error (binomial from the test-set size; the spread of seeds where
+# several were run). Below the paper's scale (a CPU run, a simulation, a GPU run far
 # shorter than the paper's, or a trained comparison with fewer than 3 seeds) a claim is *seen at this scale*
 # (the paper's sign, beyond two standard errors), *not seen at this scale* (the opposite sign, beyond two
 # standard errors) or *cannot tell at this scale* (within two standard errors). Only a run at the paper's
@@ -298,7 +334,8 @@ print("judged on GPU results:", ", ".join(f"{f.name} ({f.verdict})" for f in jud
 # bet was made on (81.5 against 81.3), and beat it on the stricter COCO-style AP (55.9 against 53.5); by
 # 2022 labels were no longer the best pre-training for COCO detection either. The lecture's own summary: the bet was a bit
 # premature.
-#
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### After SimCLR
 #
 # SimCLR needs many negatives, hence large batches. Its successors each answer the same question
@@ -317,7 +354,16 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. The bet, at our scale
 #
-# The same question on our scoreboard: does the best self-supervised row match supervised pre-training?
+# The same question on our scoreboard: does the best self-supervised row match supervised pre-training? Each
+# bar below is a row's gain over its own untrained network; supervised's bar is the target for the rows of its
+# architecture.
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+for ax, metric in zip(axes, ("linear_top1", "few_label_top1@1")):
+    scoreboard.plot_gains(metric, scoreboard.rows(include_yours=False), ax=ax)
+fig.tight_layout()
+plt.show()
 
 # %%
 bet = next(f for f in findings.evaluate_all() if f.topic == "the bet")

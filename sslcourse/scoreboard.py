@@ -322,6 +322,47 @@ def plot(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
     return ax
 
 
+def plot_gains(metric: str = "linear_top1", rows_: list[dict] | None = None, ax=None):
+    """Bar chart of each trained row's gain over its own untrained network (`versus_floor`: same architecture,
+    width and input), in points, with ± 2 standard errors of the difference: the like-for-like comparison of
+    rows whose raw accuracies start from different floors. Rows without a matched floor are left out (the
+    title says how many). Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    rows_ = [r for r in (rows() if rows_ is None else rows_) if metric in r["metrics"]]
+    versus = versus_floor(metric, rows_)
+    trained = [r for r in rows_ if r["method"] != "random"]
+    shown = [r for r in trained if r["name"] in versus]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * max(len(shown), 3) + 2, 3.2))
+    gains = [versus[r["name"]][1] for r in shown]
+    errors = [2 * (g.se or 0) for g in gains]
+    bars = ax.bar(range(len(shown)), [g.value for g in gains], yerr=errors, capsize=3,
+                  color=[style(r)["color"] for r in shown])  # fmt: skip
+    for bar, r, g, e in zip(bars, shown, gains, errors):
+        if r["source"] == "yours":
+            bar.set_hatch("//")
+        elif r.get("computed_on") == "CPU":  # a short CPU run: hatched, as in `plot`
+            bar.set_hatch("xx")
+            bar.set_alpha(0.55)
+        x, up = bar.get_x() + bar.get_width() / 2, g.value >= 0  # the label beyond the error bar's cap
+        ax.annotate(f"{g.value:+.1f}", (x, g.value + (e if up else -e)), xytext=(0, 1 if up else -1),
+                    textcoords="offset points", ha="center", va="bottom" if up else "top", fontsize=7)  # fmt: skip
+    ticks = [r["name"] + (" (CPU run)" if r.get("computed_on") == "CPU" else "") for r in shown]
+    ax.set_xticks(range(len(shown)), ticks, rotation=35, ha="right", rotation_mode="anchor", fontsize=7.5)
+    ax.axhline(0, color="grey", lw=0.8)
+    top = max([g.value + e for g, e in zip(gains, errors)] + [1.0])
+    ax.set_ylim(min([g.value - e for g, e in zip(gains, errors)] + [0.0]) - 0.05 * top, 1.15 * top)
+    ax.set_ylabel("gain over its own\nuntrained network (points)")
+    left_out = len(trained) - len(shown)
+    ax.set_title(
+        f"{METRICS.get(metric, metric)}: gain over the untrained network of the same architecture (± 2 SE)"
+        + (f"\n{left_out} row{'s' * (left_out > 1)} without a matched floor left out" if left_out else ""),
+        fontsize=9,
+    )
+    return ax
+
+
 def label_curves(rows_: list[dict] | None = None) -> dict[str, dict[int, float]]:
     """Few-label fine-tuning accuracy (%) against labels per class, for every row that measured it:
     {row name: {labels per class: accuracy}}."""

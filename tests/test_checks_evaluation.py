@@ -186,11 +186,14 @@ def test_not_implemented_is_calm(capsys):
 
 
 def test_hints_do_not_give_the_answer_away():
-    """No hint shows code that would solve the exercise."""
+    """No hint shows code that would solve the exercise, nor names the similarity that the exercise's design
+    question asks the student to choose (the hints name the mistake and the requirement it breaks)."""
     for fn in (euclidean, train_not_normalised, least_similar, _top(1), neighbour_indices):
         message = check(fn).message
-        for giveaway in ("F.normalize", "topk(", "cosine_similarity(", "one_hot", ".norm("):
-            assert giveaway not in message
+        for giveaway in ("F.normalize", "topk(", "cosine_similarity(", "one_hot", ".norm(", "cosine"):
+            assert giveaway not in message.lower()
+    for fn in (euclidean, train_not_normalised):
+        assert "only a vector's direction counts" in check(fn).message
 
 
 def test_cases_have_no_near_ties_at_the_kth_neighbour():

@@ -369,6 +369,7 @@ def test_course_student_notebooks_leak_no_solution(pair):
 # Exercises whose text asks the student to find something: what must not be handed to them in the student
 # notebook (a docstring they keep, a hint) before they do. The checkers' hints are tested in test_checks_*.
 ANSWERS_TO_FIND = {
+    "00_gelato_bet": {"the similarity knn_classify's design question asks for (cosine)": r"[Cc]osine"},
     "02_colorization": {"annealed_mean's exponent a(T) = 1/T": r"1\s*/\s*T\b|\^\s*\(?\s*1\s*/|\*\*\s*\(?\s*1\s*/"},
 }
 

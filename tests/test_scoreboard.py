@@ -2,6 +2,7 @@ import json
 
 import matplotlib
 import pytest
+from matplotlib.container import BarContainer
 
 from sslcourse import scoreboard
 
@@ -143,3 +144,32 @@ def test_every_shipped_row_names_its_device_and_budget():
         assert r["device"] and r["budget"], r["name"]
         assert r["method"] == "random" or "epochs" in r["budget"], r
     assert "trained on" in scoreboard.table() and "budget" in scoreboard.table()
+
+
+def test_the_gains_figure_draws_each_rows_gain_over_its_own_floor_with_two_standard_errors():
+    floor_of_sup = dict(
+        name="r_sup",
+        method="random",
+        architecture="sup-net",
+        source="shipped",
+        metrics={"linear_top1": 30.0, "n_test": 10000},
+    )
+    board = _ranked_board(col_gain=14.0) + [
+        floor_of_sup,
+        dict(name="lone", method="mae", architecture="vit", source="shipped", metrics={"linear_top1": 45.0,
+             "n_test": 10000}),
+    ]  # fmt: skip
+    ax = scoreboard.plot_gains("linear_top1", board)
+    versus = scoreboard.versus_floor("linear_top1", board)
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert shown == ["ctx", "col", "sup"]  # floors are not bars, and "lone" has no matched floor
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([10.0, 14.0, 60.0])  # gains, not raw accuracies (40, 39, 90)
+    assert heights == pytest.approx([versus[name][1].value for name in shown])
+    (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    segments = bars.errorbar.lines[2][0].get_segments()  # the vertical line of each error bar
+    half = [(s[1][1] - s[0][1]) / 2 for s in segments]
+    assert half == pytest.approx([2 * versus[name][1].se for name in shown])  # ± 2 standard errors
+    assert "1 row without a matched floor left out" in ax.get_title()
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["+10.0", "+14.0", "+60.0"]

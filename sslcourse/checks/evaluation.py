@@ -103,13 +103,13 @@ def _dot(i: dict) -> torch.Tensor:
 
 MISTAKES = [
     _rule_mistake(
-        "its answers are those of the nearest points by Euclidean distance; the exercise asks for "
-        "cosine similarity, which ignores how long the vectors are",
+        "its answers are those of the nearest points by Euclidean distance, which changes when a vector is "
+        "scaled: the first requirement is that only a vector's direction counts, not its length",
         _distance,
     ),
     _rule_mistake(
         "its answers are those of the raw dot product: long training vectors win whatever their "
-        "direction, so the similarity is not cosine yet",
+        "direction, and the first requirement is that only a vector's direction counts",
         _dot,
     ),
     _rule_mistake(
