@@ -149,9 +149,12 @@ def finetune_vs_scratch(
     decoder_kw=None,
     init: str | None = None,
     progress: bool = False,
+    head_from_probe: bool = False,
 ) -> dict:
     """The 75% MAE fine-tuned vs the same ViT trained from scratch with the same fine-tuning budget.
-    `init` takes shipped or run-folder MAE weights instead of pre-training here."""
+    `init` takes shipped or run-folder MAE weights instead of pre-training here. With `head_from_probe`
+    (LP-FT, see `finetune`) both starts use it, and the MAE is also fine-tuned from a fresh head with the
+    same budget ("fresh_head_top1"), so the result shows what the recipe changes."""
     if init:
         encoder, pre = pretrained.load(init, device=device), {"init": init}
     else:
