@@ -200,6 +200,7 @@ def linear_probe(
     device: torch.device | str | None = None,
     seed: int = 0,
     return_layer: bool = False,
+    num_classes: int | None = None,
 ) -> dict:
     """Train a linear classifier on frozen features; return its test and train top-1 accuracy (%).
 
@@ -213,6 +214,7 @@ def linear_probe(
 
     return_layer: also return the classifier as "layer", an nn.Linear on the raw (unstandardised) features
     with the standardisation folded into its weights: a head to start fine-tuning from (LP-FT).
+    num_classes: the classifier's outputs (default: the largest label + 1), e.g. to match a model's head.
 
     Shape: train (N, D), labels (N,), test (M, D), labels (M,).
     """
@@ -221,7 +223,7 @@ def linear_probe(
     x_test, y_test = test_features.float().to(device), test_labels.long().to(device)
     mean, std = x_train.mean(dim=0), x_train.std(dim=0) + 1e-6  # eps: constant features become 0
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    num_classes = num_classes or int(max(y_train.max(), y_test.max())) + 1
 
     layer = nn.Linear(x_train.shape[1], num_classes).to(device)
     nn.init.zeros_(layer.weight)

@@ -100,8 +100,11 @@ def finetune(
     if head_from_probe:
         f_train = evaluate.extract_features(method.backbone, train_set[0], device=device)
         f_test = evaluate.extract_features(method.backbone, test_set[0], device=device)
-        layer = evaluate.linear_probe(f_train, train_set[1], f_test, test_set[1], return_layer=True)["layer"]
-        method.backbone.head.load_state_dict(layer.state_dict())
+        head = method.backbone.head
+        layer = evaluate.linear_probe(
+            f_train, train_set[1], f_test, test_set[1], return_layer=True, num_classes=head.out_features
+        )["layer"]
+        head.load_state_dict(layer.state_dict())
     result = train(method, *train_set, cfg, device=device, progress=progress)
     top1 = evaluate.classifier_accuracy(method.backbone, *test_set, device=device)
     return {"test_top1": round(top1, 2), "epochs": round(result.epochs, 2), "seconds": round(result.seconds, 1)}
