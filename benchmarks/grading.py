@@ -34,7 +34,7 @@ def demo_submission(folder: Path) -> tuple[Path, Path]:
 
     (folder / "notebooks").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "fixtures" / "99_demo.py", folder / "notebooks" / "99_demo.py")
-    assign.assign(root=folder, execute=False)
+    assign.assign(root=folder)
     pair = pairs.find_pairs(root=folder)[0]
     solved = {
         c.metadata["nbgrader"]["grade_id"]: c.source
@@ -59,7 +59,7 @@ def student_copy(number: str, folder: Path) -> tuple[Path, Path]:
     (source,) = sorted((ROOT / "notebooks").glob(f"{number}_*.py"))
     (folder / "notebooks").mkdir(parents=True)
     shutil.copy(source, folder / "notebooks" / source.name)
-    assign.assign(root=folder, execute=False)
+    assign.assign(root=folder)
     pair = pairs.find_pairs(root=folder)[0]
     return pair.student, pair.source
 

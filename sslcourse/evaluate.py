@@ -199,6 +199,8 @@ def linear_probe(
     batch_size: int | None = None,
     device: torch.device | str | None = None,
     seed: int = 0,
+    return_layer: bool = False,
+    num_classes: int | None = None,
 ) -> dict:
     """Train a linear classifier on frozen features; return its test and train top-1 accuracy (%).
 
@@ -210,6 +212,10 @@ def linear_probe(
     the tests' data they match scikit-learn's LogisticRegression as well as 5,900 batches of 256 do.
     The defaults take about 1 s for 50,000 x 256 features on 2 CPU cores.
 
+    return_layer: also return the classifier as "layer", an nn.Linear on the raw (unstandardised) features
+    with the standardisation folded into its weights: a head to start fine-tuning from (LP-FT).
+    num_classes: the classifier's outputs (default: the largest label + 1), e.g. to match a model's head.
+
     Shape: train (N, D), labels (N,), test (M, D), labels (M,).
     """
     device = torch.device(device) if device is not None else train_features.device
@@ -217,7 +223,7 @@ def linear_probe(
     x_test, y_test = test_features.float().to(device), test_labels.long().to(device)
     mean, std = x_train.mean(dim=0), x_train.std(dim=0) + 1e-6  # eps: constant features become 0
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    num_classes = num_classes or int(max(y_train.max(), y_test.max())) + 1
 
     layer = nn.Linear(x_train.shape[1], num_classes).to(device)
     nn.init.zeros_(layer.weight)
@@ -236,10 +242,16 @@ def linear_probe(
             opt.step()
             sched.step()
     with torch.no_grad():
-        return {
+        out = {
             "linear_top1": _percent(layer(x_test).argmax(1), y_test),
             "train_top1": _percent(layer(x_train).argmax(1), y_train),
         }
+        if return_layer:  # W (x - m) / s + b = (W / s) x + (b - (W / s) m)
+            raw = nn.Linear(layer.in_features, layer.out_features).to(device)
+            raw.weight.copy_(layer.weight / std)
+            raw.bias.copy_(layer.bias - raw.weight @ mean)
+            out["layer"] = raw.cpu()
+        return out
 
 
 # --------------------------------------------------------------------------- few-label fine-tuning

@@ -159,13 +159,15 @@ def seeds_in(command: str, default: int = 0) -> list[int]:
     return [default]
 
 
-def record(device, command: str, seconds: float, seeds=(0,)) -> dict:
-    """The provenance keys of a result or a card. `device` is a torch.device (or None when nothing ran)."""
+def record(device, command: str, seconds: float, seeds=(0,), at_start: tuple[str, bool | None] | None = None) -> dict:
+    """The provenance keys of a result or a card. `device` is a torch.device (or None when nothing ran).
+    `at_start`: `commit()` as it was when the run began (the code that ran; the tree may change while it
+    runs), else the checkout's commit now."""
     import torch
 
     from sslcourse.device import describe
 
-    rev, clean = commit()
+    rev, clean = at_start if at_start is not None else commit()
     on = "GPU" if device is not None and device.type == "cuda" else (device.type.upper() if device else "CPU")
     return {
         "computed_on": on,

@@ -123,6 +123,19 @@ def test_linear_probe_on_separable_data():
     assert result["linear_top1"] > 95 and result["train_top1"] > 95
 
 
+def test_linear_probe_returns_its_layer_on_the_raw_features():
+    """The returned layer takes unstandardised features and predicts exactly what the probe scored."""
+    x, y = make_classification(1200, 20, n_informative=10, n_classes=4, random_state=2)
+    x, y = torch.tensor(x).float() * 5 - 2, torch.tensor(y)
+    result = linear_probe(x[:800], y[:800], x[800:], y[800:], epochs=10, return_layer=True)
+    layer = result["layer"]
+    assert isinstance(layer, torch.nn.Linear) and layer.weight.shape == (4, 20)
+    with torch.no_grad():
+        top1 = 100 * (layer(x[800:]).argmax(1) == y[800:]).float().mean().item()
+    assert top1 == pytest.approx(result["linear_top1"], abs=1e-6)
+    assert "layer" not in linear_probe(x[:800], y[:800], x[800:], y[800:], epochs=1)
+
+
 def test_linear_probe_agrees_with_sklearn():
     digits = load_digits()  # 1,797 real 8x8 digit images, 64 pixel features
     order = np.random.RandomState(0).permutation(len(digits.target))

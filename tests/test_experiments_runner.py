@@ -63,6 +63,25 @@ def test_a_result_is_written_with_its_provenance_and_the_exact_command(tmp_path,
     assert f"wrote {out}" in capsys.readouterr().out
 
 
+def test_the_record_names_the_code_as_it_was_when_the_run_began(tmp_path, monkeypatch):
+    """A long run records the commit it started from, not whatever the checkout holds when it ends (an edit or
+    a commit made while it ran would otherwise be credited with results it did not produce)."""
+    from sslcourse import provenance
+
+    checkout = {"now": ("abc1234", True)}
+    monkeypatch.setattr(provenance, "commit", lambda *a, **k: checkout["now"])
+
+    def edit_while_running(run):
+        checkout["now"] = ("def5678", False)  # someone commits or edits while the run trains
+        return {"value": 1}
+
+    topic = Topic("toy", "A toy topic.", {"measure": Experiment(edit_while_running, "edits the tree")})
+    out = tmp_path / "r.json"
+    assert topic.main(["measure", "--device", "cpu", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["code_version"] == "abc1234" and record["clean_tree"] is True
+
+
 def test_outputs_are_checked_before_the_experiment_runs(tmp_path, capsys):
     calls = []
     out, run = tmp_path / "r.json", tmp_path / "run"

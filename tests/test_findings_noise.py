@@ -111,7 +111,21 @@ def _interpolation_shortcut():
     return [q(100 * ratios[0.75]["se"], 100 * ratios[min(ratios)]["se"])]
 
 
+def _laptop_curve():
+    record = _raw("simclr/laptop_curve.json")
+    n = record["settings"]["n_test"]
+    longest = max(record["results"]["steps"])
+    ses = [
+        stats.mean_over_seeds(b["linear_top1_seeds"], n)[1]
+        for p in record["results"]["pipelines"].values()
+        for b in p["by_steps"]
+        if b["steps"] == longest
+    ]
+    return [q(*ses)]
+
+
 RECOMPUTE = {
+    "simclr_laptop_curve": _laptop_curve,
     "context_gap_jitter": _gap_jitter,
     "context_aberration": _aberration,
     "colorization_colourfulness": _colourfulness,

@@ -180,6 +180,24 @@ def test_the_experiments_run_end_to_end_and_record_provenance(tmp_path, monkeypa
     assert {"mae", "scratch"} <= set(ft) and "test_top1" in ft["scratch"]
 
 
+def test_lp_ft_starts_fine_tuning_from_the_linear_probe(monkeypatch):
+    """With head_from_probe, the classifier starts as the linear probe on the encoder's frozen features: with a
+    learning rate of zero the fine-tuned network scores what the probe scored (a fresh head scores chance)."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(60, 3, 32, 32, generator=g) * 255).to(torch.uint8)
+    y = torch.arange(60) % 3
+    x[y == 1, 0] = 255  # a class the features can see: a red image
+    x[y == 2, 2] = 255
+    encoder = vit_tiny(**SMALL)
+    frozen = TrainConfig(epochs=1, batch_size=20, lr=0.0, warmup=0.0)
+    probe = experiments.probe(encoder, (x, y), (x, y), "cpu")
+    lpft = experiments.finetune(encoder, (x, y), (x, y), frozen, "cpu", SMALL, head_from_probe=True)
+    assert probe["linear_top1"] > 60  # the colours are linearly readable
+    assert lpft["test_top1"] == pytest.approx(probe["linear_top1"], abs=2)
+    fresh = experiments.finetune(encoder, (x, y), (x, y), frozen, "cpu", SMALL)
+    assert fresh["test_top1"] < lpft["test_top1"]
+
+
 @pytest.mark.parametrize("name", ["sweep", "finetune", "cost"])
 def test_shipped_results_carry_their_provenance(name):
     r = experiments.load(name)

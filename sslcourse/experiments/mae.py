@@ -76,16 +76,35 @@ def probe(encoder, train_set, test_set, device) -> dict:
 
 
 def finetune(
-    encoder, train_set, test_set, cfg: TrainConfig, device, arch_kw: dict | None = None, progress: bool = False
+    encoder,
+    train_set,
+    test_set,
+    cfg: TrainConfig,
+    device,
+    arch_kw: dict | None = None,
+    progress: bool = False,
+    head_from_probe: bool = False,
 ) -> dict:
     """Fine-tune every weight with the labels, starting from `encoder` (None: from scratch). Both starts go
-    through the same method, recipe and budget, so the only difference is the initialisation."""
+    through the same method, recipe and budget, so the only difference is the initialisation.
+
+    head_from_probe: start the classifier from the linear probe on the starting encoder's frozen features
+    (LP-FT, Kumar et al. 2022), so fine-tuning begins where the linear probe ends instead of from a random
+    head whose first gradients scramble the features it was given."""
     torch.manual_seed(cfg.seed)
     method = methods.build("vit_supervised", **(arch_kw or {}))
     if encoder is not None:
         missing, unexpected = method.backbone.load_state_dict(encoder.state_dict(), strict=False)
         if unexpected or set(missing) != {"head.weight", "head.bias"}:
             raise ValueError(f"encoder does not fit the ViT: missing {missing}, unexpected {unexpected}")
+    if head_from_probe:
+        f_train = evaluate.extract_features(method.backbone, train_set[0], device=device)
+        f_test = evaluate.extract_features(method.backbone, test_set[0], device=device)
+        head = method.backbone.head
+        layer = evaluate.linear_probe(
+            f_train, train_set[1], f_test, test_set[1], return_layer=True, num_classes=head.out_features
+        )["layer"]
+        head.load_state_dict(layer.state_dict())
     result = train(method, *train_set, cfg, device=device, progress=progress)
     top1 = evaluate.classifier_accuracy(method.backbone, *test_set, device=device)
     return {"test_top1": round(top1, 2), "epochs": round(result.epochs, 2), "seconds": round(result.seconds, 1)}
@@ -103,17 +122,18 @@ def sweep(
     decoder_kw=None,
     norm_pix: bool = True,
     progress: bool = False,
+    head_from_probe: bool = False,
 ) -> dict:
     """The paper's Figure 5 at our scale: one MAE per masking ratio, equal budgets, each scored by
-    kNN, linear probe and fine-tuning."""
+    kNN, linear probe and fine-tuning (`head_from_probe`: see `finetune`)."""
     rows = {}
     for ratio in ratios:
         mae, run = pretrain(train_set, ratio, pretrain_cfg, device, arch_kw, decoder_kw, norm_pix, progress)
         rows[f"{ratio:g}"] = {
             **probe(mae.backbone, train_set, test_set, device),
-            "finetune_top1": finetune(mae.backbone, train_set, test_set, finetune_cfg, device, arch_kw, progress)[
-                "test_top1"
-            ],
+            "finetune_top1": finetune(
+                mae.backbone, train_set, test_set, finetune_cfg, device, arch_kw, progress, head_from_probe
+            )["test_top1"],
             "pretrain_loss": round(run.final_loss, 4),
             "pretrain_epochs": round(run.epochs, 2),
             "pretrain_seconds": round(run.seconds, 1),
@@ -132,9 +152,12 @@ def finetune_vs_scratch(
     decoder_kw=None,
     init: str | None = None,
     progress: bool = False,
+    head_from_probe: bool = False,
 ) -> dict:
     """The 75% MAE fine-tuned vs the same ViT trained from scratch with the same fine-tuning budget.
-    `init` takes shipped or run-folder MAE weights instead of pre-training here."""
+    `init` takes shipped or run-folder MAE weights instead of pre-training here. With `head_from_probe`
+    (LP-FT, see `finetune`) both starts use it, and the MAE is also fine-tuned from a fresh head with the
+    same budget ("fresh_head_top1"), so the result shows what the recipe changes."""
     if init:
         encoder, pre = pretrained.load(init, device=device), {"init": init}
     else:
@@ -146,15 +169,19 @@ def finetune_vs_scratch(
     out = {
         "mae": {
             **probe(encoder, train_set, test_set, device),
-            **finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress),
+            **finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress, head_from_probe),
         },
         **pre,
+        "head": "from the linear probe (LP-FT)" if head_from_probe else "fresh",
     }
+    if head_from_probe:
+        fresh = finetune(encoder, train_set, test_set, finetune_cfg, device, arch_kw, progress)
+        out["mae"]["fresh_head_top1"] = fresh["test_top1"]
     torch.manual_seed(finetune_cfg.seed)
     scratch = vit_tiny(**(arch_kw or {})).to(device)
     out["scratch"] = {
         **probe(scratch, train_set, test_set, device),  # the probes of an untrained ViT: the floor
-        **finetune(None, train_set, test_set, finetune_cfg, device, arch_kw, progress),
+        **finetune(None, train_set, test_set, finetune_cfg, device, arch_kw, progress, head_from_probe),
     }
     return out
 
@@ -309,7 +336,17 @@ def _sweep(run: Run) -> dict:
     train_set, test_set = load_data(a.train_subset, a.test_subset)
     ratios = [float(r) for r in a.ratios.split(",")]
     results = sweep(
-        ratios, train_set, test_set, pre, ft, run.device, arch_kw, decoder_kw, not a.no_norm_pix, not a.quiet
+        ratios,
+        train_set,
+        test_set,
+        pre,
+        ft,
+        run.device,
+        arch_kw,
+        decoder_kw,
+        not a.no_norm_pix,
+        not a.quiet,
+        a.finetune_head == "probe",
     )
     return {**results, "n_train": len(train_set[1]), "n_test": len(test_set[1])}
 
@@ -317,7 +354,9 @@ def _sweep(run: Run) -> dict:
 def _finetune(run: Run) -> dict:
     a, (pre, ft), (arch_kw, decoder_kw) = run.args, _configs(run), _model(run)
     train_set, test_set = load_data(a.train_subset, a.test_subset)
-    results = finetune_vs_scratch(train_set, test_set, pre, ft, run.device, arch_kw, decoder_kw, a.init, not a.quiet)
+    results = finetune_vs_scratch(
+        train_set, test_set, pre, ft, run.device, arch_kw, decoder_kw, a.init, not a.quiet, a.finetune_head == "probe"
+    )
     return {**results, "n_train": len(train_set[1]), "n_test": len(test_set[1])}
 
 
@@ -380,6 +419,12 @@ CLI = Topic(
         Option("--batch-size", type=int, default=512),
         Option("--lr", type=float, help="pre-training learning rate (default: the mae recipe's)"),
         Option("--finetune-lr", type=float, help="default: the vit_supervised recipe's"),
+        Option(
+            "--finetune-head",
+            choices=("fresh", "probe"),
+            default="fresh",
+            help="fine-tuning's classifier starts fresh (the paper) or from the linear probe (LP-FT: short CPU runs)",
+        ),
         Option("--dim", type=int, default=192, help="encoder width (ViT-Tiny: 192)"),
         Option("--depth", type=int, default=6),
         Option("--heads", type=int, default=3),

@@ -61,6 +61,9 @@ class Run:
     command: str  # "python -m sslcourse.experiments.TOPIC ..." exactly as given
     device: torch.device  # picked by the runner from --device
     started: float = field(default_factory=time.perf_counter)
+    # The commit and cleanliness of the code that runs, taken when the run begins: the tree may change
+    # (a commit, an edit) during a long run, and the record must name the code that ran.
+    code_at_start: tuple = field(default_factory=lambda: _provenance.commit())
     # Recorded beside the results: the arguments, plus what the experiment adds (the configs it built from them).
     settings: dict = field(default_factory=dict)
 
@@ -74,7 +77,7 @@ class Run:
 
     def provenance(self) -> dict:
         """Where, how and when: `sslcourse.provenance.record` for this run's device, command and wall time."""
-        return provenance(self.device, self.command, self.seconds)
+        return provenance(self.device, self.command, self.seconds, at_start=self.code_at_start)
 
     def save(self, results: dict, complete: bool = True) -> Path:
         """Write results to --out with their provenance; `complete=False` for a partial result a resume completes."""
@@ -214,7 +217,9 @@ def refuse_overwrite(*paths, force: bool, allow_dirty: bool = False, resume: str
     return False
 
 
-def provenance(device, command: str, seconds: float, seeds=None) -> dict:
+def provenance(device, command: str, seconds: float, seeds=None, at_start=None) -> dict:
     """Where, how and when a result was computed: `sslcourse.provenance.record`, the keys every shipped
-    result JSON and card carries. The seeds, unless given, are the command's own (`--seed`, default 0)."""
-    return _provenance.record(device, command, seconds, _provenance.seeds_in(command) if seeds is None else seeds)
+    result JSON and card carries. The seeds, unless given, are the command's own (`--seed`, default 0);
+    `at_start`, the code's commit when the run began (see `Run.code_at_start`)."""
+    seeds = _provenance.seeds_in(command) if seeds is None else seeds
+    return _provenance.record(device, command, seconds, seeds, at_start)
