@@ -643,7 +643,8 @@ from sslcourse.experiments import simclr_curve
 curve = study.load_result("laptop_curve")
 print(f"{curve['computed_on']} run on {curve['device']} in {curve['wall_time_s'] / 60:.0f} min; seeds "
       f"{curve['seeds']}; made by: {curve['command']}")
-simclr_curve.plot_curve(curve, floor=grid["random_init"]["linear_top1"])
+simclr_curve.plot_curve(curve, floor=grid["random_init"]["linear_top1"],
+                        floor_label=f"untrained, same network (the grid's, {grid['settings']['n_test']:,} test images)")
 plt.show()
 
 # %% [markdown]

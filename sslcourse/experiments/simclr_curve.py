@@ -131,10 +131,10 @@ def curve(scale, steps=STEPS, seeds=SEEDS, pipelines=PIPELINES, device="cpu", lo
 
 
 # --------------------------------------------------------------------------- the figure
-def plot_curve(record: dict, ax=None, floor: float | None = None):
+def plot_curve(record: dict, ax=None, floor: float | None = None, floor_label: str = "untrained network"):
     """Linear probe against training steps, one line per pipeline: each point the mean over seeds with two
     standard errors (test set and seeds together, `sslcourse.stats`), each seed's own probe a faint dot.
-    `floor`: the untrained network's probe, drawn as a dashed line."""
+    `floor`: the untrained network's probe, drawn as a dashed line and named by `floor_label`."""
     import matplotlib.pyplot as plt
 
     r = record["results"]
@@ -161,8 +161,10 @@ def plot_curve(record: dict, ax=None, floor: float | None = None):
             label=f"{name} ({len(r['seeds'])} seeds, ±2 SE)",
         )
     if floor is not None:
-        ax.axhline(floor, color="grey", linestyle="--", linewidth=1, label=f"untrained network ({floor:.1f}%)")
+        ax.axhline(floor, color="grey", linestyle="--", linewidth=1, label=f"{floor_label} ({floor:.1f}%)")
     ax.set_xscale("log")
+    ax.set_xticks(r["steps"], [f"{s:,}" for s in r["steps"]])
+    ax.minorticks_off()
     ax.set_xlabel("training steps (64 pairs each, one CPU core)")
     ax.set_ylabel(f"linear probe top-1 (%), {n_test:,} test images")
     ax.set_title(f"SimCLR at laptop scale: one branch distorted, {record['computed_on']}-trained")
