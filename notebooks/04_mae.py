@@ -272,9 +272,8 @@ masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
 # `sslcourse.methods.mae.MAE` chains three named stages, as the paper's code does. The stages are
 # `forward_encoder` (embed the patches, mask them, run the ViT on the visible ones), `forward_decoder` (a
 # mask token in every hole, the decoder's own positional embeddings, predict every patch) and
-# `forward_loss`. Your
-# masking and loss go in as arguments. The encoder is the course's `vit_tiny`: ViT-Tiny's width (192) at
-# half its depth (6 blocks, not 12); the decoder is much smaller.
+# `forward_loss`. Your masking and loss go in as arguments. The encoder is the course's `vit_tiny`: ViT-Tiny's
+# width (192) at half its depth (6 blocks, not 12); the decoder is much smaller.
 
 # %%
 from sslcourse import diagrams
@@ -638,8 +637,9 @@ verdict = reveal_direction(predict_interpolation, Value(100 * gap["mean"], 100 *
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Does pre-training help? MAE against a ViT from scratch
 #
-# A ViT trained from scratch does poorly on a small dataset: Transformers assume little about images. A public reproduction of MAE with ViT-Tiny on CIFAR-10 reports 89.8% after 2,000
-# pre-training epochs and fine-tuning, against 74.1% for the same ViT trained from scratch. Our
+# A ViT trained from scratch does poorly on a small dataset: Transformers assume little about images. A
+# public reproduction of MAE with ViT-Tiny on CIFAR-10 reports 89.8% after 2,000 pre-training epochs and
+# fine-tuning, against 74.1% for the same ViT trained from scratch. Our
 # experiment: the 75% MAE, fine-tuned, against the same ViT trained from scratch with the same recipe and
 # the same budget; both also probed linearly (the scratch model's linear probe is on random weights).
 #
