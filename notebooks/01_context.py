@@ -114,7 +114,10 @@ print(f"test images: {tuple(test_images.shape)} {test_images.dtype}")
 # still buys.
 #
 # **Exercise: design the sampler.** Write `sample_patch_pair(image, patch, gap, jitter, generator)`;
-# `image` is (C, H, W). The requirements, which the checker tests; how to meet them is yours:
+# `image` is (C, H, W).
+
+# %% [markdown]
+# The requirements, which the checker tests; how to meet them is yours:
 #
 # - it returns `(center, neighbor, label)`: two (C, patch, patch) crops of the image and an int;
 # - the crops come from a 3x3 grid of `patch`-pixel patches whose corners are `patch + gap` apart: the
@@ -294,15 +297,16 @@ print(f"at gap {MY_GAP}, jitter {MY_JITTER} border matching is "
 #
 # Colour: the library also projects every patch onto the plane orthogonal to the green-magenta axis,
 # section 5's cure, in training and when the probes read the backbone.
-#
-# Ten steps of training with your sampler, to see it plug in (300 images, a narrow network). Far too short
-# to learn anything: the loss stays near ln 8, the loss of a uniform guess. The real runs follow.
 
 # %%
 from sslcourse import diagrams
 
 fig = diagrams.draw("context")  # the shapes are those of the recipe's model; the shipped stand-in may be narrower
 plt.show()
+
+# %% [markdown]
+# Ten steps of training with your sampler, to see it plug in (300 images, a narrow network). Far too short
+# to learn anything: the loss stays near ln 8, the loss of a uniform guess. The real runs follow.
 
 # %% tags=["nbval-ignore-output"]
 from sslcourse.train import TrainConfig, train
@@ -389,8 +393,8 @@ verdict = reveal_direction(predict_gap_jitter, without_minus_with, ("worse", "ab
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. The subtle shortcut: chromatic aberration
 #
-# With gap and jitter in place, Doersch and colleagues found their network still solving the puzzle in a
-# way no human would: by telling **where in the whole photograph a patch was**. A lens does not focus all
+# Even with gap and jitter, Doersch and colleagues found their network solving the puzzle in a way no
+# human would: by telling **where in the whole photograph a patch was**. A lens does not focus all
 # wavelengths alike; in many cameras the green channel comes out slightly shrunk toward the image centre
 # relative to red and blue. At the centre nothing shows; toward the edges green and magenta fringes appear
 # on every contrast edge, growing with the distance from the centre. A patch's fringes therefore say
@@ -603,10 +607,12 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. The scoreboard
 #
-# The context row is the shipped backbone measured with the course's protocol (`python -m sslcourse eval
-# context_resnet18`: kNN and a linear probe on all 50,000 training images, tested on all 10,000). The
-# second column says where it was computed: while it says CPU, the row is a narrow network after a few
-# minutes on a CPU, not what context prediction can do.
+# The context row is the shipped backbone, measured with the course's protocol. Its command, `python -m
+# sslcourse eval context_resnet18`, fits kNN and a linear probe on all 50,000 training images and tests them
+# on all 10,000.
+#
+# While the second column says CPU, the row is a narrow network trained for a few minutes, not what context
+# prediction can do: that column says where each row was computed.
 
 # %% tags=["nbval-ignore-output"]
 print(scoreboard.table(scoreboard.rows(upto="context")))

@@ -137,8 +137,8 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ### The bins: which colours exist?
 #
-# The paper turns colour prediction into classification: it cuts the ab plane into squares of 10 x 10 and
-# keeps the squares that a displayable colour can fall into, **Q = 313** of them. We do not copy their table;
+# The paper turns colour prediction into classification over **Q = 313** bins. It cuts the ab plane into
+# squares of 10 x 10 and keeps the squares that a displayable colour can fall into. We do not copy their table;
 # the library derives the bins: it converts every 8-bit colour on the surface of the RGB cube (the
 # gamut's boundary is the image of the cube's surface, so the inside adds nothing) to Lab, and keeps every
 # square centred on a multiple of 10 that some colour falls into.
@@ -163,8 +163,8 @@ for name, n in prior_record["results"]["gamut_counts"].items():
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Colour is ambiguous, and most of the world is grey
 #
-# The prior: how often each bin occurs among the 51 million pixels of CIFAR-10's training set, smoothed
-# with a Gaussian of width 5 (as the paper does for ImageNet). Look at the scale: it spans many powers of ten.
+# The prior is how often each bin occurs among CIFAR-10's 51 million training pixels (smoothed with a
+# Gaussian of width 5, as the paper does for ImageNet). Look at the scale: it spans many powers of ten.
 
 # %%
 plots.plot_bins(centers, prior, counts)
@@ -218,11 +218,14 @@ print(f"chroma: red {red[1:].norm():.0f}, blue {blue[1:].norm():.0f}, their aver
 #
 # ### 3a. A colour as a distribution over bins: `soft_encode`
 #
-# The target of the classification is not the single nearest bin (a colour close to the border between
-# two bins would be yanked into one of them) but a **soft** code, a distribution over the bins.
+# The target of the classification is a **soft** code, a distribution over the bins, not the single nearest
+# bin (a colour close to the border between two bins would be yanked into one of them).
 #
 # **Exercise: design the encoding.** Write `soft_encode(ab, centers, k=5, sigma=5.0)`: `ab` (N, 2),
-# `centers` (Q, 2), returns (N, Q). The requirements, which the checker tests; how to meet them is yours:
+# `centers` (Q, 2), returns (N, Q).
+
+# %% [markdown]
+# The requirements, which the checker tests; how to meet them is yours:
 #
 # - only a colour's **k nearest bins** get a weight; every other bin gets exactly 0;
 # - among those, the weight is a Gaussian of the distance $d$ to the bin's centre,
@@ -266,8 +269,12 @@ for q in code.nonzero().flatten().tolist():
 # ### 3b. Weights for rare colours: `rebalance_weights`
 #
 # The prior above is dominated by greys and browns. A classifier trained on it learns that "greyish" is
-# nearly always a safe answer: it is the same hedging as before, by other means. The paper reweights each
-# pixel's loss by the rarity of its colour. Derive the weights yourself from its three requirements:
+# nearly always a safe answer: it is the same hedging as before, by other means.
+#
+# The paper reweights each pixel's loss by the rarity of its colour.
+
+# %% [markdown]
+# Derive the weights yourself from the paper's three requirements:
 #
 # 1. a bin's weight is **inversely proportional** to how often a *smoothed* prior says its colour occurs;
 # 2. the smoothing **mixes the prior with the uniform distribution** over the Q bins, $\lambda$ being the
@@ -832,11 +839,12 @@ print(f"beyond two standard errors: too grey: {', '.join(too_grey) or 'none'}; "
 # ### Do the colours make sense? The semantic-interpretability test
 #
 # The paper's second test of realism asks a machine instead of people: give the colorized photographs to a
-# classifier trained on real colour photographs and see whether the colours help it. In the paper (its
-# Table 1) a VGG network classified its colorizations better than the grey images and worse than the true
-# colours. Our version: the course's supervised ResNet-18, trained on colour CIFAR-10, classifies 1,000 test
-# images (100 per class) three ways: with their true colours, grey (L only), and colorized by the shipped
-# model.
+# classifier trained on real colour photographs and see whether the colours help it.
+#
+# In the paper's Table 1, a VGG network classified its colorizations better than grey images and worse than
+# the true colours. Our version: the course's supervised ResNet-18, trained on colour CIFAR-10, classifies
+# 1,000 test images (100 per class) three ways: with their true colours, grey (L only), and colorized by the
+# shipped model.
 
 # %% tags=["nbval-approx-1"]
 classifier = pretrained.load("supervised_resnet18", device=device, full=True)
@@ -861,11 +869,12 @@ print(f"colorized minus grey: {gain.value:+.1f} ± {gain.se:.1f} points: the col
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. What did the network learn? The scoreboard
 #
-# The pretext task was never the goal: the question of the course is whether the features are useful for
-# recognition without labels. The encoder is evaluated with the course's protocol (kNN and a linear probe on
-# frozen features of all 50,000 training images), reading **grey** images, since that is all it has ever
-# seen (`forward_features` converts RGB to L itself). A colour-blind encoder starts with a handicap: colour is
-# a strong cue on CIFAR-10. The second column says where the row was computed.
+# The pretext task was never the goal: are the features useful for recognition without labels?
+#
+# The encoder is colour-blind, which is a handicap: colour is a strong cue on CIFAR-10. It is evaluated with
+# the course's protocol (kNN and a linear probe on frozen features of all 50,000 training images), reading
+# **grey** images, since that is all it has ever seen (`forward_features` converts RGB to L itself). The
+# second column says where the row was computed.
 
 # %% tags=["nbval-ignore-output"]
 print(scoreboard.table(scoreboard.rows(upto="colorization")))

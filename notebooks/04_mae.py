@@ -11,10 +11,10 @@
 #
 # 1. cut the image into patches and hide a **large random fraction** of them, 75% rather than a little,
 #    so that the rest cannot be filled in by copying neighbouring pixels;
-# 2. the encoder, a Vision Transformer, **sees only the visible patches**: a quarter of the tokens, so
-#    pre-training is several times cheaper;
-# 3. a **light decoder** gets the encoded visible patches plus a shared *mask token* at every hidden
-#    position, and predicts the hidden pixels; the loss counts the hidden patches only.
+# 2. the encoder **sees only the visible patches**: it is a Vision Transformer run on a quarter of the
+#    tokens, so pre-training is several times cheaper;
+# 3. a **light decoder** predicts the hidden pixels: it gets the encoded visible patches plus a shared
+#    *mask token* at every hidden position, and the loss counts the hidden patches only.
 #
 # The paper reports, for ViT-Large on ImageNet, 85.4% top-1 after fine-tuning and 73.9% with a linear probe
 # when the target is per-patch normalised pixels (84.9% and 73.5% with raw pixels; its Table 1c), and better
@@ -23,10 +23,10 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## The plan for this notebook
 #
-# 1. Cut images into patches and put them back: `patchify` and `unpatchify` (exercises).
+# 1. Images into patches and back: `patchify` and `unpatchify` (exercises).
 # 2. Hide a random subset of the patches: `random_masking` (exercise).
 # 3. The loss on the hidden patches: `masked_mse_loss` (exercise).
-# 4. Plug your functions into the library's MAE and watch it train for a few seconds.
+# 4. Your functions inside the library's MAE: watch it train for a few seconds.
 # 5. Reconstructions at 50, 75 and 90% masking, on CIFAR-10 and on a real photograph; a slider to try any ratio.
 # 6. What it costs, what it learns: encoder speed, the masking-ratio sweep, MAE against a ViT from scratch.
 
@@ -269,11 +269,11 @@ masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The whole model, with your functions inside
 #
-# `sslcourse.methods.mae.MAE` chains three named stages, as the paper's code does: `forward_encoder`
-# (embed the patches, mask them, run the ViT on the visible ones), `forward_decoder` (a mask token in
-# every hole, the decoder's own positional embeddings, predict every patch) and `forward_loss`. Your
-# masking and loss go in as arguments. The encoder is the course's `vit_tiny`: ViT-Tiny's width (192) at
-# half its depth (6 blocks, not 12); the decoder is much smaller.
+# `sslcourse.methods.mae.MAE` chains three named stages, as the paper's code does. The stages are
+# `forward_encoder` (embed the patches, mask them, run the ViT on the visible ones), `forward_decoder` (a
+# mask token in every hole, the decoder's own positional embeddings, predict every patch) and
+# `forward_loss`. Your masking and loss go in as arguments. The encoder is the course's `vit_tiny`: ViT-Tiny's
+# width (192) at half its depth (6 blocks, not 12); the decoder is much smaller.
 
 # %%
 from sslcourse import diagrams
@@ -376,6 +376,7 @@ mae_plots.masking_slider(shipped, test_images[one_per_class[:8]])
 # ## 6. Why the encoder sees only the visible patches: cost
 #
 # BEIT and SimMIM, MAE's contemporaries, run the encoder on **all** tokens, with a mask token in every hole.
+#
 # MAE drops the hidden tokens before the encoder: with 75% masked it processes 16 + 1 tokens instead of
 # 64 + 1, and attention's cost grows with the square of the number of tokens. The shipped measurement
 # times the encoder's forward and backward pass step by step, the two encoders taking turns, so the
@@ -636,9 +637,9 @@ verdict = reveal_direction(predict_interpolation, Value(100 * gap["mean"], 100 *
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Does pre-training help? MAE against a ViT from scratch
 #
-# Transformers have few built-in assumptions about images, so on a small dataset a ViT trained from
-# scratch does poorly. A public reproduction of MAE with ViT-Tiny on CIFAR-10 reports 89.8% after 2,000
-# pre-training epochs and fine-tuning, against 74.1% for the same ViT trained from scratch. Our
+# A ViT trained from scratch does poorly on a small dataset: Transformers assume little about images. A
+# public reproduction of MAE with ViT-Tiny on CIFAR-10 reports 89.8% after 2,000 pre-training epochs and
+# fine-tuning, against 74.1% for the same ViT trained from scratch. Our
 # experiment: the 75% MAE, fine-tuned, against the same ViT trained from scratch with the same recipe and
 # the same budget; both also probed linearly (the scratch model's linear probe is on random weights).
 #
@@ -688,8 +689,10 @@ print(findings.sentence(findings.judged("mae_finetune_vs_scratch")))
 # ## 9. The scoreboard
 #
 # The MAE row is the shipped checkpoint measured with the course's protocol (`python -m sslcourse eval
-# mae_vit`, on the full data). The second column says where: while it says CPU, the row is the short CPU
-# run's small model, not what MAE can do.
+# mae_vit`, on the full data).
+#
+# While the second column says CPU, the row is the short CPU run's small model, not what MAE can do: that
+# column says where the row was computed.
 
 # %% tags=["nbval-ignore-output"]
 print(scoreboard.table(scoreboard.rows(upto="mae")))
