@@ -2,7 +2,7 @@
 
     SSLCOURSE_DATA=../shared/data python benchmarks/course_budget.py [--students]
 
-Target: the whole course (notebooks/NN_*.ipynb) in at most 12 minutes on 2 CPU cores, with the shipped
+Target: the whole course (notebooks/NN_*.ipynb) in at most 10 minutes on 2 CPU cores, with the shipped
 results (no cell tagged skip-execution runs; no GPU is used even if one is there). Each notebook gets a
 fresh kernel, as a student's "Run All" does; the data cache is warm (run the course once before, as a
 student would have). The notebooks are never written to. The last line is JSON.
@@ -15,7 +15,7 @@ import json
 import os
 import platform
 
-TARGET_MINUTES = 12.0
+TARGET_MINUTES = 10.0
 
 
 def main() -> int:

@@ -42,8 +42,8 @@
 # **You need** Python and a little PyTorch (tensors, `nn.Module`), and what a convolutional network and a
 # train/test split are. No GPU.
 #
-# **Time**: about 45 minutes of reading and exercises (an estimate). Running every cell takes about a
-# minute on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); Colab's free
+# **Time**: about 45 minutes of reading and exercises (an estimate). Running every cell takes about two
+# minutes on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); Colab's free
 # CPU runtime also has 2 cores, but has not been timed.
 #
 # **References**

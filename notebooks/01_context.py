@@ -47,7 +47,7 @@
 # **You need** notebook 00 (the protocol and the scoreboard), and what a convolution and a
 # cross-entropy loss are.
 #
-# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about 10 s on
+# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about 15 s on
 # a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**

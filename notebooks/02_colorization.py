@@ -45,7 +45,7 @@
 #
 # **You need** notebooks 00 and 01, and a softmax with cross-entropy. The Lab colour space is introduced here.
 #
-# **Time**: about 75 minutes of reading and exercises (an estimate). Running every cell takes about 25 s
+# **Time**: about 75 minutes of reading and exercises (an estimate). Running every cell takes about 40 s
 # on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README), plus the training
 # budget you give your own colorizer in section 5 (`MY_SECONDS`, 30 s by default) and a few seconds to
 # measure it; not timed on Colab.

@@ -41,7 +41,7 @@
 #
 # **You need** notebooks 00 to 02, cosine similarity, and a softmax cross-entropy.
 #
-# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about two
+# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about four
 # minutes on a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**

@@ -43,7 +43,7 @@
 #
 # **You need** notebooks 00 and 03, and the idea of a Transformer (tokens, attention, positional embeddings).
 #
-# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about 10 s on
+# **Time**: about an hour of reading and exercises (an estimate). Running every cell takes about 50 s on
 # a 2-core laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**

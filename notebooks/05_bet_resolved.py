@@ -32,7 +32,7 @@
 #
 # **You need** notebooks 00 to 04.
 #
-# **Time**: about 30 minutes of reading (an estimate). Running every cell takes about 20 s on a 2-core
+# **Time**: about 30 minutes of reading (an estimate). Running every cell takes about 35 s on a 2-core
 # laptop CPU (measured by `benchmarks/course_budget.py`, see the README); not timed on Colab.
 #
 # **References**
