@@ -570,7 +570,9 @@ fill = result_fill.choose(fill_from_neighbours, mae_shortcut.fill_from_neighbour
 # %% tags=["nbval-approx-0.01"]
 MY_RATIOS = (0.25, 0.75)  # change these
 
-x_test = test_images.float() / 255
+from sslcourse.device import grading_mode
+
+x_test = (test_images[:1000] if grading_mode() else test_images).float() / 255  # graded: a token 1,000 images
 for ratio in MY_RATIOS:
     mask = mae_shortcut.patch_masks(len(x_test), ratio)
     visible = mae_shortcut.pixel_mask(mask)
