@@ -99,10 +99,11 @@ def finetune(
             raise ValueError(f"encoder does not fit the ViT: missing {missing}, unexpected {unexpected}")
     if head_from_probe:
         f_train = evaluate.extract_features(method.backbone, train_set[0], device=device)
-        f_test = evaluate.extract_features(method.backbone, test_set[0], device=device)
         head = method.backbone.head
+        # Only the layer is wanted: the training features stand in for the test ones (the probe's test score is
+        # not used), so the test set is not featurised a second time.
         layer = evaluate.linear_probe(
-            f_train, train_set[1], f_test, test_set[1], return_layer=True, num_classes=head.out_features
+            f_train, train_set[1], f_train, train_set[1], return_layer=True, num_classes=head.out_features
         )["layer"]
         head.load_state_dict(layer.state_dict())
     result = train(method, *train_set, cfg, device=device, progress=progress)
