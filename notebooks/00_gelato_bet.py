@@ -176,6 +176,7 @@ def knn_classify(train_features, train_labels, query_features, k=20):
 from sslcourse.checks.evaluation import check_knn_classify
 
 result = check_knn_classify(knn_classify)
+result.points(4)  # your points out of 4: the number nbgrader reads
 
 # %% [markdown]
 # The rest of the notebook uses your function if it passed, and the library's otherwise:
@@ -214,6 +215,7 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_random_probe", predict_random_probe,
                              ("kNN", "linear probe", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %%
 card = pretrained.card("supervised_resnet18")
@@ -285,6 +287,7 @@ def predict_label_rise():
 from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_label_rise", predict_label_rise, ("random", "supervised", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% tags=["nbval-approx-1"]
 per_class = (1, 2, 5, 10, 20, 50, 100, 400)

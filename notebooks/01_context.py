@@ -164,6 +164,7 @@ def sample_patch_pair(image, patch, gap, jitter, generator):
 from sslcourse.checks.context import check_sample_patch_pair
 
 result_pair = check_sample_patch_pair(sample_patch_pair)
+result_pair.points(3)  # your points out of 3: the number nbgrader reads
 
 # %%
 sample_pair = result_pair.choose(sample_patch_pair, context.sample_patch_pair)
@@ -228,6 +229,7 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_border_gap", predict_border_gap,
                              ("more often", "less often", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% tags=["nbval-approx-1"]
 MY_GAP, MY_JITTER = 6, 2  # your setting: change these (3*16 + 2*gap + 2*jitter must be at most 64)
@@ -350,6 +352,7 @@ def predict_gap_jitter():
 from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_gap_jitter", predict_gap_jitter, ("better", "about the same", "worse"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %%
 gj = experiments.load("gap_jitter")
@@ -459,6 +462,7 @@ def remove_green_magenta(image):
 from sslcourse.checks.context import check_remove_green_magenta
 
 result_projection = check_remove_green_magenta(remove_green_magenta)
+result_projection.points(2)  # your points out of 2: the number nbgrader reads
 
 # %%
 project = result_projection.choose(remove_green_magenta, context.remove_green_magenta)

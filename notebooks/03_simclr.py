@@ -221,6 +221,7 @@ def nt_xent_loss(z1, z2, temperature=0.2):
 from sslcourse.checks.simclr import check_nt_xent_loss
 
 result = check_nt_xent_loss(nt_xent_loss)
+result.points(4)  # your points out of 4: the number nbgrader reads
 
 # %% [markdown]
 # The rest of the notebook trains with your loss if it passed, and with the library's otherwise:
@@ -384,6 +385,7 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_crop_partner", predict_crop_partner,
                              ("cutout", "color", "sobel", "noise", "blur", "rotate", "crop alone"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %%
 grid = study.load_result("augmentation_grid")
@@ -488,6 +490,7 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_histogram_shortcut", predict_histogram_shortcut,
                              ("crop alone", "crop then colour", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% [markdown]
 # **Exercise: a matcher with no parameters.** Write `histogram_match(views_a, views_b)`. It gets the two
@@ -532,6 +535,7 @@ from sslcourse.experiments import simclr_shortcut
 
 result_match = check_histogram_match(histogram_match)
 matcher = result_match.choose(histogram_match, simclr_shortcut.histogram_match)
+result_match.points(2)  # your points out of 2: the number nbgrader reads
 
 # %% [markdown]
 # **Run it on two cells of your choice** of the Figure 5 grid: (first, second) operations from
@@ -636,6 +640,7 @@ from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_laptop_curve", predict_laptop_curve,
                              ("crop then colour", "crop alone", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %%
 from sslcourse.experiments import simclr_curve
@@ -733,9 +738,9 @@ print(findings.sentence(findings.judged("simclr_temperature")))
 # invariant to the augmentations, so $z$ loses what the augmentations change (colour, orientation) even
 # when it is useful. A non-linear head also beats a linear one, and no head at all is worst.
 #
-# The shipped GPU-trained model lets us check the first claim in under a minute: a linear probe on $h$ and
-# one on $z$, trained on 4,000 images and tested on all 10,000 test images at full resolution (so that the
-# difference has a standard error of well under a point).
+# The shipped GPU-trained model lets us check the claim about $h$ and $z$ in under a minute: a linear
+# probe on $h$ and one on $z$, trained on 4,000 images and tested on all 10,000 test images at full
+# resolution (so that the difference has a standard error of well under a point).
 
 # %% tags=["nbval-approx-2"]
 model = pretrained.load("simclr_resnet18", device=device, full=True)

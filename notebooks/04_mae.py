@@ -128,6 +128,7 @@ def patchify(images, patch):
 from sslcourse.checks.mae import check_patchify
 
 result_patchify = check_patchify(patchify)
+result_patchify.points(2)  # your points out of 2: the number nbgrader reads
 
 # %% [markdown]
 # And the way back, `unpatchify(patches, patch, channels=3)`: (B, L, patch·patch·C) to (B, C, H, W) for
@@ -153,6 +154,7 @@ def unpatchify(patches, patch, channels=3):
 from sslcourse.checks.mae import check_unpatchify
 
 result_unpatchify = check_unpatchify(unpatchify)
+result_unpatchify.points(2)  # your points out of 2: the number nbgrader reads
 
 # %%
 patchify = result_patchify.choose(patchify, mae.patchify)
@@ -214,6 +216,7 @@ def random_masking(tokens, mask_ratio, generator):
 from sslcourse.checks.mae import check_random_masking
 
 result_masking = check_random_masking(random_masking)
+result_masking.points(3)  # your points out of 3: the number nbgrader reads
 
 # %%
 random_masking = result_masking.choose(random_masking, mae.random_masking)
@@ -262,6 +265,7 @@ def masked_mse_loss(pred, target, mask, norm_pix=True):
 from sslcourse.checks.mae import check_masked_mse_loss
 
 result_loss = check_masked_mse_loss(masked_mse_loss)
+result_loss.points(3)  # your points out of 3: the number nbgrader reads
 
 # %%
 masked_mse_loss = result_loss.choose(masked_mse_loss, mae.masked_mse_loss)
@@ -410,6 +414,7 @@ def predict_best_ratio():
 from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_best_ratio", predict_best_ratio, ("25%", "50%", "75%", "90%"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% [markdown]
 # **Question 1 (written, graded by hand; 2 points).** With 64 patches and 75% of them hidden, MAE's encoder
@@ -524,6 +529,7 @@ def predict_interpolation():
 # %% nbgrader={"grade": true, "grade_id": "check_predict_interpolation", "locked": true, "points": 1}
 committed = check_prediction("predict_interpolation", predict_interpolation,
                              ("interpolation", "the shipped MAE", "cannot tell at this scale"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% [markdown]
 # **Exercise: the interpolation baseline.** Write `fill_from_neighbours(images, visible)`: `images`
@@ -562,6 +568,7 @@ from sslcourse.experiments import mae_shortcut
 
 result_fill = check_fill_from_neighbours(fill_from_neighbours)
 fill = result_fill.choose(fill_from_neighbours, mae_shortcut.fill_from_neighbours)
+result_fill.points(2)  # your points out of 2: the number nbgrader reads
 
 # %% [markdown]
 # **Run it at two ratios of your choice** on all 10,000 test images, beside the mean colour, with the

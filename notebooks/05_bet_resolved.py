@@ -110,6 +110,7 @@ def predict_largest_gain():
 from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_largest_gain", predict_largest_gain, ("context", "colorization", "mae"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %%
 print(scoreboard.table())
@@ -144,6 +145,7 @@ def predict_one_label():
 from sslcourse.checks.predictions import check_prediction
 
 committed = check_prediction("predict_one_label", predict_one_label, ("context", "colorization", "simclr", "mae"))
+committed.points(1)  # your points out of 1: the number nbgrader reads
 
 # %% tags=["hide-input"]
 scoreboard.plot_label_curves()
