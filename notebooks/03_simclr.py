@@ -545,8 +545,9 @@ result_match.points(2)  # your points out of 2: the number nbgrader reads
 # %% tags=["nbval-approx-1"]
 MY_CELLS = [("crop", "crop"), ("crop", "color")]  # change these: (first, second)
 
+pool = test_images[:1024] if grading_mode() else test_images  # graded: two batches, a token run
 for first, second in MY_CELLS:
-    mine = simclr_shortcut.retrieval(matcher, test_images, first, second)
+    mine = simclr_shortcut.retrieval(matcher, pool, first, second)
     name = f"{first} alone" if first == second else f"{first} then {second}"
     print(f"{name:18s} partners found {mine['top1']:5.1f}% ± {mine['se']:.1f}  (chance {mine['chance']:.2f}%)")
 
@@ -745,8 +746,8 @@ print(findings.sentence(findings.judged("simclr_temperature")))
 # %% tags=["nbval-approx-2"]
 model = pretrained.load("simclr_resnet18", device=device, full=True)
 train_idx, test_idx = data.few_label_indices(train_labels, 400), torch.arange(len(test_labels))
-if grading_mode():  # the grader only needs the notebook to run to its end: 20 images a class stand in
-    train_idx, test_idx = data.few_label_indices(train_labels, 20), data.few_label_indices(test_labels, 20)
+if grading_mode():  # the grader only needs the notebook to run to its end: 10 images a class stand in
+    train_idx, test_idx = data.few_label_indices(train_labels, 10), data.few_label_indices(test_labels, 10)
 head_live, test_features = {}, {}
 for name, net in (("h (before the head)", model.backbone), ("z (after the head)", simclr.HeadOutput(model))):
     f_train = evaluate.extract_features(net, train_images[train_idx])
