@@ -1,7 +1,7 @@
 """Grading time: a fabricated classroom of N copies of one submission, graded like `python -m sslcourse grade`.
 
     PYTHONPATH=. python benchmarks/grading.py --n 30 [--jobs 2] [--isolation none] [--submission NB --assignment NB]
-    PYTHONPATH=. python benchmarks/grading.py --notebook 03 [--notebook 01 ...] --n 1
+    PYTHONPATH=. python benchmarks/grading.py --notebook 03 [--notebook 01 ...] --n 3
 
 By default the submission is the demo notebook (tests/fixtures/99_demo.py) with its exercise solved,
 made in a scratch course as the tests make it; name a real one with --submission (and its course
