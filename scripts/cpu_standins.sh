@@ -87,6 +87,10 @@ protocol() {
     done
 }
 
+protocol_cpu() { protocol context_resnet18 colorization_resnet18 mae_vit random:colorization_resnet18; }
+floors() { protocol random:context_resnet18 random:mae_vit; }
+protocol_gpu() { protocol simclr_resnet18 supervised_resnet18 random:resnet18; }
+
 models() {  # two one-thread lanes side by side (context then the small studies; colorization), then MAE on both
     { lane_context && lane_small_studies; } > runs/standins/context.log 2>&1 &
     a=$!
@@ -104,15 +108,15 @@ case $part in
     studies) lane_small_studies ;;
     mae) lane_mae ;;
     curve) curve ;;
-    floors) protocol random:context_resnet18 random:mae_vit ;;
-    protocol) protocol context_resnet18 colorization_resnet18 mae_vit random:colorization_resnet18 ;;
-    gpu-protocol) protocol simclr_resnet18 supervised_resnet18 random:resnet18 ;;
+    floors) floors ;;
+    protocol) protocol_cpu ;;
+    gpu-protocol) protocol_gpu ;;
     all)
         models
         curve
-        protocol context_resnet18 colorization_resnet18 mae_vit random:colorization_resnet18
-        protocol random:context_resnet18 random:mae_vit
-        protocol simclr_resnet18 supervised_resnet18 random:resnet18
+        protocol_cpu
+        floors
+        protocol_gpu
         ;;
     *) echo "cpu_standins: unknown part '$part' (models, context, colorization, studies, mae, curve, protocol, floors, gpu-protocol, all)" >&2; exit 2 ;;
 esac

@@ -219,12 +219,47 @@ def linear_probe(
     Shape: train (N, D), labels (N,), test (M, D), labels (M,).
     """
     device = torch.device(device) if device is not None else train_features.device
-    x_train, y_train = train_features.float().to(device), train_labels.long().to(device)
     x_test, y_test = test_features.float().to(device), test_labels.long().to(device)
-    mean, std = x_train.mean(dim=0), x_train.std(dim=0) + 1e-6  # eps: constant features become 0
-    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    num_classes = num_classes or int(max(y_train.max(), y_test.max())) + 1
+    num_classes = num_classes or int(max(train_labels.max().item(), y_test.max().item())) + 1
+    layer, mean, std, x_train, y_train = _fit_standardised(
+        train_features, train_labels, epochs, lr, weight_decay, batch_size, device, seed, num_classes
+    )
+    with torch.no_grad():
+        out = {
+            "linear_top1": _percent(layer((x_test - mean) / std).argmax(1), y_test),
+            "train_top1": _percent(layer(x_train).argmax(1), y_train),
+        }
+    if return_layer:
+        out["layer"] = _unstandardised(layer, mean, std)
+    return out
 
+
+def linear_head(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    num_classes: int,
+    epochs: int = 30,
+    lr: float = 1e-2,
+    weight_decay: float = 1e-4,
+    batch_size: int | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+) -> nn.Linear:
+    """The classifier `linear_probe` trains (same recipe, same seed), without a test set: an nn.Linear on the
+    raw features with the standardisation folded in, a head to start fine-tuning from (LP-FT). On the CPU."""
+    device = torch.device(device) if device is not None else train_features.device
+    layer, mean, std, _, _ = _fit_standardised(
+        train_features, train_labels, epochs, lr, weight_decay, batch_size, device, seed, num_classes
+    )
+    return _unstandardised(layer, mean, std)
+
+
+def _fit_standardised(train_features, train_labels, epochs, lr, weight_decay, batch_size, device, seed, num_classes):
+    """The linear probe's training: a zero-initialised layer on the standardised features. Returns the layer,
+    the training mean and std, and the standardised training features with their labels (on `device`)."""
+    x_train, y_train = train_features.float().to(device), train_labels.long().to(device)
+    mean, std = x_train.mean(dim=0), x_train.std(dim=0) + 1e-6  # eps: constant features become 0
+    x_train = (x_train - mean) / std
     layer = nn.Linear(x_train.shape[1], num_classes).to(device)
     nn.init.zeros_(layer.weight)
     nn.init.zeros_(layer.bias)
@@ -241,17 +276,16 @@ def linear_probe(
             loss.backward()
             opt.step()
             sched.step()
+    return layer, mean, std, x_train, y_train
+
+
+def _unstandardised(layer: nn.Linear, mean: torch.Tensor, std: torch.Tensor) -> nn.Linear:
+    """`layer` on raw features, on the CPU: W (x - m) / s + b = (W / s) x + (b - (W / s) m)."""
     with torch.no_grad():
-        out = {
-            "linear_top1": _percent(layer(x_test).argmax(1), y_test),
-            "train_top1": _percent(layer(x_train).argmax(1), y_train),
-        }
-        if return_layer:  # W (x - m) / s + b = (W / s) x + (b - (W / s) m)
-            raw = nn.Linear(layer.in_features, layer.out_features).to(device)
-            raw.weight.copy_(layer.weight / std)
-            raw.bias.copy_(layer.bias - raw.weight @ mean)
-            out["layer"] = raw.cpu()
-        return out
+        raw = nn.Linear(layer.in_features, layer.out_features).to(mean.device)
+        raw.weight.copy_(layer.weight / std)
+        raw.bias.copy_(layer.bias - raw.weight @ mean)
+    return raw.cpu()
 
 
 # --------------------------------------------------------------------------- few-label fine-tuning

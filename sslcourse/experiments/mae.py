@@ -100,12 +100,7 @@ def finetune(
     if head_from_probe:
         f_train = evaluate.extract_features(method.backbone, train_set[0], device=device)
         head = method.backbone.head
-        # Only the layer is wanted: the training features stand in for the test ones (the probe's test score is
-        # not used), so the test set is not featurised a second time.
-        layer = evaluate.linear_probe(
-            f_train, train_set[1], f_train, train_set[1], return_layer=True, num_classes=head.out_features
-        )["layer"]
-        head.load_state_dict(layer.state_dict())
+        head.load_state_dict(evaluate.linear_head(f_train, train_set[1], num_classes=head.out_features).state_dict())
     result = train(method, *train_set, cfg, device=device, progress=progress)
     top1 = evaluate.classifier_accuracy(method.backbone, *test_set, device=device)
     return {"test_top1": round(top1, 2), "epochs": round(result.epochs, 2), "seconds": round(result.seconds, 1)}
